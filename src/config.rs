@@ -1,0 +1,142 @@
+//! Configuration from the environment, read and checked once at init.
+
+use std::time::Duration;
+
+pub const DEFAULT_MARKER_TTL_DAYS: u64 = 90;
+pub const DEFAULT_API_KEYS_CACHE_TTL_SECONDS: u64 = 300;
+const MAX_MARKER_TTL_DAYS: u64 = 3650;
+const MAX_API_KEYS_CACHE_TTL_SECONDS: u64 = 86_400;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    /// `TABLE_NAME`: the one DynamoDB table of integrations, tokens and markers.
+    pub table_name: String,
+    /// `API_KEYS_SECRET_ID`: name or ARN of the Secrets Manager secret that lists API-key hashes.
+    pub api_keys_secret_id: String,
+    /// `MARKER_TTL_DAYS`: how long a disconnect marker lives.
+    pub marker_ttl: Duration,
+    /// `API_KEYS_CACHE_TTL_SECONDS`: how long the parsed API-keys secret is trusted.
+    pub api_keys_cache_ttl: Duration,
+}
+
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ConfigError {
+    #[error("missing required environment variable {0}")]
+    Missing(&'static str),
+    #[error("environment variable {name} must be an integer from {min} to {max}, got {value:?}")]
+    OutOfRange {
+        name: &'static str,
+        value: String,
+        min: u64,
+        max: u64,
+    },
+}
+
+impl Config {
+    /// Reads the process environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads configuration through `lookup`, so tests need not touch the process environment.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let required = |name: &'static str| {
+            lookup(name)
+                .map(|v| v.trim().to_owned())
+                .filter(|v| !v.is_empty())
+                .ok_or(ConfigError::Missing(name))
+        };
+        let number = |name: &'static str, default: u64, max: u64| match lookup(name) {
+            None => Ok(default),
+            Some(raw) if raw.trim().is_empty() => Ok(default),
+            Some(raw) => raw
+                .trim()
+                .parse::<u64>()
+                .ok()
+                .filter(|n| (1..=max).contains(n))
+                .ok_or(ConfigError::OutOfRange {
+                    name,
+                    value: raw,
+                    min: 1,
+                    max,
+                }),
+        };
+        Ok(Self {
+            table_name: required("TABLE_NAME")?,
+            api_keys_secret_id: required("API_KEYS_SECRET_ID")?,
+            marker_ttl: Duration::from_secs(
+                86_400
+                    * number(
+                        "MARKER_TTL_DAYS",
+                        DEFAULT_MARKER_TTL_DAYS,
+                        MAX_MARKER_TTL_DAYS,
+                    )?,
+            ),
+            api_keys_cache_ttl: Duration::from_secs(number(
+                "API_KEYS_CACHE_TTL_SECONDS",
+                DEFAULT_API_KEYS_CACHE_TTL_SECONDS,
+                MAX_API_KEYS_CACHE_TTL_SECONDS,
+            )?),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        Config::from_lookup(|name| {
+            vars.iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| v.to_string())
+        })
+    }
+
+    #[test]
+    fn required_variables_are_named_when_missing() {
+        assert_eq!(
+            config(&[("API_KEYS_SECRET_ID", "s")]),
+            Err(ConfigError::Missing("TABLE_NAME"))
+        );
+        assert_eq!(
+            config(&[("TABLE_NAME", "t"), ("API_KEYS_SECRET_ID", " ")]),
+            Err(ConfigError::Missing("API_KEYS_SECRET_ID"))
+        );
+        let message = config(&[]).unwrap_err().to_string();
+        assert!(message.contains("TABLE_NAME"), "{message}");
+    }
+
+    #[test]
+    fn optional_variables_default() {
+        let c = config(&[("TABLE_NAME", "t"), ("API_KEYS_SECRET_ID", "s")]).unwrap();
+        assert_eq!(c.marker_ttl, Duration::from_secs(90 * 86_400));
+        assert_eq!(c.api_keys_cache_ttl, Duration::from_secs(300));
+    }
+
+    #[test]
+    fn optional_variables_are_validated() {
+        let base = [("TABLE_NAME", "t"), ("API_KEYS_SECRET_ID", "s")];
+        for (name, value) in [
+            ("MARKER_TTL_DAYS", "0"),
+            ("MARKER_TTL_DAYS", "-1"),
+            ("MARKER_TTL_DAYS", "ninety"),
+            ("MARKER_TTL_DAYS", "99999"),
+            ("API_KEYS_CACHE_TTL_SECONDS", "0"),
+            ("API_KEYS_CACHE_TTL_SECONDS", "1.5"),
+        ] {
+            let mut vars = base.to_vec();
+            vars.push((name, value));
+            let err = config(&vars).unwrap_err();
+            assert!(err.to_string().contains(name), "{name}={value}: {err}");
+        }
+        let mut vars = base.to_vec();
+        vars.extend([
+            ("MARKER_TTL_DAYS", "7"),
+            ("API_KEYS_CACHE_TTL_SECONDS", "5"),
+        ]);
+        let c = config(&vars).unwrap();
+        assert_eq!(c.marker_ttl, Duration::from_secs(7 * 86_400));
+        assert_eq!(c.api_keys_cache_ttl, Duration::from_secs(5));
+    }
+}
