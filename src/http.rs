@@ -58,7 +58,11 @@ impl App {
 
     /// Check order: route, method, API key, then the id. Body and query string are ignored.
     async fn disconnect(&self, request: &Request, request_id: &str) -> Result<Disconnect, Error> {
-        let segment = route(request.raw_http_path()).ok_or(Error::RouteNotFound)?;
+        let path = match request.raw_http_path() {
+            "" => request.uri().path(),
+            raw => raw,
+        };
+        let segment = route(path).ok_or(Error::RouteNotFound)?;
         if request.method() != Method::DELETE {
             return Err(Error::MethodNotAllowed);
         }
