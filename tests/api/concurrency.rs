@@ -9,6 +9,7 @@ async fn sixteen_concurrent_deletes_write_one_marker_and_all_answer_200() {
     let app = TestApp::spawn().await;
     app.seed_integration("int_hot", ACCOUNT_A, "youtube", 10)
         .await;
+    app.warm_key_cache().await;
 
     let responses = join_all((0..16).map(|_| app.delete_integration("int_hot", Some(KEY_A)))).await;
 
@@ -36,6 +37,7 @@ async fn concurrent_deletes_by_two_accounts_give_the_owner_200_and_the_other_404
     let app = TestApp::spawn().await;
     app.seed_integration("int_contested", ACCOUNT_A, "tiktok", 120)
         .await;
+    app.warm_key_cache().await;
 
     let app = &app;
     let requests = (0..16).map(|i| {

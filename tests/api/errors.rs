@@ -83,7 +83,7 @@ async fn unknown_or_repeated_api_keys_return_401_invalid_api_key() {
         ("unknown key", &[("x-api-key", "not-a-key")]),
         (
             "key of another case",
-            &[("x-api-key", &"TEST_KEY_ACCOUNT_A")],
+            &[("x-api-key", "TEST_KEY_ACCOUNT_A")],
         ),
         (
             "same key twice",
@@ -176,7 +176,15 @@ async fn other_methods_return_405_with_allow_delete() {
 #[tokio::test]
 async fn checks_apply_in_order_route_method_key_id() {
     let app = TestApp::spawn().await;
-    let cases: [(&str, Method, &str, &[(&str, &str)], u16, &str); 5] = [
+    type Case<'a> = (
+        &'a str,
+        Method,
+        &'a str,
+        &'a [(&'a str, &'a str)],
+        u16,
+        &'a str,
+    );
+    let cases: [Case; 5] = [
         (
             "unknown route beats method and key",
             Method::GET,
