@@ -46,9 +46,9 @@ impl App {
             Ok(outcome) => success_response(&outcome),
             Err(err) => {
                 if err.status().is_server_error() {
-                    tracing::error!(request_id, %method, code = err.code(), error = %err, "request failed");
+                    tracing::error!(requestId = request_id, %method, code = err.code(), error = %err, "request failed");
                 } else {
-                    tracing::info!(request_id, %method, code = err.code(), reason = %err, "request rejected");
+                    tracing::info!(requestId = request_id, %method, code = err.code(), reason = %err, "request rejected");
                 }
                 err.into_response(&request_id)
             }
@@ -80,13 +80,14 @@ impl App {
             .disconnect(&account, &id, Some(request_id), SystemTime::now())
             .await?;
         let marker = outcome.marker();
+        // The audit line: who disconnected what. Never a key or a token value.
         tracing::info!(
             target: "audit",
-            request_id,
-            account_id = %account,
-            integration_id = %id,
-            integration_type = %marker.integration_type,
-            disconnected_at = %marker.disconnected_at,
+            requestId = request_id,
+            accountId = %account,
+            integrationId = %id,
+            "type" = %marker.integration_type,
+            disconnectedAt = %marker.disconnected_at,
             repeat = matches!(outcome, Disconnect::Earlier(_)),
             "integration disconnected"
         );

@@ -2,9 +2,11 @@
 //! Run them with `make test`, which starts both services and sets the endpoints.
 
 mod api_keys;
+mod calls;
 mod concurrency;
 mod disconnect;
 mod errors;
 mod events;
 mod helpers;
+mod logs;
 mod template;
