@@ -4,9 +4,10 @@
 //! The endpoints come from `AWS_ENDPOINT_URL_DYNAMODB` and `AWS_ENDPOINT_URL_SECRETS_MANAGER`,
 //! which `make test` sets after starting both services.
 
+use std::cell::RefCell;
 use std::collections::HashMap;
-use std::sync::Once;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, Once};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use aws_config::{BehaviorVersion, SdkConfig};
@@ -87,12 +88,57 @@ pub fn request_id() -> String {
     )
 }
 
+thread_local! {
+    static CAPTURE: RefCell<Option<Arc<Mutex<Vec<u8>>>>> = const { RefCell::new(None) };
+}
+
+/// Where log lines go: to this thread's capture if a test asked for one, else to stdout when
+/// `TEST_LOG` is set, else nowhere. One global subscriber serves every test: per-test scoped
+/// subscribers lose events to tracing's global callsite cache when tests run in parallel.
+struct LogSink;
+
+impl std::io::Write for LogSink {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        let captured = CAPTURE.with(|c| {
+            c.borrow()
+                .as_ref()
+                .map(|buffer| buffer.lock().unwrap().extend_from_slice(bytes))
+                .is_some()
+        });
+        if !captured && std::env::var_os("TEST_LOG").is_some() {
+            std::io::stdout().write_all(bytes)?;
+        }
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
 fn init_logs() {
     INIT_LOGS.call_once(|| {
-        if std::env::var_os("TEST_LOG").is_some() {
-            lambda_http::tracing::init_default_subscriber();
-        }
+        tracing_subscriber::fmt()
+            .json()
+            .flatten_event(true)
+            .with_max_level(tracing::Level::INFO)
+            .with_writer(|| LogSink)
+            .init();
     });
+}
+
+/// Collects, as JSON values, the log lines this thread emits while `f` runs. Use it from a
+/// current-thread test runtime, where the handler runs on the test's thread.
+pub async fn capture_logs<F: std::future::Future<Output = ()>>(f: F) -> Vec<Value> {
+    init_logs();
+    let buffer = Arc::new(Mutex::new(Vec::new()));
+    CAPTURE.with(|c| *c.borrow_mut() = Some(buffer.clone()));
+    f.await;
+    CAPTURE.with(|c| *c.borrow_mut() = None);
+    let text = String::from_utf8(buffer.lock().unwrap().clone()).unwrap();
+    text.lines()
+        .map(|line| serde_json::from_str(line).expect("a JSON log line"))
+        .collect()
 }
 
 pub async fn sdk_config() -> SdkConfig {
