@@ -1,0 +1,39 @@
+# Local development and tests. The logic lives in scripts/; see scripts/env.sh
+# for ports and environment (DYNAMODB_PORT, MOTO_PORT, WATCH_PORT).
+SHELL := bash
+
+.PHONY: dev test lint fmt services-up services-down services-status seed smoke bench bootstrap
+
+dev:            ## services + seed + cargo lambda watch on 127.0.0.1:$WATCH_PORT
+	bash scripts/dev.sh
+
+test:           ## bootstrap, services, seed, cargo test, events smoke test, cfn-lint
+	bash scripts/test.sh
+
+lint:           ## rustfmt check + clippy with warnings as errors
+	cargo fmt --all -- --check
+	cargo clippy --all-targets --locked -- -D warnings
+
+fmt:
+	cargo fmt --all
+
+bootstrap:      ## install local tools into .tools/
+	bash scripts/bootstrap.sh
+
+services-up: bootstrap
+	bash scripts/services.sh start
+
+services-down:
+	bash scripts/services.sh stop
+
+services-status:
+	bash scripts/services.sh status
+
+seed:           ## (re)create table, secret and demo items; services must be up
+	source scripts/env.sh && "$$VENV_PY" scripts/seed.py
+
+smoke:          ## events/ through cargo lambda watch; services must be up and seeded
+	bash scripts/events-smoke.sh
+
+bench:          ## cold start, warm latency and memory of the release binary (starts services itself)
+	bash scripts/bench.sh $(ARGS)

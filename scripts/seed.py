@@ -1,0 +1,262 @@
+#!/usr/bin/env python3
+"""Seed the local stand-ins (DynamoDB Local + moto) with the demo state.
+
+Run with the venv python, after `source scripts/env.sh` and `scripts/services.sh start`:
+
+    .tools/venv/bin/python scripts/seed.py            # table + TTL + secret + demo items
+    .tools/venv/bin/python scripts/seed.py --reset    # demo items only
+
+* The table is created from the IntegrationsTable resource of template.yaml
+  (KeySchema, AttributeDefinitions, BillingMode, TimeToLiveSpecification), so the
+  local table and the deployed one share one definition.
+* The secret holds SHA-256 hashes of the two fake demo keys, computed here.
+* Demo partitions are wiped (markers included) and rewritten, so every run starts
+  from the same demo state. Other items in the table are left alone.
+
+Endpoints come from AWS_ENDPOINT_URL_DYNAMODB / AWS_ENDPOINT_URL_SECRETS_MANAGER and
+must be local: this script refuses to talk to anything else.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import sys
+import time
+from pathlib import Path
+from urllib.parse import urlparse
+
+import boto3
+import yaml
+from botocore.exceptions import ClientError
+
+ROOT = Path(__file__).resolve().parent.parent
+TABLE_RESOURCE = "IntegrationsTable"
+LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1", "host.docker.internal"}
+
+# Fake keys, for local use only (the Rust tests use the same values).
+DEMO_KEYS = [
+    {"key": "demo_local_key_do_not_use_in_prod", "accountId": "acct_demo", "name": "local-demo"},
+    {"key": "other_local_key_do_not_use_in_prod", "accountId": "acct_other", "name": "local-other"},
+]
+
+DEMO_ITEMS = [
+    {
+        "PK": "INTEGRATION#int_yt_abc123",
+        "SK": "INTEGRATION",
+        "id": "int_yt_abc123",
+        "accountId": "acct_demo",
+        "type": "youtube",
+        "name": "Demo YouTube channel",
+        "createdAt": "2024-01-15T10:00:00Z",
+    },
+    {
+        "PK": "INTEGRATION#int_yt_abc123",
+        "SK": "TOKEN#access",
+        "value": "fake-access-token-int_yt_abc123",
+    },
+    {
+        "PK": "INTEGRATION#int_yt_abc123",
+        "SK": "TOKEN#refresh",
+        "value": "fake-refresh-token-int_yt_abc123",
+    },
+    {
+        "PK": "INTEGRATION#int_tt_other789",
+        "SK": "INTEGRATION",
+        "id": "int_tt_other789",
+        "accountId": "acct_other",
+        "type": "tiktok",
+        "name": "Other TikTok account",
+        "createdAt": "2024-02-20T12:30:00Z",
+    },
+    {
+        "PK": "INTEGRATION#int_tt_other789",
+        "SK": "TOKEN#access",
+        "value": "fake-access-token-int_tt_other789",
+    },
+    {
+        "PK": "POST#post_demo_1",
+        "SK": "POST",
+        "id": "post_demo_1",
+        "integrationId": "int_yt_abc123",
+        "status": "pending",
+    },
+]
+
+
+class CfnLoader(yaml.SafeLoader):
+    """SafeLoader that accepts CloudFormation short-form tags (!Ref, !GetAtt, !Sub, ...)."""
+
+
+def _cfn_tag(loader: yaml.Loader, tag_suffix: str, node: yaml.Node):
+    name = "Ref" if tag_suffix == "Ref" else f"Fn::{tag_suffix}"
+    if isinstance(node, yaml.ScalarNode):
+        value = loader.construct_scalar(node)
+        if tag_suffix == "GetAtt" and isinstance(value, str):
+            value = value.split(".", 1)
+    elif isinstance(node, yaml.SequenceNode):
+        value = loader.construct_sequence(node, deep=True)
+    else:
+        value = loader.construct_mapping(node, deep=True)
+    return {name: value}
+
+
+CfnLoader.add_multi_constructor("!", _cfn_tag)
+
+
+def die(msg: str) -> None:
+    print(f"seed: {msg}", file=sys.stderr)
+    sys.exit(1)
+
+
+def local_endpoint(var: str) -> str:
+    url = os.environ.get(var)
+    if not url:
+        die(f"{var} is not set; run `source scripts/env.sh` first")
+    if urlparse(url).hostname not in LOCAL_HOSTS:
+        die(f"{var}={url} is not a local endpoint; refusing to seed it")
+    return url
+
+
+def table_definition(template: Path) -> dict:
+    doc = yaml.load(template.read_text(), Loader=CfnLoader)  # noqa: S506 (SafeLoader subclass)
+    try:
+        res = doc["Resources"][TABLE_RESOURCE]
+    except (KeyError, TypeError):
+        die(f"{template} has no Resources.{TABLE_RESOURCE}")
+    if res.get("Type") != "AWS::DynamoDB::Table":
+        die(f"{TABLE_RESOURCE} in {template} is not an AWS::DynamoDB::Table")
+    props = res["Properties"]
+    definition = {
+        "KeySchema": props["KeySchema"],
+        "AttributeDefinitions": props["AttributeDefinitions"],
+        "BillingMode": props.get("BillingMode", "PROVISIONED"),
+        "TimeToLiveSpecification": props.get("TimeToLiveSpecification"),
+    }
+    if "Fn::" in json.dumps(definition) or '"Ref"' in json.dumps(definition):
+        die(f"{TABLE_RESOURCE} uses intrinsic functions in its key/TTL settings; seed.py needs literals")
+    if definition["BillingMode"] == "PROVISIONED":
+        definition["ProvisionedThroughput"] = props["ProvisionedThroughput"]
+    return definition
+
+
+def create_table(ddb, name: str, definition: dict) -> None:
+    kwargs = {
+        "TableName": name,
+        "KeySchema": definition["KeySchema"],
+        "AttributeDefinitions": definition["AttributeDefinitions"],
+        "BillingMode": definition["BillingMode"],
+    }
+    if "ProvisionedThroughput" in definition:
+        kwargs["ProvisionedThroughput"] = definition["ProvisionedThroughput"]
+    ddb.create_table(**kwargs)
+    ddb.get_waiter("table_exists").wait(TableName=name, WaiterConfig={"Delay": 1, "MaxAttempts": 30})
+    print(f"seed: created table {name} from template.yaml ({definition['BillingMode']})")
+
+
+def ensure_table(ddb, name: str, definition: dict) -> None:
+    def by_type(keys):
+        return sorted(keys, key=lambda k: k["KeyType"])
+
+    try:
+        desc = ddb.describe_table(TableName=name)["Table"]
+    except ddb.exceptions.ResourceNotFoundException:
+        create_table(ddb, name, definition)
+    else:
+        if by_type(desc["KeySchema"]) == by_type(definition["KeySchema"]):
+            print(f"seed: table {name} exists")
+        else:
+            print(f"seed: table {name} has another key schema; recreating it")
+            ddb.delete_table(TableName=name)
+            ddb.get_waiter("table_not_exists").wait(TableName=name, WaiterConfig={"Delay": 1, "MaxAttempts": 30})
+            create_table(ddb, name, definition)
+
+    ttl = definition.get("TimeToLiveSpecification")
+    if ttl and ttl.get("Enabled"):
+        current = ddb.describe_time_to_live(TableName=name)["TimeToLiveDescription"]
+        if current.get("TimeToLiveStatus") in ("ENABLED", "ENABLING") and current.get(
+            "AttributeName"
+        ) == ttl["AttributeName"]:
+            print(f"seed: TTL already on {ttl['AttributeName']}")
+        else:
+            ddb.update_time_to_live(
+                TableName=name,
+                TimeToLiveSpecification={"AttributeName": ttl["AttributeName"], "Enabled": True},
+            )
+            print(f"seed: enabled TTL on {ttl['AttributeName']}")
+
+
+def ensure_secret(sm, secret_id: str) -> None:
+    secret = {
+        "keys": [
+            {
+                "sha256": hashlib.sha256(k["key"].encode()).hexdigest(),
+                "accountId": k["accountId"],
+                "name": k["name"],
+            }
+            for k in DEMO_KEYS
+        ]
+    }
+    body = json.dumps(secret)
+    try:
+        sm.create_secret(Name=secret_id, SecretString=body, Description="local demo API keys (hashes)")
+        print(f"seed: created secret {secret_id}")
+    except ClientError as err:
+        if err.response["Error"]["Code"] != "ResourceExistsException":
+            raise
+        sm.put_secret_value(SecretId=secret_id, SecretString=body)
+        print(f"seed: updated secret {secret_id}")
+
+
+def reset_items(ddb, name: str) -> None:
+    # Wipe every item of the demo partitions (markers included), then rewrite them.
+    partitions = sorted({item["PK"] for item in DEMO_ITEMS})
+    removed = 0
+    for pk in partitions:
+        kwargs = {
+            "TableName": name,
+            "KeyConditionExpression": "PK = :pk",
+            "ExpressionAttributeValues": {":pk": {"S": pk}},
+            "ProjectionExpression": "PK, SK",
+        }
+        while True:
+            page = ddb.query(**kwargs)
+            for key in page["Items"]:
+                ddb.delete_item(TableName=name, Key=key)
+                removed += 1
+            if "LastEvaluatedKey" not in page:
+                break
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+    for item in DEMO_ITEMS:
+        ddb.put_item(TableName=name, Item={k: {"S": v} for k, v in item.items()})
+    print(f"seed: demo items reset ({removed} removed, {len(DEMO_ITEMS)} written)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--reset", action="store_true", help="recreate the demo items only")
+    parser.add_argument("--template", type=Path, default=ROOT / "template.yaml")
+    args = parser.parse_args()
+
+    table = os.environ.get("TABLE_NAME") or die("TABLE_NAME is not set")
+    secret_id = os.environ.get("API_KEYS_SECRET_ID") or die("API_KEYS_SECRET_ID is not set")
+    region = os.environ.get("AWS_REGION", "us-east-1")
+
+    ddb = boto3.client("dynamodb", region_name=region, endpoint_url=local_endpoint("AWS_ENDPOINT_URL_DYNAMODB"))
+    started = time.monotonic()
+    if not args.reset:
+        ensure_table(ddb, table, table_definition(args.template))
+        sm = boto3.client(
+            "secretsmanager",
+            region_name=region,
+            endpoint_url=local_endpoint("AWS_ENDPOINT_URL_SECRETS_MANAGER"),
+        )
+        ensure_secret(sm, secret_id)
+    reset_items(ddb, table)
+    print(f"seed: done in {time.monotonic() - started:.1f}s")
+
+
+if __name__ == "__main__":
+    main()
