@@ -5,7 +5,10 @@
 //! read from the event as it arrived, and the id from the `integrationId` path parameter when
 //! the front door supplies one, from the path otherwise.
 
+use std::panic::AssertUnwindSafe;
 use std::time::SystemTime;
+
+use futures_util::FutureExt;
 
 use lambda_http::http::{Method, StatusCode};
 use lambda_http::{Body, Request, RequestExt, Response};
@@ -34,7 +37,8 @@ impl App {
         &self.keys
     }
 
-    /// Serves one request. Never fails: every error becomes the JSON error envelope.
+    /// Serves one request. Never fails: every error, even a panic, becomes the JSON error
+    /// envelope rather than the front door's own 502.
     pub async fn handle(&self, request: Request) -> Result<Response<Body>, lambda_http::Error> {
         let request_id = request
             .lambda_context_ref()
@@ -42,7 +46,13 @@ impl App {
             .filter(|id| !id.is_empty())
             .unwrap_or_else(|| "unknown".to_owned());
         let method = request.method().clone();
-        let response = match self.disconnect(&request, &request_id).await {
+        let outcome = AssertUnwindSafe(self.disconnect(&request, &request_id))
+            .catch_unwind()
+            .await
+            .unwrap_or_else(|panic| {
+                Err(Error::internal(format!("panic: {}", panic_message(&panic))))
+            });
+        let response = match outcome {
             Ok(outcome) => success_response(&outcome),
             Err(err) => {
                 if err.status().is_server_error() {
@@ -129,6 +139,14 @@ fn api_key(request: &Request) -> Result<&str, Error> {
     Ok(key)
 }
 
+fn panic_message(panic: &(dyn std::any::Any + Send)) -> &str {
+    panic
+        .downcast_ref::<&str>()
+        .copied()
+        .or_else(|| panic.downcast_ref::<String>().map(String::as_str))
+        .unwrap_or("non-string payload")
+}
+
 fn success_response(outcome: &Disconnect) -> Response<Body> {
     let marker = outcome.marker();
     json_response(
@@ -212,6 +230,14 @@ mod tests {
                 "case {name}"
             );
         }
+    }
+
+    #[test]
+    fn panic_payloads_are_described() {
+        let from_str = std::panic::catch_unwind(|| panic!("static")).unwrap_err();
+        assert_eq!(panic_message(from_str.as_ref()), "static");
+        let from_string = std::panic::catch_unwind(|| panic!("{}", 42)).unwrap_err();
+        assert_eq!(panic_message(from_string.as_ref()), "42");
     }
 
     #[test]

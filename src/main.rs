@@ -14,7 +14,7 @@ async fn main() -> Result<(), Error> {
     // AWS_LAMBDA_LOG_LEVEL or RUST_LOG.
     lambda_http::tracing::init_default_subscriber();
 
-    let config = Config::from_env()?;
+    let config = Config::from_env().inspect_err(|e| tracing::error!("cannot start: {e}"))?;
     let sdk = aws_config::defaults(BehaviorVersion::latest())
         .timeout_config(
             TimeoutConfig::builder()

@@ -8,5 +8,6 @@ mod disconnect;
 mod errors;
 mod events;
 mod helpers;
+mod init;
 mod logs;
 mod template;
