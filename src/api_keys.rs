@@ -230,9 +230,8 @@ impl ApiKeyVerifier {
     /// `forced_refresh_interval` ago. `seen` is when the keys the caller checked were read.
     async fn forced_refresh(&self, seen: Instant) -> Result<Option<Arc<KeySet>>, Error> {
         let mut state = self.refresh.lock().await;
-        if let Some((keys, at)) = self.cached().filter(|(_, at)| *at > seen) {
-            // Someone else read the secret after our caller's copy: use theirs.
-            let _ = at;
+        // Someone else read the secret after our caller's copy: use theirs.
+        if let Some((keys, _)) = self.cached().filter(|(_, at)| *at > seen) {
             return Ok(Some(keys));
         }
         if state

@@ -42,6 +42,37 @@ impl Error {
         Self::Internal(detail.into())
     }
 
+    /// One error of every kind, for the spec drift test and documentation.
+    pub fn every_kind() -> Vec<Error> {
+        let all = vec![
+            Self::RouteNotFound,
+            Self::MethodNotAllowed,
+            Self::MissingApiKey,
+            Self::InvalidApiKey,
+            Self::InvalidIntegrationId(InvalidIntegrationId::Empty),
+            Self::IntegrationNotFound,
+            Self::Unavailable {
+                dependency: "DynamoDB",
+                detail: String::new(),
+            },
+            Self::Internal(String::new()),
+        ];
+        // A new variant fails to compile here until it is listed above too.
+        for error in &all {
+            match error {
+                Self::RouteNotFound
+                | Self::MethodNotAllowed
+                | Self::MissingApiKey
+                | Self::InvalidApiKey
+                | Self::InvalidIntegrationId(_)
+                | Self::IntegrationNotFound
+                | Self::Unavailable { .. }
+                | Self::Internal(_) => {}
+            }
+        }
+        all
+    }
+
     pub fn status(&self) -> StatusCode {
         match self {
             Self::RouteNotFound | Self::IntegrationNotFound => StatusCode::NOT_FOUND,
@@ -170,6 +201,13 @@ mod tests {
             Body::Text(text) => serde_json::from_str(text).unwrap(),
             other => panic!("expected a text body, got {other:?}"),
         }
+    }
+
+    #[test]
+    fn every_kind_lists_each_code_once() {
+        let codes: std::collections::BTreeSet<_> =
+            Error::every_kind().iter().map(Error::code).collect();
+        assert_eq!(codes.len(), Error::every_kind().len());
     }
 
     #[test]

@@ -13,6 +13,7 @@ pub mod error;
 pub mod http;
 pub mod ids;
 pub mod marker;
+pub mod processor;
 pub mod store;
 
 use aws_config::SdkConfig;

@@ -6,15 +6,23 @@
 //! of `expiresAt`, so every reader must treat a marker whose `expiresAt` has passed as absent:
 //! [`DisconnectMarker::is_live`] and [`MarkerReader`] do that.
 
+use std::collections::{HashMap, HashSet};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::primitives::{DateTime, DateTimeFormat};
+use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes};
+use futures_util::future::try_join_all;
 use serde::{Deserialize, Serialize};
 
 use crate::error::Error;
 use crate::ids::{AccountId, IntegrationId};
-use crate::store::{SK_MARKER, partition_key};
+use crate::store::{MAX_BATCH_ROUNDS, SK_MARKER, backoff, partition_key};
+
+type Item = HashMap<String, AttributeValue>;
+
+/// `BatchGetItem` reads at most 100 keys.
+const BATCH_GET_LIMIT: usize = 100;
 
 /// The `reason` every marker written by this function carries.
 pub const REASON_DISCONNECTED: &str = "integration_disconnected";
@@ -115,6 +123,87 @@ impl MarkerReader {
             .map_err(|e| Error::internal(format!("unreadable marker of {id}: {e}")))?;
         Ok(marker.is_live(now).then_some(marker))
     }
+    /// The live markers of many integrations at once, keyed by id; ids without a live marker
+    /// are absent from the map. Duplicates are read once. One `BatchGetItem` per 100 distinct
+    /// ids, sent concurrently, with `UnprocessedKeys` retried.
+    pub async fn live_markers<'a>(
+        &self,
+        ids: impl IntoIterator<Item = &'a IntegrationId>,
+        now: SystemTime,
+    ) -> Result<HashMap<IntegrationId, DisconnectMarker>, Error> {
+        let distinct: Vec<&IntegrationId> = ids
+            .into_iter()
+            .collect::<HashSet<_>>()
+            .into_iter()
+            .collect();
+        let batches = distinct
+            .chunks(BATCH_GET_LIMIT)
+            .map(|chunk| self.batch_get(chunk));
+        let mut markers = HashMap::new();
+        for items in try_join_all(batches).await? {
+            for item in items {
+                let marker: DisconnectMarker = serde_dynamo::from_item(item)
+                    .map_err(|e| Error::internal(format!("unreadable marker: {e}")))?;
+                if !marker.is_live(now) {
+                    continue;
+                }
+                let id = IntegrationId::parse(&marker.id)
+                    .map_err(|e| Error::internal(format!("marker with a bad id: {e}")))?;
+                markers.insert(id, marker);
+            }
+        }
+        Ok(markers)
+    }
+
+    async fn batch_get(&self, ids: &[&IntegrationId]) -> Result<Vec<Item>, Error> {
+        let keys = ids
+            .iter()
+            .map(|id| {
+                HashMap::from([
+                    ("PK".to_owned(), partition_key(id)),
+                    ("SK".to_owned(), AttributeValue::S(SK_MARKER.into())),
+                ])
+            })
+            .collect();
+        let mut request = Some(
+            KeysAndAttributes::builder()
+                .set_keys(Some(keys))
+                .consistent_read(true)
+                .build()
+                .map_err(|e| Error::internal(format!("building a marker batch read: {e}")))?,
+        );
+        let mut found = Vec::new();
+        let mut round = 0;
+        while let Some(keys) = request.take() {
+            if round > 0 {
+                if round >= MAX_BATCH_ROUNDS {
+                    return Err(Error::Unavailable {
+                        dependency: "DynamoDB",
+                        detail: format!(
+                            "marker reads still unprocessed after {MAX_BATCH_ROUNDS} rounds"
+                        ),
+                    });
+                }
+                tokio::time::sleep(backoff(round)).await;
+            }
+            let output = self
+                .client
+                .batch_get_item()
+                .request_items(&self.table, keys)
+                .send()
+                .await
+                .map_err(|e| Error::from_sdk("DynamoDB", e))?;
+            if let Some(items) = output.responses.and_then(|mut r| r.remove(&self.table)) {
+                found.extend(items);
+            }
+            request = output
+                .unprocessed_keys
+                .and_then(|mut u| u.remove(&self.table))
+                .filter(|k| !k.keys().is_empty());
+            round += 1;
+        }
+        Ok(found)
+    }
 }
 
 #[cfg(test)]
@@ -170,5 +259,54 @@ mod tests {
             item["expiresAt"],
             aws_sdk_dynamodb::types::AttributeValue::N("42".into())
         );
+    }
+
+    #[tokio::test]
+    async fn unprocessed_marker_reads_are_retried() {
+        use aws_sdk_dynamodb::operation::batch_get_item::BatchGetItemOutput;
+        use aws_smithy_mocks::{RuleMode, mock, mock_client};
+
+        let marker_item = || -> Item {
+            serde_dynamo::to_item(DisconnectMarker {
+                id: "int_1".into(),
+                account_id: "a".into(),
+                integration_type: "youtube".into(),
+                disconnected_at: "2026-11-28T10:00:00Z".into(),
+                reason: REASON_DISCONNECTED.into(),
+                expires_at: i64::MAX,
+            })
+            .unwrap()
+        };
+        let rule = mock!(Client::batch_get_item)
+            .sequence()
+            .output(|| {
+                let keys = KeysAndAttributes::builder()
+                    .keys(HashMap::from([
+                        (
+                            "PK".to_owned(),
+                            AttributeValue::S("INTEGRATION#int_1".into()),
+                        ),
+                        ("SK".to_owned(), AttributeValue::S(SK_MARKER.into())),
+                    ]))
+                    .build()
+                    .unwrap();
+                BatchGetItemOutput::builder()
+                    .unprocessed_keys("t", keys)
+                    .build()
+            })
+            .output(move || {
+                BatchGetItemOutput::builder()
+                    .responses("t", vec![marker_item()])
+                    .build()
+            })
+            .build();
+        let client = mock_client!(aws_sdk_dynamodb, RuleMode::MatchAny, [&rule]);
+        let reader = MarkerReader::new(client, "t");
+        let id = IntegrationId::parse("int_1").unwrap();
+
+        let markers = reader.live_markers([&id], SystemTime::now()).await.unwrap();
+
+        assert_eq!(rule.num_calls(), 2);
+        assert_eq!(markers[&id].integration_type, "youtube");
     }
 }

@@ -37,7 +37,7 @@ const BATCH_WRITE_LIMIT: usize = 25;
 /// Read-decide-write rounds before a contended disconnect gives up with 503.
 const MAX_ATTEMPTS: u32 = 8;
 /// Rounds of `UnprocessedItems` retries for one batch before giving up with 503.
-const MAX_BATCH_ROUNDS: u32 = 8;
+pub(crate) const MAX_BATCH_ROUNDS: u32 = 8;
 
 const DEPENDENCY: &str = "DynamoDB";
 
@@ -356,7 +356,7 @@ fn from_item<T: serde::de::DeserializeOwned>(
 }
 
 /// Exponential back-off with jitter: about 20 ms, 40 ms, ... capped at 640 ms.
-fn backoff(attempt: u32) -> Duration {
+pub(crate) fn backoff(attempt: u32) -> Duration {
     let base_ms = 20u64 << attempt.min(5);
     let jitter_ms = u64::from(
         SystemTime::now()

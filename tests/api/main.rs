@@ -10,4 +10,5 @@ mod events;
 mod helpers;
 mod init;
 mod logs;
+mod processor;
 mod template;

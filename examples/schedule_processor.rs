@@ -1,0 +1,47 @@
+//! An example schedule processor: a Lambda that receives the posts whose time has come and
+//! answers, for each, `ready` or `failed` with `Integration disconnected at <time>`.
+//!
+//! Event: `{"posts": [{"id": "post_1", "integrationId": "int_yt_abc123", ...}, ...]}`
+//! Answer: `{"posts": [{"id": "post_1", "integrationId": "int_yt_abc123", ..., "status": "failed",
+//!           "error": "Integration disconnected at 2026-11-28T10:00:00Z"}, ...]}`
+//!
+//! It needs `TABLE_NAME` and `dynamodb:BatchGetItem` on the table. Locally, with `make dev`'s
+//! services up: `cargo lambda watch --example schedule_processor` (or build it with
+//! `cargo build --example schedule_processor`).
+
+use std::time::SystemTime;
+
+use aws_config::BehaviorVersion;
+use disconnect_integration::MarkerReader;
+use disconnect_integration::processor::{CheckedPost, PendingPost, check_pending_posts};
+use lambda_http::lambda_runtime::{self, LambdaEvent, service_fn};
+use serde::{Deserialize, Serialize};
+
+#[derive(Deserialize)]
+struct Batch {
+    posts: Vec<PendingPost>,
+}
+
+#[derive(Serialize)]
+struct Checked {
+    posts: Vec<CheckedPost>,
+}
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<(), lambda_runtime::Error> {
+    lambda_http::tracing::init_default_subscriber();
+    let table = std::env::var("TABLE_NAME")
+        .map_err(|_| "missing required environment variable TABLE_NAME")?;
+    let sdk = aws_config::load_defaults(BehaviorVersion::latest()).await;
+    let reader = MarkerReader::new(aws_sdk_dynamodb::Client::new(&sdk), table);
+    let reader = &reader;
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<Batch>| async move {
+        // An error fails the whole batch, so the scheduler retries it later: better than
+        // publishing to an integration whose marker could not be read.
+        let posts = check_pending_posts(reader, event.payload.posts, SystemTime::now())
+            .await
+            .map_err(lambda_runtime::Error::from)?;
+        Ok::<_, lambda_runtime::Error>(Checked { posts })
+    }))
+    .await
+}
