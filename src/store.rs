@@ -522,4 +522,71 @@ mod tests {
             .unwrap_err();
         assert_eq!(err.code(), "service_unavailable");
     }
+
+    #[tokio::test]
+    async fn a_cancelled_or_conflicting_transaction_is_decided_again_after_a_fresh_read() {
+        use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsOutput;
+        let cases = [
+            "TransactionCanceledException",
+            "IdempotentParameterMismatchException",
+            "TransactionInProgressException",
+        ];
+        for kind in cases {
+            let query = mock!(Client::query).then_output(|| {
+                QueryOutput::builder()
+                    .items(HashMap::from([
+                        ("SK".into(), AttributeValue::S("INTEGRATION".into())),
+                        ("accountId".into(), AttributeValue::S("acct_1".into())),
+                        ("type".into(), AttributeValue::S("youtube".into())),
+                    ]))
+                    .build()
+            });
+            let transact = mock!(Client::transact_write_items)
+                .sequence()
+                .http_response(move || json_error(400, kind))
+                .output(|| TransactWriteItemsOutput::builder().build())
+                .build();
+            let client = mock_client!(
+                aws_sdk_dynamodb,
+                RuleMode::MatchAny,
+                [&query, &transact],
+                no_retries
+            );
+            let (account, id) = ids();
+            let outcome = store(client)
+                .disconnect(&account, &id, Some("req"), SystemTime::now())
+                .await
+                .unwrap_or_else(|e| panic!("{kind}: {e}"));
+            assert!(matches!(outcome, Disconnect::Now(_)), "{kind}");
+            assert_eq!(query.num_calls(), 2, "{kind}: read again");
+            assert_eq!(transact.num_calls(), 2, "{kind}");
+        }
+    }
+
+    #[tokio::test]
+    async fn endless_contention_gives_up_with_503() {
+        let query = mock!(Client::query).then_output(|| {
+            QueryOutput::builder()
+                .items(HashMap::from([
+                    ("SK".into(), AttributeValue::S("INTEGRATION".into())),
+                    ("accountId".into(), AttributeValue::S("acct_1".into())),
+                ]))
+                .build()
+        });
+        let transact = mock!(Client::transact_write_items)
+            .then_http_response(|| json_error(400, "TransactionCanceledException"));
+        let client = mock_client!(
+            aws_sdk_dynamodb,
+            RuleMode::MatchAny,
+            [&query, &transact],
+            no_retries
+        );
+        let (account, id) = ids();
+        let err = store(client)
+            .disconnect(&account, &id, Some("req"), SystemTime::now())
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), "service_unavailable");
+        assert_eq!(transact.num_calls(), MAX_ATTEMPTS as usize);
+    }
 }
