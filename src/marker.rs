@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::Error;
 use crate::ids::{AccountId, IntegrationId};
-use crate::store::{MAX_BATCH_ROUNDS, SK_MARKER, backoff, partition_key};
+use crate::store::{SK_MARKER, partition_key, until_processed};
 
 type Item = HashMap<String, AttributeValue>;
 
@@ -165,27 +165,12 @@ impl MarkerReader {
                 ])
             })
             .collect();
-        let mut request = Some(
-            KeysAndAttributes::builder()
-                .set_keys(Some(keys))
-                .consistent_read(true)
-                .build()
-                .map_err(|e| Error::internal(format!("building a marker batch read: {e}")))?,
-        );
-        let mut found = Vec::new();
-        let mut round = 0;
-        while let Some(keys) = request.take() {
-            if round > 0 {
-                if round >= MAX_BATCH_ROUNDS {
-                    return Err(Error::Unavailable {
-                        dependency: "DynamoDB",
-                        detail: format!(
-                            "marker reads still unprocessed after {MAX_BATCH_ROUNDS} rounds"
-                        ),
-                    });
-                }
-                tokio::time::sleep(backoff(round)).await;
-            }
+        let keys = KeysAndAttributes::builder()
+            .set_keys(Some(keys))
+            .consistent_read(true)
+            .build()
+            .map_err(|e| Error::internal(format!("building a marker batch read: {e}")))?;
+        let pages = until_processed(keys, "marker reads", |keys| async move {
             let output = self
                 .client
                 .batch_get_item()
@@ -193,16 +178,18 @@ impl MarkerReader {
                 .send()
                 .await
                 .map_err(|e| Error::from_sdk("DynamoDB", e))?;
-            if let Some(items) = output.responses.and_then(|mut r| r.remove(&self.table)) {
-                found.extend(items);
-            }
-            request = output
+            let found = output
+                .responses
+                .and_then(|mut r| r.remove(&self.table))
+                .unwrap_or_default();
+            let unprocessed = output
                 .unprocessed_keys
                 .and_then(|mut u| u.remove(&self.table))
                 .filter(|k| !k.keys().is_empty());
-            round += 1;
-        }
-        Ok(found)
+            Ok((found, unprocessed))
+        })
+        .await?;
+        Ok(pages.into_iter().flatten().collect())
     }
 }
 

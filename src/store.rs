@@ -37,7 +37,7 @@ const BATCH_WRITE_LIMIT: usize = 25;
 /// Read-decide-write rounds before a contended disconnect gives up with 503.
 const MAX_ATTEMPTS: u32 = 8;
 /// Rounds of `UnprocessedItems` retries for one batch before giving up with 503.
-pub(crate) const MAX_BATCH_ROUNDS: u32 = 8;
+const MAX_BATCH_ROUNDS: u32 = 8;
 
 const DEPENDENCY: &str = "DynamoDB";
 
@@ -198,7 +198,7 @@ impl IntegrationStore {
         token_sort_keys: &[String],
     ) -> Result<(), Error> {
         for chunk in token_sort_keys.chunks(BATCH_WRITE_LIMIT) {
-            let mut requests = chunk
+            let requests = chunk
                 .iter()
                 .map(|sk| {
                     let delete = DeleteRequest::builder()
@@ -209,20 +209,7 @@ impl IntegrationStore {
                     Ok(WriteRequest::builder().delete_request(delete).build())
                 })
                 .collect::<Result<Vec<_>, Error>>()?;
-            let mut round = 0;
-            while !requests.is_empty() {
-                if round > 0 {
-                    if round >= MAX_BATCH_ROUNDS {
-                        return Err(Error::Unavailable {
-                            dependency: DEPENDENCY,
-                            detail: format!(
-                                "{} token deletes of {id} still unprocessed after {MAX_BATCH_ROUNDS} rounds",
-                                requests.len()
-                            ),
-                        });
-                    }
-                    tokio::time::sleep(backoff(round)).await;
-                }
+            until_processed(requests, "token deletes", |requests| async move {
                 let output = self
                     .client
                     .batch_write_item()
@@ -230,12 +217,13 @@ impl IntegrationStore {
                     .send()
                     .await
                     .map_err(|e| Error::from_sdk(DEPENDENCY, e))?;
-                requests = output
+                let unprocessed = output
                     .unprocessed_items
                     .and_then(|mut m| m.remove(&self.table))
-                    .unwrap_or_default();
-                round += 1;
-            }
+                    .filter(|requests| !requests.is_empty());
+                Ok(((), unprocessed))
+            })
+            .await?;
         }
         Ok(())
     }
@@ -355,8 +343,41 @@ fn from_item<T: serde::de::DeserializeOwned>(
         .map_err(|e| Error::internal(format!("unreadable {what} item of {id}: {e}")))
 }
 
+/// Sends `first`, then whatever DynamoDB left unprocessed (`UnprocessedItems`,
+/// `UnprocessedKeys`), with back-off between rounds, until nothing is left. `send` returns its
+/// result and the unprocessed rest. Gives up with 503 after [`MAX_BATCH_ROUNDS`] rounds.
+pub(crate) async fn until_processed<T, R, F, Fut>(
+    first: T,
+    what: &str,
+    mut send: F,
+) -> Result<Vec<R>, Error>
+where
+    F: FnMut(T) -> Fut,
+    Fut: Future<Output = Result<(R, Option<T>), Error>>,
+{
+    let mut results = Vec::new();
+    let mut pending = Some(first);
+    let mut round = 0;
+    while let Some(batch) = pending.take() {
+        if round > 0 {
+            if round >= MAX_BATCH_ROUNDS {
+                return Err(Error::Unavailable {
+                    dependency: DEPENDENCY,
+                    detail: format!("{what} still unprocessed after {MAX_BATCH_ROUNDS} rounds"),
+                });
+            }
+            tokio::time::sleep(backoff(round)).await;
+        }
+        let (result, rest) = send(batch).await?;
+        results.push(result);
+        pending = rest;
+        round += 1;
+    }
+    Ok(results)
+}
+
 /// Exponential back-off with jitter: about 20 ms, 40 ms, ... capped at 640 ms.
-pub(crate) fn backoff(attempt: u32) -> Duration {
+fn backoff(attempt: u32) -> Duration {
     let base_ms = 20u64 << attempt.min(5);
     let jitter_ms = u64::from(
         SystemTime::now()
@@ -385,6 +406,19 @@ mod tests {
                 r#"{{"__type":"com.amazonaws.dynamodb.v20120810#{kind}","message":"nope"}}"#
             )),
         )
+    }
+
+    /// A Query that always finds acct_1's youtube integration `int_1` and no tokens.
+    fn integration_query() -> aws_smithy_mocks::Rule {
+        mock!(Client::query).then_output(|| {
+            QueryOutput::builder()
+                .items(HashMap::from([
+                    ("SK".into(), AttributeValue::S("INTEGRATION".into())),
+                    ("accountId".into(), AttributeValue::S("acct_1".into())),
+                    ("type".into(), AttributeValue::S("youtube".into())),
+                ]))
+                .build()
+        })
     }
 
     fn store(client: Client) -> IntegrationStore {
@@ -498,15 +532,7 @@ mod tests {
 
     #[tokio::test]
     async fn throttled_transactions_are_503() {
-        let query = mock!(Client::query).then_output(|| {
-            QueryOutput::builder()
-                .items(HashMap::from([
-                    ("SK".into(), AttributeValue::S("INTEGRATION".into())),
-                    ("accountId".into(), AttributeValue::S("acct_1".into())),
-                    ("type".into(), AttributeValue::S("youtube".into())),
-                ]))
-                .build()
-        });
+        let query = integration_query();
         let transact = mock!(Client::transact_write_items)
             .then_http_response(|| json_error(400, "ThrottlingException"));
         let client = mock_client!(
@@ -532,15 +558,7 @@ mod tests {
             "TransactionInProgressException",
         ];
         for kind in cases {
-            let query = mock!(Client::query).then_output(|| {
-                QueryOutput::builder()
-                    .items(HashMap::from([
-                        ("SK".into(), AttributeValue::S("INTEGRATION".into())),
-                        ("accountId".into(), AttributeValue::S("acct_1".into())),
-                        ("type".into(), AttributeValue::S("youtube".into())),
-                    ]))
-                    .build()
-            });
+            let query = integration_query();
             let transact = mock!(Client::transact_write_items)
                 .sequence()
                 .http_response(move || json_error(400, kind))
@@ -565,14 +583,7 @@ mod tests {
 
     #[tokio::test]
     async fn endless_contention_gives_up_with_503() {
-        let query = mock!(Client::query).then_output(|| {
-            QueryOutput::builder()
-                .items(HashMap::from([
-                    ("SK".into(), AttributeValue::S("INTEGRATION".into())),
-                    ("accountId".into(), AttributeValue::S("acct_1".into())),
-                ]))
-                .build()
-        });
+        let query = integration_query();
         let transact = mock!(Client::transact_write_items)
             .then_http_response(|| json_error(400, "TransactionCanceledException"));
         let client = mock_client!(
