@@ -6,13 +6,12 @@
 set -euo pipefail
 # shellcheck source=scripts/env.sh
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
+# shellcheck source=scripts/lib-watch.sh
+source "$ROOT_DIR/scripts/lib-watch.sh"
 cd "$ROOT_DIR"
 
-FUNCTION="disconnect-integration"
-WATCH_LOG="$LOCAL_DIR/watch.log"
-WATCH_TIMEOUT="${WATCH_START_TIMEOUT:-120}"
+FUNCTION="$WATCH_FUNCTION"
 INVOKE_TIMEOUT="${INVOKE_TIMEOUT:-120}"   # per sample; the first one also starts the function
-mkdir -p "$LOCAL_DIR"
 
 # sample -> expected statusCode. The four front doors must succeed.
 SUCCESS=(apigw-rest-v1 apigw-http-v2 alb function-url)
@@ -25,38 +24,10 @@ ORDER=("${SUCCESS[@]}" error-missing-key error-wrong-method error-invalid-id err
 die() { echo "smoke: $*" >&2; exit 1; }
 
 bash scripts/services.sh status >/dev/null || die "services are not running; run scripts/services.sh start"
-command -v cargo-lambda >/dev/null || die "cargo-lambda not found; run scripts/bootstrap.sh"
 
-# Build first, so the first invoke does not wait for a compile.
-echo "smoke: building $FUNCTION"
-cargo build --locked --bin "$FUNCTION"
-
-# Start watch in its own session so that stopping it stops its children too.
-watch_pid=""
-stop_watch() {
-  [[ -n "$watch_pid" ]] || return 0
-  if kill -0 "$watch_pid" 2>/dev/null; then
-    kill -TERM -- "-$watch_pid" 2>/dev/null || true
-    for _ in $(seq 1 50); do kill -0 "$watch_pid" 2>/dev/null || break; sleep 0.2; done
-    kill -KILL -- "-$watch_pid" 2>/dev/null || true
-  fi
-  wait "$watch_pid" 2>/dev/null || true
-  watch_pid=""
-}
-trap stop_watch EXIT
+trap watch_stop EXIT
 trap 'exit 130' INT TERM
-
-setsid cargo lambda watch --invoke-address 127.0.0.1 --invoke-port "$WATCH_PORT" \
-  --ignore-changes --locked --bin "$FUNCTION" > "$WATCH_LOG" 2>&1 < /dev/null &
-watch_pid=$!
-
-deadline=$((SECONDS + WATCH_TIMEOUT))
-until "$VENV_PY" -c 'import socket,sys; socket.create_connection(("127.0.0.1", int(sys.argv[1])), 1)' "$WATCH_PORT" 2>/dev/null; do
-  kill -0 "$watch_pid" 2>/dev/null || { tail -n 30 "$WATCH_LOG" >&2; die "cargo lambda watch exited"; }
-  (( SECONDS < deadline )) || { tail -n 30 "$WATCH_LOG" >&2; die "cargo lambda watch did not listen on 127.0.0.1:$WATCH_PORT within ${WATCH_TIMEOUT}s"; }
-  sleep 0.5
-done
-echo "smoke: cargo lambda watch up on 127.0.0.1:$WATCH_PORT (log: .local/watch.log)"
+watch_start
 
 # Prints the statusCode of the JSON answer on stdin ("none" if there is none).
 status_of() {

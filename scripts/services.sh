@@ -153,7 +153,13 @@ status() {
   local name pid rc=0
   for name in "${SERVICES[@]}"; do
     if pid="$(owned_pid "$name")"; then
-      echo "$name: running (pid $pid, 127.0.0.1:$(port_of "$name"))"
+      local was; was="$(cat "$RUN_DIR/$name.port" 2>/dev/null || echo "?")"
+      if [[ "$was" == "$(port_of "$name")" ]]; then
+        echo "$name: running (pid $pid, 127.0.0.1:$was)"
+      else
+        # Running, but not where this shell's ports say: not usable from here.
+        echo "$name: running on port $was (pid $pid), not $(port_of "$name")"; rc=3
+      fi
     else
       echo "$name: stopped"; rc=3
     fi

@@ -11,4 +11,5 @@ mod helpers;
 mod init;
 mod logs;
 mod processor;
+mod spec;
 mod template;
