@@ -2,7 +2,7 @@
 # for ports and environment (DYNAMODB_PORT, MOTO_PORT, WATCH_PORT).
 SHELL := bash
 
-.PHONY: dev test lint fmt services-up services-down services-status seed smoke bench bootstrap
+.PHONY: dev test lint fmt services-up services-down services-status seed smoke bench bootstrap build api-key-entry
 
 dev:            ## services + seed + cargo lambda watch on 127.0.0.1:$WATCH_PORT
 	bash scripts/dev.sh
@@ -37,3 +37,11 @@ smoke:          ## events/ through cargo lambda watch; services must be up and s
 
 bench:          ## cold start, warm latency and memory of the release binary (starts services itself)
 	bash scripts/bench.sh $(ARGS)
+
+build:          ## the deployable arm64 artefact .aws-sam/build/ (sam build, cargo lambda + zig, no Docker)
+	bash scripts/build.sh
+
+# The hash entry of an API key for the API-keys secret; the key is typed (no echo), piped
+# on stdin, or made with GENERATE=1 and shown once. MERGE=FILE prints the whole secret.
+api-key-entry:  ## make api-key-entry ACCOUNT=acct_123 NAME=CI [GENERATE=1] [MERGE=secret.json]
+	@python3 scripts/api-key-entry.py --account "$(ACCOUNT)" --name "$(NAME)" $(if $(GENERATE),--generate) $(if $(MERGE),--merge "$(MERGE)")

@@ -29,7 +29,10 @@ step() {
 
 step "cargo test" cargo test --all-targets --locked
 step "events smoke test" bash scripts/events-smoke.sh
+step "contract test" bash scripts/contract-test.sh
 step "cfn-lint" cfn-lint template.yaml
+step "openapi lint" openapi-spec-validator --schema 3.1 openapi.yaml
+step "api-key-entry test" python3 scripts/test_api_key_entry.py
 
 if (( ${#failed[@]} )); then
   echo "test.sh: failed: ${failed[*]}"
