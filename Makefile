@@ -2,12 +2,12 @@
 # for ports and environment (DYNAMODB_PORT, MOTO_PORT, WATCH_PORT).
 SHELL := bash
 
-.PHONY: dev test lint fmt services-up services-down services-status seed smoke bench bootstrap build api-key-entry
+.PHONY: dev test lint fmt services-up services-down services-status seed smoke contract bench bootstrap build api-key-entry
 
 dev:            ## services + seed + cargo lambda watch on 127.0.0.1:$WATCH_PORT
 	bash scripts/dev.sh
 
-test:           ## bootstrap, services, seed, cargo test, events smoke test, cfn-lint
+test:           ## bootstrap, services, seed; cargo test, events smoke, contract test, cfn-lint, openapi lint
 	bash scripts/test.sh
 
 lint:           ## rustfmt check + clippy with warnings as errors
@@ -34,6 +34,9 @@ seed:           ## (re)create table, secret and demo items; services must be up
 
 smoke:          ## events/ through cargo lambda watch; services must be up and seeded
 	bash scripts/events-smoke.sh
+
+contract:       ## schemathesis against openapi.yaml through cargo lambda watch; services up and seeded
+	bash scripts/contract-test.sh
 
 bench:          ## cold start, warm latency and memory of the release binary (starts services itself)
 	bash scripts/bench.sh $(ARGS)

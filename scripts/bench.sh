@@ -7,17 +7,8 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 cd "$ROOT_DIR"
 
-bash scripts/bootstrap.sh
-
-started_services=0
-if ! bash scripts/services.sh status >/dev/null 2>&1; then
-  bash scripts/services.sh start
-  started_services=1
-fi
-cleanup() { if [[ "$started_services" == 1 ]]; then bash scripts/services.sh stop; fi; }
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-"$VENV_PY" scripts/seed.py
+# shellcheck source=scripts/lib-services.sh
+source scripts/lib-services.sh
+services_for_this_run
 cargo build --release --locked --bin disconnect-integration
 "$VENV_PY" bench/coldstart.py "$@"
