@@ -421,6 +421,20 @@ mod tests {
         })
     }
 
+    /// Disconnects acct_1's `int_1` through a client that answers with `rules`.
+    async fn disconnect_with(rules: &[&aws_smithy_mocks::Rule]) -> Result<Disconnect, Error> {
+        let client = mock_client!(
+            aws_sdk_dynamodb,
+            RuleMode::MatchAny,
+            rules.iter().copied(),
+            no_retries
+        );
+        let (account, id) = ids();
+        store(client)
+            .disconnect(&account, &id, Some("req"), SystemTime::now())
+            .await
+    }
+
     fn store(client: Client) -> IntegrationStore {
         IntegrationStore::new(client, "t", Duration::from_secs(86_400))
     }
@@ -459,12 +473,7 @@ mod tests {
         ];
         for (status, kind, code) in cases {
             let rule = mock!(Client::query).then_http_response(move || json_error(status, kind));
-            let client = mock_client!(aws_sdk_dynamodb, RuleMode::MatchAny, [&rule], no_retries);
-            let (account, id) = ids();
-            let err = store(client)
-                .disconnect(&account, &id, Some("req"), SystemTime::now())
-                .await
-                .unwrap_err();
+            let err = disconnect_with(&[&rule]).await.unwrap_err();
             assert_eq!(err.code(), code, "{status} {kind}: {err}");
         }
     }
@@ -514,17 +523,7 @@ mod tests {
                 aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsOutput::builder()
                     .build()
             });
-        let client = mock_client!(
-            aws_sdk_dynamodb,
-            RuleMode::MatchAny,
-            [&query, &batch, &transact],
-            no_retries
-        );
-        let (account, id) = ids();
-        let outcome = store(client)
-            .disconnect(&account, &id, Some("req"), SystemTime::now())
-            .await
-            .unwrap();
+        let outcome = disconnect_with(&[&query, &batch, &transact]).await.unwrap();
         assert!(matches!(outcome, Disconnect::Now(_)));
         assert_eq!(batch.num_calls(), 2, "the unprocessed item was sent again");
         assert_eq!(transact.num_calls(), 1);
@@ -535,17 +534,7 @@ mod tests {
         let query = integration_query();
         let transact = mock!(Client::transact_write_items)
             .then_http_response(|| json_error(400, "ThrottlingException"));
-        let client = mock_client!(
-            aws_sdk_dynamodb,
-            RuleMode::MatchAny,
-            [&query, &transact],
-            no_retries
-        );
-        let (account, id) = ids();
-        let err = store(client)
-            .disconnect(&account, &id, Some("req"), SystemTime::now())
-            .await
-            .unwrap_err();
+        let err = disconnect_with(&[&query, &transact]).await.unwrap_err();
         assert_eq!(err.code(), "service_unavailable");
     }
 
@@ -564,15 +553,7 @@ mod tests {
                 .http_response(move || json_error(400, kind))
                 .output(|| TransactWriteItemsOutput::builder().build())
                 .build();
-            let client = mock_client!(
-                aws_sdk_dynamodb,
-                RuleMode::MatchAny,
-                [&query, &transact],
-                no_retries
-            );
-            let (account, id) = ids();
-            let outcome = store(client)
-                .disconnect(&account, &id, Some("req"), SystemTime::now())
+            let outcome = disconnect_with(&[&query, &transact])
                 .await
                 .unwrap_or_else(|e| panic!("{kind}: {e}"));
             assert!(matches!(outcome, Disconnect::Now(_)), "{kind}");
@@ -586,17 +567,7 @@ mod tests {
         let query = integration_query();
         let transact = mock!(Client::transact_write_items)
             .then_http_response(|| json_error(400, "TransactionCanceledException"));
-        let client = mock_client!(
-            aws_sdk_dynamodb,
-            RuleMode::MatchAny,
-            [&query, &transact],
-            no_retries
-        );
-        let (account, id) = ids();
-        let err = store(client)
-            .disconnect(&account, &id, Some("req"), SystemTime::now())
-            .await
-            .unwrap_err();
+        let err = disconnect_with(&[&query, &transact]).await.unwrap_err();
         assert_eq!(err.code(), "service_unavailable");
         assert_eq!(transact.num_calls(), MAX_ATTEMPTS as usize);
     }
