@@ -2,7 +2,7 @@
 # `make build`: the deployable artefact for Lambda (provided.al2023, arm64), without Docker.
 #   1. scripts/bootstrap-build.sh: .tools/build-venv (aws-sam-cli, cargo-lambda, ziglang)
 #      and the rustup target aarch64-unknown-linux-gnu, when missing.
-#   2. `sam validate` (the SAM transform, offline), then
+#   2. `sam validate --lint` (scripts/sam-validate.sh: the SAM transform, offline), then
 #      `cargo lambda build --release --arm64 --bin disconnect-integration --locked`: the
 #      command SAM's rust-cargolambda build method runs, plus --locked (SAM cannot pass it),
 #      with its progress shown (SAM prints cargo's output only when it fails). zig is the
@@ -39,11 +39,9 @@ CARGO_ZIGBUILD_ZIG_PATH="$("$BUILD_VENV_DIR/bin/python" -c \
 export CARGO_ZIGBUILD_ZIG_PATH
 export SAM_CLI_TELEMETRY=0
 
-# The SAM transform itself (samtranslator), before minutes of compiling. Offline: the
-# template names no managed policy that would need an IAM look-up, and env.sh's dummy
-# credentials and region are all it needs. (cfn-lint runs in `make test`.)
-echo "build: sam validate"
-sam validate --template-file template.yaml
+# The SAM transform and lint, before minutes of compiling (offline; see sam-validate.sh).
+echo "build: sam validate --lint"
+bash scripts/sam-validate.sh
 
 echo "build: cargo lambda build --release --arm64 --bin $BIN --locked"
 cargo lambda build --release --arm64 --bin "$BIN" --locked

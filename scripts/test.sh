@@ -2,7 +2,8 @@
 # The whole test run (`make test`, CI): bootstrap, services, seed, then the steps:
 # cargo test (unit + integration tests against DynamoDB Local and moto), the
 # events/ smoke test and the schemathesis contract test (both through cargo
-# lambda watch), cfn-lint, the OpenAPI lint, and the api-key-entry tests.
+# lambda watch), cfn-lint and `sam validate --lint` on template.yaml, the
+# OpenAPI lint, and the api-key-entry tests.
 # Every step runs; the exit code is non-zero if any failed. Services started
 # here are stopped on exit. The release cross-build is `make build`, not here.
 set -euo pipefail
@@ -27,6 +28,7 @@ step "cargo test" cargo test --all-targets --locked
 step "events smoke test" bash scripts/events-smoke.sh
 step "contract test" bash scripts/contract-test.sh
 step "cfn-lint" cfn-lint template.yaml
+step "sam validate --lint" bash scripts/sam-validate.sh
 step "openapi lint" openapi-spec-validator --schema 3.1 openapi.yaml
 step "api-key-entry test" python3 scripts/test_api_key_entry.py
 
