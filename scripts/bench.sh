@@ -4,6 +4,7 @@
 # services if they are not up, and stops what it started. Arguments go to the
 # script, e.g. `make bench ARGS="--invocations 500"`.
 set -euo pipefail
+# shellcheck source=scripts/env.sh
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 cd "$ROOT_DIR"
 

