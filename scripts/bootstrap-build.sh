@@ -12,7 +12,6 @@ set -euo pipefail
 # shellcheck source=scripts/env.sh
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 
-BUILD_VENV_DIR="$TOOLS_DIR/build-venv"
 BUILD_VENV_PY="$BUILD_VENV_DIR/bin/python"
 REQS="$ROOT_DIR/scripts/requirements-build.txt"
 CONSTRAINTS="$ROOT_DIR/scripts/constraints-build.txt"

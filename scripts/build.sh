@@ -23,7 +23,6 @@ FUNCTION_ID="DisconnectIntegrationFunction"
 BIN="disconnect-integration"
 BUILD_DIR="$ROOT_DIR/.aws-sam/build"
 ARTEFACT="$BUILD_DIR/$FUNCTION_ID/bootstrap"
-BUILD_VENV_DIR="$TOOLS_DIR/build-venv"
 
 die() { echo "build: $*" >&2; exit 1; }
 

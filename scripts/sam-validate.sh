@@ -10,4 +10,4 @@ cd "$ROOT_DIR"
 
 bash scripts/bootstrap-build.sh >/dev/null
 export SAM_CLI_TELEMETRY=0
-"$TOOLS_DIR/build-venv/bin/sam" validate --lint --template-file template.yaml
+"$BUILD_VENV_DIR/bin/sam" validate --lint --template-file template.yaml

@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::Error;
 use crate::ids::{AccountId, IntegrationId};
-use crate::store::{SK_MARKER, partition_key, until_processed};
+use crate::store::{DEPENDENCY, SK_MARKER, partition_key, until_processed};
 
 type Item = HashMap<String, AttributeValue>;
 
@@ -115,7 +115,7 @@ impl MarkerReader {
             .consistent_read(true)
             .send()
             .await
-            .map_err(|e| Error::from_sdk("DynamoDB", e))?;
+            .map_err(|e| Error::from_sdk(DEPENDENCY, e))?;
         let Some(item) = output.item else {
             return Ok(None);
         };
@@ -177,7 +177,7 @@ impl MarkerReader {
                 .request_items(&self.table, keys)
                 .send()
                 .await
-                .map_err(|e| Error::from_sdk("DynamoDB", e))?;
+                .map_err(|e| Error::from_sdk(DEPENDENCY, e))?;
             let found = output
                 .responses
                 .and_then(|mut r| r.remove(&self.table))

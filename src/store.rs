@@ -39,7 +39,8 @@ const MAX_ATTEMPTS: u32 = 8;
 /// Rounds of `UnprocessedItems` retries for one batch before giving up with 503.
 const MAX_BATCH_ROUNDS: u32 = 8;
 
-const DEPENDENCY: &str = "DynamoDB";
+/// The dependency named in `Unavailable` errors from this table's calls.
+pub(crate) const DEPENDENCY: &str = "DynamoDB";
 
 /// The partition key of an integration and everything that belongs to it.
 pub fn partition_key(id: &IntegrationId) -> AttributeValue {
