@@ -16,21 +16,19 @@ use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use aws_sdk_secretsmanager::Client;
+use integrations_table::AccountId;
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 use tokio::sync::Mutex;
-use tokio::time::Instant;
 
-use crate::error::Error;
-use crate::ids::AccountId;
+use crate::clock::SharedClock;
+use crate::error::{Dependency, Error};
 
 /// An unknown key forces a fresh read of the secret at most this often.
 pub const MIN_FORCED_REFRESH_INTERVAL: Duration = Duration::from_secs(10);
 /// After a failed read of the secret, wait this long before trying again.
 pub const FAILURE_BACKOFF: Duration = Duration::from_secs(1);
-
-const DEPENDENCY: &str = "Secrets Manager";
 
 /// The API keys of one secret version, ready to check presented keys against.
 #[derive(Debug, Clone)]
@@ -147,22 +145,32 @@ pub fn hash_key(plaintext: &str) -> String {
     hex::encode(Sha256::digest(plaintext.as_bytes()))
 }
 
+/// When the cached keys were read, on the clock's monotonic scale.
+type ReadAt = Duration;
+
 struct Snapshot {
     keys: Arc<KeySet>,
-    fetched_at: Instant,
+    fetched_at: ReadAt,
 }
 
 #[derive(Default)]
 struct RefreshState {
-    last_forced: Option<Instant>,
-    last_failure: Option<(Instant, FailureKind)>,
+    last_forced: Option<ReadAt>,
+    last_failure: Option<(ReadAt, FailureKind)>,
 }
 
-#[derive(Clone, Copy)]
+#[derive(Debug, Clone, Copy)]
 enum FailureKind {
     Unavailable,
     Internal,
 }
+
+/// Why no read of the secret was tried: one failed less than [`FAILURE_BACKOFF`] ago.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "a read of the API-keys secret failed less than {FAILURE_BACKOFF:?} ago; not trying again yet"
+)]
+struct RecentlyFailed;
 
 /// Verifies API keys against the cached secret.
 pub struct ApiKeyVerifier {
@@ -170,23 +178,34 @@ pub struct ApiKeyVerifier {
     secret_id: String,
     ttl: Duration,
     forced_refresh_interval: Duration,
+    clock: SharedClock,
     current: RwLock<Option<Snapshot>>,
     refresh: Mutex<RefreshState>,
 }
 
 impl ApiKeyVerifier {
-    pub fn new(client: Client, secret_id: impl Into<String>, ttl: Duration) -> Self {
+    pub fn new(
+        client: Client,
+        secret_id: impl Into<String>,
+        ttl: Duration,
+        clock: SharedClock,
+    ) -> Self {
         Self {
             client,
             secret_id: secret_id.into(),
             ttl,
             forced_refresh_interval: MIN_FORCED_REFRESH_INTERVAL,
+            clock,
             current: RwLock::new(None),
             refresh: Mutex::new(RefreshState::default()),
         }
     }
 
-    /// Returns the account that owns `presented_key`, or `InvalidApiKey`.
+    fn elapsed_since(&self, at: ReadAt) -> Duration {
+        self.clock.monotonic().saturating_sub(at)
+    }
+
+    /// Returns the account that owns `presented_key`, or `UnknownApiKey`.
     pub async fn verify(&self, presented_key: &str) -> Result<AccountId, Error> {
         let (keys, fetched_at) = self.fresh_keys().await?;
         if let Some(account) = keys.account_for(presented_key) {
@@ -197,8 +216,8 @@ impl ApiKeyVerifier {
             Some(keys) => keys
                 .account_for(presented_key)
                 .cloned()
-                .ok_or(Error::InvalidApiKey),
-            None => Err(Error::InvalidApiKey),
+                .ok_or(Error::UnknownApiKey),
+            None => Err(Error::UnknownApiKey),
         }
     }
 
@@ -208,19 +227,20 @@ impl ApiKeyVerifier {
         self.fresh_keys().await.map(|_| ())
     }
 
-    fn cached(&self) -> Option<(Arc<KeySet>, Instant)> {
+    fn cached(&self) -> Option<(Arc<KeySet>, ReadAt)> {
         let guard = self.current.read().unwrap_or_else(|e| e.into_inner());
         guard.as_ref().map(|s| (s.keys.clone(), s.fetched_at))
     }
 
     /// The cached keys if within the TTL, otherwise a fresh read.
-    async fn fresh_keys(&self) -> Result<(Arc<KeySet>, Instant), Error> {
-        if let Some((keys, at)) = self.cached().filter(|(_, at)| at.elapsed() < self.ttl) {
-            return Ok((keys, at));
+    async fn fresh_keys(&self) -> Result<(Arc<KeySet>, ReadAt), Error> {
+        let fresh = |(_, at): &(Arc<KeySet>, ReadAt)| self.elapsed_since(*at) < self.ttl;
+        if let Some(hit) = self.cached().filter(fresh) {
+            return Ok(hit);
         }
         let mut state = self.refresh.lock().await;
         // Another request may have refreshed while this one waited for the lock.
-        if let Some(hit) = self.cached().filter(|(_, at)| at.elapsed() < self.ttl) {
+        if let Some(hit) = self.cached().filter(fresh) {
             return Ok(hit);
         }
         self.fetch(&mut state).await
@@ -228,7 +248,7 @@ impl ApiKeyVerifier {
 
     /// Reads the secret again because a key was unknown, unless that was done less than
     /// `forced_refresh_interval` ago. `seen` is when the keys the caller checked were read.
-    async fn forced_refresh(&self, seen: Instant) -> Result<Option<Arc<KeySet>>, Error> {
+    async fn forced_refresh(&self, seen: ReadAt) -> Result<Option<Arc<KeySet>>, Error> {
         let mut state = self.refresh.lock().await;
         // Someone else read the secret after our caller's copy: use theirs.
         if let Some((keys, _)) = self.cached().filter(|(_, at)| *at > seen) {
@@ -236,32 +256,32 @@ impl ApiKeyVerifier {
         }
         if state
             .last_forced
-            .is_some_and(|t| t.elapsed() < self.forced_refresh_interval)
+            .is_some_and(|t| self.elapsed_since(t) < self.forced_refresh_interval)
         {
             return Ok(None);
         }
-        state.last_forced = Some(Instant::now());
+        state.last_forced = Some(self.clock.monotonic());
         self.fetch(&mut state).await.map(|(keys, _)| Some(keys))
     }
 
-    async fn fetch(&self, state: &mut RefreshState) -> Result<(Arc<KeySet>, Instant), Error> {
+    async fn fetch(&self, state: &mut RefreshState) -> Result<(Arc<KeySet>, ReadAt), Error> {
         if let Some((at, kind)) = state.last_failure
-            && at.elapsed() < FAILURE_BACKOFF
+            && self.elapsed_since(at) < FAILURE_BACKOFF
         {
             return Err(match kind {
                 FailureKind::Unavailable => Error::Unavailable {
-                    dependency: DEPENDENCY,
-                    detail: "a read of the API-keys secret failed just before".into(),
+                    dependency: Dependency::SecretsManager,
+                    source: Box::new(RecentlyFailed),
                 },
                 FailureKind::Internal => {
-                    Error::internal("a read of the API-keys secret failed just before")
+                    Error::internal("the API-keys secret is unusable", RecentlyFailed)
                 }
             });
         }
         match self.read_secret().await {
             Ok(keys) => {
                 let keys = Arc::new(keys);
-                let now = Instant::now();
+                let now = self.clock.monotonic();
                 *self.current.write().unwrap_or_else(|e| e.into_inner()) = Some(Snapshot {
                     keys: keys.clone(),
                     fetched_at: now,
@@ -274,7 +294,7 @@ impl ApiKeyVerifier {
                     Error::Unavailable { .. } => FailureKind::Unavailable,
                     _ => FailureKind::Internal,
                 };
-                state.last_failure = Some((Instant::now(), kind));
+                state.last_failure = Some((self.clock.monotonic(), kind));
                 Err(err)
             }
         }
@@ -287,21 +307,22 @@ impl ApiKeyVerifier {
             .secret_id(&self.secret_id)
             .send()
             .await
-            .map_err(|e| Error::from_sdk(DEPENDENCY, e))?;
+            .map_err(|e| Error::from_sdk(Dependency::SecretsManager, "GetSecretValue", e))?;
         let parsed = output
             .secret_string()
             .ok_or(MalformedSecret::NoSecretString)
             .and_then(KeySet::parse);
         let keys = parsed.map_err(|e| {
-            tracing::error!(
-                secret_id = %self.secret_id,
-                reason = %e,
-                "the API-keys secret is malformed; every request fails until it is fixed"
-            );
-            Error::internal(format!("malformed API-keys secret: {e}"))
+            Error::internal(
+                format!(
+                    "the API-keys secret {} is malformed; every request fails until it is fixed",
+                    self.secret_id
+                ),
+                e,
+            )
         })?;
         if keys.is_empty() {
-            tracing::warn!(secret_id = %self.secret_id, "the API-keys secret lists no keys");
+            tracing::warn!(secretId = %self.secret_id, "the API-keys secret lists no keys");
         }
         tracing::debug!(keys = keys.len(), "read the API-keys secret");
         Ok(keys)
@@ -317,11 +338,8 @@ impl ApiKeyVerifier {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use aws_sdk_secretsmanager::operation::get_secret_value::{
-        GetSecretValueError, GetSecretValueOutput,
-    };
-    use aws_sdk_secretsmanager::types::error::ResourceNotFoundException;
-    use aws_smithy_mocks::{RuleMode, mock, mock_client};
+    use crate::clock::OffsetClock;
+    use test_support::fake_aws::{FakeAws, Reply};
 
     fn secret(entries: &[(&str, &str)]) -> String {
         let keys: Vec<_> = entries
@@ -331,6 +349,18 @@ mod tests {
             })
             .collect();
         serde_json::json!({ "keys": keys }).to_string()
+    }
+
+    /// A GetSecretValue answer whose SecretString is `text`.
+    fn secret_value(text: &str) -> Reply {
+        Reply::ok(serde_json::json!({"Name": "s", "SecretString": text}).to_string())
+    }
+
+    fn verifier(fake: &FakeAws, ttl: Duration) -> (ApiKeyVerifier, OffsetClock) {
+        let clock = OffsetClock::default();
+        let verifier =
+            ApiKeyVerifier::new(fake.secrets_manager(), "s", ttl, Arc::new(clock.clone()));
+        (verifier, clock)
     }
 
     #[test]
@@ -408,130 +438,83 @@ mod tests {
         assert!(!debug.contains(&hash_key("k1")[..16]), "{debug}");
     }
 
-    fn no_retries(
-        config: aws_sdk_secretsmanager::config::Builder,
-    ) -> aws_sdk_secretsmanager::config::Builder {
-        config.retry_config(aws_sdk_secretsmanager::config::retry::RetryConfig::disabled())
-    }
-
-    fn output(secret_string: String) -> GetSecretValueOutput {
-        GetSecretValueOutput::builder()
-            .secret_string(secret_string)
-            .build()
-    }
-
-    #[tokio::test(start_paused = true)]
+    #[tokio::test]
     async fn a_flood_of_unknown_keys_forces_at_most_one_read_per_interval() {
-        let rule =
-            mock!(Client::get_secret_value).then_output(|| output(secret(&[("good", "acct_1")])));
-        let client = mock_client!(
-            aws_sdk_secretsmanager,
-            RuleMode::MatchAny,
-            [&rule],
-            no_retries
-        );
-        let verifier = ApiKeyVerifier::new(client, "s", Duration::from_secs(300));
+        let fake = FakeAws::new(|_| secret_value(&secret(&[("good", "acct_1")])));
+        let (verifier, clock) = verifier(&fake, Duration::from_secs(300));
 
         for i in 0..100 {
             let result = verifier.verify(&format!("bad-{i}")).await;
-            assert!(matches!(result, Err(Error::InvalidApiKey)));
+            assert!(matches!(result, Err(Error::UnknownApiKey)));
         }
         // One read to fill the cache, one forced by the first unknown key.
-        assert_eq!(rule.num_calls(), 2);
+        assert_eq!(fake.count("GetSecretValue"), 2);
 
-        tokio::time::advance(MIN_FORCED_REFRESH_INTERVAL).await;
+        clock.advance(MIN_FORCED_REFRESH_INTERVAL);
         for _ in 0..10 {
             assert!(verifier.verify("bad").await.is_err());
         }
-        assert_eq!(rule.num_calls(), 3);
+        assert_eq!(fake.count("GetSecretValue"), 3);
         assert_eq!(verifier.verify("good").await.unwrap().as_str(), "acct_1");
-        assert_eq!(rule.num_calls(), 3, "a known key never reads the secret");
+        assert_eq!(
+            fake.count("GetSecretValue"),
+            3,
+            "a known key never reads the secret"
+        );
     }
 
-    #[tokio::test(start_paused = true)]
+    #[tokio::test]
     async fn the_cache_is_trusted_for_its_ttl_then_read_again() {
-        let rule =
-            mock!(Client::get_secret_value).then_output(|| output(secret(&[("good", "acct_1")])));
-        let client = mock_client!(
-            aws_sdk_secretsmanager,
-            RuleMode::MatchAny,
-            [&rule],
-            no_retries
-        );
-        let verifier = ApiKeyVerifier::new(client, "s", Duration::from_secs(60))
-            .with_forced_refresh_interval(Duration::from_secs(3600));
+        let fake = FakeAws::new(|_| secret_value(&secret(&[("good", "acct_1")])));
+        let (verifier, clock) = verifier(&fake, Duration::from_secs(60));
+        let verifier = verifier.with_forced_refresh_interval(Duration::from_secs(3600));
 
         verifier.verify("good").await.unwrap();
-        tokio::time::advance(Duration::from_secs(59)).await;
+        clock.advance(Duration::from_secs(59));
         verifier.verify("good").await.unwrap();
-        assert_eq!(rule.num_calls(), 1);
-        tokio::time::advance(Duration::from_secs(1)).await;
+        assert_eq!(fake.count("GetSecretValue"), 1);
+        clock.advance(Duration::from_secs(1));
         verifier.verify("good").await.unwrap();
-        assert_eq!(rule.num_calls(), 2);
+        assert_eq!(fake.count("GetSecretValue"), 2);
     }
 
-    #[tokio::test(start_paused = true)]
+    #[tokio::test]
     async fn throttling_is_unavailable_and_backs_off() {
-        let rule = mock!(Client::get_secret_value).then_http_response(|| {
-            aws_smithy_runtime_api::http::Response::new(
-                aws_smithy_runtime_api::http::StatusCode::try_from(400).unwrap(),
-                aws_smithy_types::body::SdkBody::from(
-                    r#"{"__type":"ThrottlingException","message":"Rate exceeded"}"#,
-                ),
-            )
-        });
-        let client = mock_client!(
-            aws_sdk_secretsmanager,
-            RuleMode::MatchAny,
-            [&rule],
-            no_retries
-        );
-        let verifier = ApiKeyVerifier::new(client, "s", Duration::from_secs(60));
+        let fake = FakeAws::new(|_| Reply::error(400, "ThrottlingException"));
+        let (verifier, clock) = verifier(&fake, Duration::from_secs(60));
 
         let err = verifier.verify("k").await.unwrap_err();
-        assert_eq!(err.code(), "service_unavailable", "{err}");
-        let calls = rule.num_calls();
+        assert!(err.is_transient(), "{err:?}");
+        let calls = fake.count("GetSecretValue");
         let err = verifier.verify("k").await.unwrap_err();
-        assert_eq!(err.code(), "service_unavailable");
-        assert_eq!(rule.num_calls(), calls, "no new read within the back-off");
-        tokio::time::advance(FAILURE_BACKOFF).await;
+        assert!(err.is_transient(), "{err:?}");
+        assert_eq!(
+            fake.count("GetSecretValue"),
+            calls,
+            "no new read within the back-off"
+        );
+        clock.advance(FAILURE_BACKOFF);
         let _ = verifier.verify("k").await;
-        assert!(rule.num_calls() > calls);
+        assert!(fake.count("GetSecretValue") > calls);
     }
 
     #[tokio::test]
-    async fn a_missing_secret_is_an_internal_error() {
-        let rule = mock!(Client::get_secret_value).then_error(|| {
-            GetSecretValueError::ResourceNotFoundException(
-                ResourceNotFoundException::builder().build(),
-            )
-        });
-        let client = mock_client!(
-            aws_sdk_secretsmanager,
-            RuleMode::MatchAny,
-            [&rule],
-            no_retries
-        );
-        let verifier = ApiKeyVerifier::new(client, "s", Duration::from_secs(60));
-        assert_eq!(
-            verifier.verify("k").await.unwrap_err().code(),
-            "internal_error"
-        );
-    }
-
-    #[tokio::test]
-    async fn a_malformed_secret_is_an_internal_error() {
-        let rule = mock!(Client::get_secret_value).then_output(|| output("{\"keys\": 1}".into()));
-        let client = mock_client!(
-            aws_sdk_secretsmanager,
-            RuleMode::MatchAny,
-            [&rule],
-            no_retries
-        );
-        let verifier = ApiKeyVerifier::new(client, "s", Duration::from_secs(60));
-        assert_eq!(
-            verifier.verify("k").await.unwrap_err().code(),
-            "internal_error"
-        );
+    async fn a_missing_or_malformed_secret_is_an_internal_error_that_names_the_cause() {
+        let cases = [
+            (
+                "missing",
+                Reply::error(400, "ResourceNotFoundException"),
+                "ResourceNotFoundException",
+            ),
+            ("malformed", secret_value("{\"keys\": 1}"), "shape error"),
+        ];
+        for (case, reply, cause) in cases {
+            let fake = FakeAws::new(move |_| reply.clone());
+            let (verifier, _) = verifier(&fake, Duration::from_secs(60));
+            let err = verifier.verify("k").await.unwrap_err();
+            assert!(matches!(err, Error::Internal { .. }), "{case}: {err:?}");
+            let chain = crate::error::ErrorChain(&err).to_string();
+            assert!(chain.contains(cause), "{case}: {chain}");
+        }
     }
 }

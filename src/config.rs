@@ -2,6 +2,8 @@
 
 use std::time::Duration;
 
+use integrations_table::IntegrationId;
+
 pub const DEFAULT_MARKER_TTL_DAYS: u64 = 90;
 pub const DEFAULT_API_KEYS_CACHE_TTL_SECONDS: u64 = 300;
 const MAX_MARKER_TTL_DAYS: u64 = 3650;
@@ -17,6 +19,11 @@ pub struct Config {
     pub marker_ttl: Duration,
     /// `API_KEYS_CACHE_TTL_SECONDS`: how long the parsed API-keys secret is trusted.
     pub api_keys_cache_ttl: Duration,
+    /// `PANIC_PROBE_INTEGRATION_ID`: an authenticated DELETE of exactly this id panics inside
+    /// the handler, so that an operator (and the black-box tests) can check in a deployed
+    /// stage that a panic ends as the 500 envelope, not the front door's 502. Unset in normal
+    /// operation.
+    pub panic_probe: Option<IntegrationId>,
 }
 
 #[derive(Debug, PartialEq, Eq, thiserror::Error)]
@@ -29,6 +36,11 @@ pub enum ConfigError {
         value: String,
         min: u64,
         max: u64,
+    },
+    #[error("environment variable {name} is not a valid integration id: {reason}")]
+    NotAnId {
+        name: &'static str,
+        reason: integrations_table::InvalidIntegrationId,
     },
 }
 
@@ -77,6 +89,17 @@ impl Config {
                 DEFAULT_API_KEYS_CACHE_TTL_SECONDS,
                 MAX_API_KEYS_CACHE_TTL_SECONDS,
             )?),
+            panic_probe: match lookup("PANIC_PROBE_INTEGRATION_ID") {
+                Some(raw) if !raw.trim().is_empty() => {
+                    Some(IntegrationId::parse(raw.trim()).map_err(|reason| {
+                        ConfigError::NotAnId {
+                            name: "PANIC_PROBE_INTEGRATION_ID",
+                            reason,
+                        }
+                    })?)
+                }
+                _ => None,
+            },
         })
     }
 }
@@ -112,6 +135,7 @@ mod tests {
         let c = config(&[("TABLE_NAME", "t"), ("API_KEYS_SECRET_ID", "s")]).unwrap();
         assert_eq!(c.marker_ttl, Duration::from_secs(90 * 86_400));
         assert_eq!(c.api_keys_cache_ttl, Duration::from_secs(300));
+        assert_eq!(c.panic_probe, None);
     }
 
     #[test]
@@ -124,6 +148,7 @@ mod tests {
             ("MARKER_TTL_DAYS", "99999"),
             ("API_KEYS_CACHE_TTL_SECONDS", "0"),
             ("API_KEYS_CACHE_TTL_SECONDS", "1.5"),
+            ("PANIC_PROBE_INTEGRATION_ID", "not/an id"),
         ] {
             let mut vars = base.to_vec();
             vars.push((name, value));

@@ -1,291 +1,148 @@
-//! The one error type of a request, and the one place that turns it into an HTTP response.
+//! The domain's error: what can go wrong while verifying a key or disconnecting. It knows
+//! nothing of HTTP: the edge ([`crate::http::response`]) maps it to a status, an `error.code`
+//! and the JSON envelope. Server-side errors keep their cause as `#[source]`, so the log line
+//! shows the whole chain ([`ErrorChain`]).
 
-use aws_sdk_dynamodb::config::http::HttpResponse;
-use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
-use lambda_http::http::{HeaderValue, StatusCode, header};
-use lambda_http::{Body, Response};
-use serde_json::json;
+use std::borrow::Cow;
+use std::fmt;
 
-use crate::ids::InvalidIntegrationId;
+use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
+use integrations_table::batch::StillUnprocessed;
+use integrations_table::sdk::is_transient;
 
-/// Seconds a client should wait before retrying after a 503.
-pub const RETRY_AFTER_SECONDS: u32 = 1;
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
-/// Everything that can end a request other than success.
+/// The AWS service a call went to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dependency {
+    DynamoDb,
+    SecretsManager,
+}
+
+impl fmt::Display for Dependency {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::DynamoDb => "DynamoDB",
+            Self::SecretsManager => "Secrets Manager",
+        })
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    #[error("no route for this path")]
-    RouteNotFound,
-    #[error("method not allowed on the integration path")]
-    MethodNotAllowed,
-    #[error("no x-api-key header")]
-    MissingApiKey,
-    #[error("the API key is unknown or was sent more than once")]
-    InvalidApiKey,
-    #[error("invalid integration id: {0}")]
-    InvalidIntegrationId(#[from] InvalidIntegrationId),
+    /// The presented key is not in the API-keys secret.
+    #[error("the API key is not in the API-keys secret")]
+    UnknownApiKey,
+    /// No such integration, or another account's: the two are indistinguishable on purpose.
     #[error("integration not found, or owned by another account")]
     IntegrationNotFound,
-    /// A dependency failed or throttled after the SDK's own retries; worth retrying later.
-    #[error("{dependency} unavailable: {detail}")]
+    /// A dependency failed, timed out or throttled after the SDK's retries: worth retrying later.
+    #[error("{dependency} unavailable")]
     Unavailable {
-        dependency: &'static str,
-        detail: String,
+        dependency: Dependency,
+        #[source]
+        source: BoxError,
     },
-    /// Anything else. The detail goes to the log, never to the client.
-    #[error("internal error: {0}")]
-    Internal(String),
+    /// Anything else: a misconfiguration, a malformed secret or item, a bug.
+    #[error("{context}")]
+    Internal {
+        context: Cow<'static, str>,
+        #[source]
+        source: BoxError,
+    },
 }
 
 impl Error {
-    pub fn internal(detail: impl Into<String>) -> Self {
-        Self::Internal(detail.into())
-    }
-
-    /// One error of every kind, for the spec drift test and documentation.
-    pub fn every_kind() -> Vec<Error> {
-        let all = vec![
-            Self::RouteNotFound,
-            Self::MethodNotAllowed,
-            Self::MissingApiKey,
-            Self::InvalidApiKey,
-            Self::InvalidIntegrationId(InvalidIntegrationId::Empty),
-            Self::IntegrationNotFound,
-            Self::Unavailable {
-                dependency: "DynamoDB",
-                detail: String::new(),
-            },
-            Self::Internal(String::new()),
-        ];
-        // A new variant fails to compile here until it is listed above too.
-        for error in &all {
-            match error {
-                Self::RouteNotFound
-                | Self::MethodNotAllowed
-                | Self::MissingApiKey
-                | Self::InvalidApiKey
-                | Self::InvalidIntegrationId(_)
-                | Self::IntegrationNotFound
-                | Self::Unavailable { .. }
-                | Self::Internal(_) => {}
-            }
-        }
-        all
-    }
-
-    pub fn status(&self) -> StatusCode {
-        match self {
-            Self::RouteNotFound | Self::IntegrationNotFound => StatusCode::NOT_FOUND,
-            Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
-            Self::MissingApiKey | Self::InvalidApiKey => StatusCode::UNAUTHORIZED,
-            Self::InvalidIntegrationId(_) => StatusCode::BAD_REQUEST,
-            Self::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
-            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+    pub fn internal(context: impl Into<Cow<'static, str>>, source: impl Into<BoxError>) -> Self {
+        Self::Internal {
+            context: context.into(),
+            source: source.into(),
         }
     }
 
-    /// The stable, machine-readable `error.code` of the envelope.
-    pub fn code(&self) -> &'static str {
-        match self {
-            Self::RouteNotFound => "route_not_found",
-            Self::MethodNotAllowed => "method_not_allowed",
-            Self::MissingApiKey => "missing_api_key",
-            Self::InvalidApiKey => "invalid_api_key",
-            Self::InvalidIntegrationId(_) => "invalid_integration_id",
-            Self::IntegrationNotFound => "integration_not_found",
-            Self::Unavailable { .. } => "service_unavailable",
-            Self::Internal(_) => "internal_error",
-        }
-    }
-
-    /// The human-readable `message`: says what was wrong for client errors, nothing internal otherwise.
-    pub fn public_message(&self) -> &'static str {
-        match self {
-            Self::RouteNotFound => "Route not found",
-            Self::MethodNotAllowed => "Method not allowed",
-            Self::MissingApiKey => "Missing API key",
-            Self::InvalidApiKey => "Invalid API key",
-            Self::InvalidIntegrationId(_) => {
-                "Invalid integration id: expected 1 to 128 characters of A-Z, a-z, 0-9, _ or -"
-            }
-            Self::IntegrationNotFound => "Integration not found",
-            Self::Unavailable { .. } => "Service temporarily unavailable, please retry",
-            Self::Internal(_) => "Internal server error",
-        }
-    }
-
-    /// Builds the error envelope. This is the only place an error becomes a response.
-    pub fn into_response(self, request_id: &str) -> Response<Body> {
-        let status = self.status();
-        let body = json!({
-            "success": false,
-            "message": self.public_message(),
-            "error": { "code": self.code(), "requestId": request_id },
-        });
-        let mut response = json_response(status, &body);
-        let headers = response.headers_mut();
-        match self {
-            Self::MethodNotAllowed => {
-                headers.insert(header::ALLOW, HeaderValue::from_static("DELETE"));
-            }
-            Self::Unavailable { .. } => {
-                headers.insert(header::RETRY_AFTER, HeaderValue::from(RETRY_AFTER_SECONDS));
-            }
-            _ => {}
-        }
-        response
-    }
-
-    /// Classifies an SDK error: throttling, timeouts, connection failures and 5xx are
-    /// `Unavailable` (503), everything else is `Internal` (500). The full cause chain is kept for
-    /// the log.
-    pub fn from_sdk<E>(dependency: &'static str, err: SdkError<E, HttpResponse>) -> Self
+    /// Classifies a failed SDK call: transient ([`is_transient`], from the SDK's own lists) is
+    /// `Unavailable`, anything else `Internal`. The SDK error stays the source.
+    pub fn from_sdk<E>(
+        dependency: Dependency,
+        operation: &'static str,
+        err: SdkError<E, HttpResponse>,
+    ) -> Self
     where
         E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
     {
-        let transient = match &err {
-            SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) => true,
-            SdkError::ResponseError(ctx) => ctx.raw().status().is_server_error(),
-            SdkError::ServiceError(ctx) => {
-                ctx.raw().status().is_server_error() || is_throttling_code(ctx.err().code())
+        if is_transient(&err) {
+            Self::Unavailable {
+                dependency,
+                source: Box::new(OperationFailed {
+                    operation,
+                    source: err,
+                }),
             }
-            _ => false,
-        };
-        let detail = DisplayErrorContext(&err).to_string();
-        if transient {
-            Self::Unavailable { dependency, detail }
         } else {
-            Self::Internal(format!("{dependency}: {detail}"))
+            Self::internal(
+                format!("{dependency} {operation} failed"),
+                OperationFailed {
+                    operation,
+                    source: err,
+                },
+            )
+        }
+    }
+
+    /// Whether the client may retry later: the 503 family.
+    pub fn is_transient(&self) -> bool {
+        matches!(self, Self::Unavailable { .. })
+    }
+}
+
+impl From<StillUnprocessed> for Error {
+    fn from(err: StillUnprocessed) -> Self {
+        Self::Unavailable {
+            dependency: Dependency::DynamoDb,
+            source: Box::new(err),
         }
     }
 }
 
-/// Whether an error code is one of the throttling codes the AWS services return.
-fn is_throttling_code(code: Option<&str>) -> bool {
-    matches!(
-        code,
-        Some(
-            "ThrottlingException"
-                | "Throttling"
-                | "ThrottledException"
-                | "RequestThrottledException"
-                | "TooManyRequestsException"
-                | "ProvisionedThroughputExceededException"
-                | "RequestLimitExceeded"
-                | "TransactionInProgressException"
-                | "LimitExceededException"
-                | "SlowDown"
-        )
-    )
+/// Names the operation in front of the SDK's own error, whose Display alone says only
+/// "service error".
+#[derive(Debug, thiserror::Error)]
+#[error("{operation}")]
+pub struct OperationFailed<E: std::error::Error + 'static> {
+    operation: &'static str,
+    #[source]
+    source: E,
 }
 
-/// A JSON response with the headers every answer of this function carries.
-pub fn json_response(status: StatusCode, body: &serde_json::Value) -> Response<Body> {
-    let mut response = Response::new(Body::Text(body.to_string()));
-    *response.status_mut() = status;
-    let headers = response.headers_mut();
-    headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    response
+/// Displays an error and all its sources: `a: b: c`.
+pub struct ErrorChain<'a>(pub &'a (dyn std::error::Error + 'static));
+
+impl fmt::Display for ErrorChain<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0)?;
+        let mut source = self.0.source();
+        while let Some(err) = source {
+            write!(f, ": {err}")?;
+            source = err.source();
+        }
+        Ok(())
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn envelope(response: &Response<Body>) -> serde_json::Value {
-        match response.body() {
-            Body::Text(text) => serde_json::from_str(text).unwrap(),
-            other => panic!("expected a text body, got {other:?}"),
-        }
-    }
-
     #[test]
-    fn every_kind_lists_each_code_once() {
-        let codes: std::collections::BTreeSet<_> =
-            Error::every_kind().iter().map(Error::code).collect();
-        assert_eq!(codes.len(), Error::every_kind().len());
-    }
-
-    #[test]
-    fn every_error_maps_to_its_status_code_and_envelope() {
-        let cases: Vec<(Error, u16, &str)> = vec![
-            (Error::RouteNotFound, 404, "route_not_found"),
-            (Error::MethodNotAllowed, 405, "method_not_allowed"),
-            (Error::MissingApiKey, 401, "missing_api_key"),
-            (Error::InvalidApiKey, 401, "invalid_api_key"),
-            (
-                Error::InvalidIntegrationId(InvalidIntegrationId::Empty),
-                400,
-                "invalid_integration_id",
-            ),
-            (Error::IntegrationNotFound, 404, "integration_not_found"),
-            (
-                Error::Unavailable {
-                    dependency: "DynamoDB",
-                    detail: "throttled".into(),
-                },
-                503,
-                "service_unavailable",
-            ),
-            (Error::internal("boom"), 500, "internal_error"),
-        ];
-        for (error, status, code) in cases {
-            let name = format!("{error:?}");
-            let response = error.into_response("req-1");
-            assert_eq!(response.status().as_u16(), status, "{name}");
-            assert_eq!(
-                response.headers()[header::CONTENT_TYPE],
-                "application/json",
-                "{name}"
-            );
-            let body = envelope(&response);
-            assert_eq!(body["success"], false, "{name}");
-            assert_eq!(body["error"]["code"], code, "{name}");
-            assert_eq!(body["error"]["requestId"], "req-1", "{name}");
-            assert!(body["message"].as_str().is_some_and(|m| !m.is_empty()));
-            assert_eq!(
-                body.as_object().unwrap().len(),
-                3,
-                "{name}: nothing but success, message and error"
-            );
-        }
-    }
-
-    #[test]
-    fn method_not_allowed_says_which_method_is() {
-        let response = Error::MethodNotAllowed.into_response("r");
-        assert_eq!(response.headers()[header::ALLOW], "DELETE");
-    }
-
-    #[test]
-    fn service_unavailable_says_when_to_retry() {
-        let response = Error::Unavailable {
-            dependency: "Secrets Manager",
-            detail: "x".into(),
-        }
-        .into_response("r");
-        assert_eq!(response.headers()[header::RETRY_AFTER], "1");
-    }
-
-    #[test]
-    fn server_errors_never_echo_their_detail() {
-        for error in [
-            Error::internal("secret sauce ARN arn:aws:secretsmanager:xyz"),
-            Error::Unavailable {
-                dependency: "DynamoDB",
-                detail: "table integrations-prod throttled".into(),
-            },
-        ] {
-            let text = match error.into_response("r").into_body() {
-                Body::Text(t) => t,
-                other => panic!("{other:?}"),
-            };
-            assert!(!text.contains("arn:"), "{text}");
-            assert!(!text.contains("integrations-prod"), "{text}");
-        }
+    fn the_chain_shows_every_cause() {
+        let err = Error::internal(
+            "the API-keys secret is malformed",
+            std::io::Error::other("keys[2].sha256 is not 64 lowercase hexadecimal characters"),
+        );
+        assert_eq!(
+            ErrorChain(&err).to_string(),
+            "the API-keys secret is malformed: keys[2].sha256 is not 64 lowercase hexadecimal characters"
+        );
     }
 }

@@ -3,39 +3,75 @@
 //! A customer disconnects a connected platform account with their `x-api-key`. The key is checked
 //! against hashes in Secrets Manager ([`api_keys`]); the integration and all its OAuth tokens are
 //! removed from DynamoDB in one transaction that also writes a disconnect marker with a TTL
-//! ([`store`], [`marker`]), so the schedule processors fail the integration's pending posts when
-//! their time comes. [`http`] is the edge that turns events into calls and errors into the one
-//! JSON envelope ([`error`]).
+//! ([`disconnect`] decides, [`store`] reads and writes), so the schedule processors fail the
+//! integration's pending posts when their time comes. [`http`] is the edge: it reads the front
+//! door's event, checks route, method, key and id, and turns every outcome into an answer.
+//!
+//! Layers, each importing only those below it: `http` → `api_keys`, `disconnect` → `store` →
+//! `error`, `clock`, and the table vocabulary of the `integrations-table` crate.
 
 pub mod api_keys;
+pub mod clock;
 pub mod config;
+pub mod disconnect;
 pub mod error;
 pub mod http;
-pub mod ids;
-pub mod marker;
-pub mod processor;
 pub mod store;
+pub mod telemetry;
 
-use aws_config::SdkConfig;
+use std::time::Duration;
+
+use aws_config::timeout::TimeoutConfig;
+use aws_config::{BehaviorVersion, SdkConfig};
 
 pub use config::Config;
 pub use error::Error;
 pub use http::App;
-pub use ids::{AccountId, IntegrationId};
-pub use marker::{DisconnectMarker, MarkerReader};
+
+use crate::api_keys::ApiKeyVerifier;
+use crate::clock::SharedClock;
+use crate::disconnect::Disconnector;
+use crate::store::IntegrationStore;
+
+/// Connect timeout of every AWS call.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
+/// Timeout of one attempt of an AWS call.
+pub const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(3);
+/// Timeout of an AWS call, its retries included.
+pub const OPERATION_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The one `SdkConfig` both clients share, from the environment (credentials, region, endpoint
+/// overrides), with this function's timeouts and the SDK's standard retries.
+pub async fn sdk_config() -> SdkConfig {
+    aws_config::defaults(BehaviorVersion::latest())
+        .timeout_config(
+            TimeoutConfig::builder()
+                .connect_timeout(CONNECT_TIMEOUT)
+                .operation_attempt_timeout(ATTEMPT_TIMEOUT)
+                .operation_timeout(OPERATION_TIMEOUT)
+                .build(),
+        )
+        .load()
+        .await
+}
 
 impl App {
-    /// Builds the function from its configuration and one shared SDK configuration.
-    pub fn from_config(config: &Config, sdk: &SdkConfig) -> Self {
-        let dynamodb = aws_sdk_dynamodb::Client::new(sdk);
-        let secrets = aws_sdk_secretsmanager::Client::new(sdk);
-        Self::new(
-            api_keys::ApiKeyVerifier::new(
-                secrets,
-                config.api_keys_secret_id.clone(),
-                config.api_keys_cache_ttl,
+    /// Builds the function from its configuration, one shared SDK configuration and a clock.
+    pub fn from_config(config: &Config, sdk: &SdkConfig, clock: SharedClock) -> Self {
+        let keys = ApiKeyVerifier::new(
+            aws_sdk_secretsmanager::Client::new(sdk),
+            config.api_keys_secret_id.clone(),
+            config.api_keys_cache_ttl,
+            clock.clone(),
+        );
+        let disconnector = Disconnector::new(
+            IntegrationStore::new(
+                aws_sdk_dynamodb::Client::new(sdk),
+                config.table_name.clone(),
             ),
-            store::IntegrationStore::new(dynamodb, config.table_name.clone(), config.marker_ttl),
-        )
+            config.marker_ttl,
+            clock,
+        );
+        Self::new(keys, disconnector).with_panic_probe(config.panic_probe.clone())
     }
 }

@@ -1,41 +1,33 @@
-//! Wires configuration, tracing and the AWS clients, then serves events.
+//! Wires telemetry, configuration, the AWS clients and the runtime; everything else is the
+//! library's.
 
 use std::sync::Arc;
-use std::time::Duration;
 
-use aws_config::BehaviorVersion;
-use aws_config::timeout::TimeoutConfig;
-use disconnect_integration::{App, Config};
-use lambda_http::{Error, service_fn};
+use disconnect_integration::clock::SystemClock;
+use disconnect_integration::{App, Config, sdk_config, telemetry};
+use lambda_runtime::{LambdaEvent, service_fn};
+use serde_json::value::RawValue;
 
 #[tokio::main(flavor = "current_thread")]
-async fn main() -> Result<(), Error> {
-    // JSON under Lambda when LoggingConfig says so (AWS_LAMBDA_LOG_FORMAT), level from
-    // AWS_LAMBDA_LOG_LEVEL or RUST_LOG.
-    lambda_http::tracing::init_default_subscriber();
+async fn main() -> Result<(), lambda_runtime::Error> {
+    telemetry::init_from_env();
 
-    let config = Config::from_env().inspect_err(|e| tracing::error!("cannot start: {e}"))?;
-    let sdk = aws_config::defaults(BehaviorVersion::latest())
-        .timeout_config(
-            TimeoutConfig::builder()
-                .connect_timeout(Duration::from_secs(2))
-                .operation_attempt_timeout(Duration::from_secs(3))
-                .operation_timeout(Duration::from_secs(10))
-                .build(),
-        )
-        .load()
-        .await;
-    let app = Arc::new(App::from_config(&config, &sdk));
+    let config = Config::from_env().inspect_err(|e| tracing::error!(error = %e, "cannot start"))?;
+    let sdk = sdk_config().await;
+    let app = Arc::new(App::from_config(&config, &sdk, SystemClock::shared()));
 
     // Read the API keys during init, which is not billed against the first request; a failure
     // here is retried by that request.
     if let Err(err) = app.keys().warm_up().await {
-        tracing::warn!(error = %err, "could not read the API-keys secret at init");
+        tracing::warn!(error = %disconnect_integration::error::ErrorChain(&err), "could not read the API-keys secret at init");
     }
 
-    lambda_http::run(service_fn(move |request| {
+    // The event is taken raw: the app reads it itself, inside its panic guard.
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<Box<RawValue>>| {
         let app = Arc::clone(&app);
-        async move { app.handle(request).await }
+        async move {
+            Ok::<_, lambda_runtime::Error>(app.handle(event.payload.get(), &event.context).await)
+        }
     }))
     .await
 }

@@ -6,15 +6,13 @@
 //!           "error": "Integration disconnected at 2026-11-28T10:00:00Z"}, ...]}`
 //!
 //! It needs `TABLE_NAME` and `dynamodb:BatchGetItem` on the table. Locally, with `make dev`'s
-//! services up: `cargo lambda watch --example schedule_processor` (or build it with
-//! `cargo build --example schedule_processor`).
+//! services up: `cargo lambda watch -p disconnect-processor --example schedule_processor`.
 
 use std::time::SystemTime;
 
 use aws_config::BehaviorVersion;
-use disconnect_integration::MarkerReader;
-use disconnect_integration::processor::{CheckedPost, PendingPost, check_pending_posts};
-use lambda_http::lambda_runtime::{self, LambdaEvent, service_fn};
+use disconnect_processor::{CheckedPost, MarkerReader, PendingPost, check_pending_posts};
+use lambda_runtime::{LambdaEvent, service_fn};
 use serde::{Deserialize, Serialize};
 
 #[derive(Deserialize)]
@@ -29,7 +27,6 @@ struct Checked {
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    lambda_http::tracing::init_default_subscriber();
     let table = std::env::var("TABLE_NAME")
         .map_err(|_| "missing required environment variable TABLE_NAME")?;
     let sdk = aws_config::load_defaults(BehaviorVersion::latest()).await;
@@ -38,9 +35,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Batch>| async move {
         // An error fails the whole batch, so the scheduler retries it later: better than
         // publishing to an integration whose marker could not be read.
-        let posts = check_pending_posts(reader, event.payload.posts, SystemTime::now())
-            .await
-            .map_err(lambda_runtime::Error::from)?;
+        let posts = check_pending_posts(reader, event.payload.posts, SystemTime::now()).await?;
         Ok::<_, lambda_runtime::Error>(Checked { posts })
     }))
     .await

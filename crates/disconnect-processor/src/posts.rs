@@ -1,17 +1,11 @@
-//! The schedule-processor side of the marker: which pending posts must fail because their
-//! integration was disconnected.
-//!
-//! A processor hands in the posts whose time has come; it gets each back as `ready` or `failed`
-//! with the message `Integration disconnected at <disconnectedAt>`. One `BatchGetItem` per 100
-//! distinct integration ids, never one call per post; expired markers count as absent.
+//! The verdict on each pending post: ready, or failed because its integration is disconnected.
 
 use std::time::SystemTime;
 
+use integrations_table::IntegrationId;
 use serde::{Deserialize, Serialize};
 
-use crate::error::Error;
-use crate::ids::IntegrationId;
-use crate::marker::MarkerReader;
+use crate::{Error, MarkerReader};
 
 /// A post whose scheduled time has come. Other fields are carried through untouched.
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]

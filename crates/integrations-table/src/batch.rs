@@ -1,0 +1,109 @@
+//! Batch calls and the retry of what DynamoDB leaves unprocessed.
+
+use std::time::{Duration, SystemTime};
+
+/// `BatchWriteItem` takes at most 25 requests.
+pub const BATCH_WRITE_LIMIT: usize = 25;
+/// `BatchGetItem` reads at most 100 keys.
+pub const BATCH_GET_LIMIT: usize = 100;
+/// Rounds of one batch (the first send included) before giving up.
+pub const MAX_BATCH_ROUNDS: u32 = 8;
+
+/// DynamoDB kept leaving part of a batch unprocessed: it is throttling, so retry later.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{what} still unprocessed after {rounds} rounds")]
+pub struct StillUnprocessed {
+    pub what: &'static str,
+    pub rounds: u32,
+}
+
+/// Sends `first`, then whatever DynamoDB left unprocessed (`UnprocessedItems`,
+/// `UnprocessedKeys`), with [`backoff`] between rounds, until nothing is left. `send` returns
+/// its result and the unprocessed rest, if any. Gives up with [`StillUnprocessed`] after
+/// [`MAX_BATCH_ROUNDS`] rounds.
+pub async fn until_processed<T, R, E, F, Fut>(
+    first: T,
+    what: &'static str,
+    mut send: F,
+) -> Result<Vec<R>, E>
+where
+    F: FnMut(T) -> Fut,
+    Fut: Future<Output = Result<(R, Option<T>), E>>,
+    E: From<StillUnprocessed>,
+{
+    let mut results = Vec::new();
+    let mut pending = Some(first);
+    let mut round = 0;
+    while let Some(batch) = pending.take() {
+        if round > 0 {
+            if round >= MAX_BATCH_ROUNDS {
+                return Err(StillUnprocessed {
+                    what,
+                    rounds: round,
+                }
+                .into());
+            }
+            tokio::time::sleep(backoff(round)).await;
+        }
+        let (result, rest) = send(batch).await?;
+        results.push(result);
+        pending = rest;
+        round += 1;
+    }
+    Ok(results)
+}
+
+/// Exponential back-off with jitter: about 20 ms, 40 ms, ... capped at 640 ms.
+pub fn backoff(attempt: u32) -> Duration {
+    let base_ms = 20u64 << attempt.min(5);
+    let jitter_ms = u64::from(
+        SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .unwrap_or_default()
+            .subsec_nanos(),
+    ) % base_ms;
+    Duration::from_millis(base_ms / 2 + jitter_ms)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_grows_and_stays_bounded() {
+        for attempt in 0..20 {
+            let d = backoff(attempt);
+            assert!(d >= Duration::from_millis(10), "{attempt}: {d:?}");
+            assert!(d < Duration::from_millis(1000), "{attempt}: {d:?}");
+        }
+    }
+
+    #[tokio::test]
+    async fn the_unprocessed_rest_is_sent_again_until_nothing_is_left() {
+        let mut sent = vec![];
+        let results = until_processed(3, "items", |n: u32| {
+            sent.push(n);
+            async move { Ok::<_, StillUnprocessed>((n, (n > 1).then_some(n - 1))) }
+        })
+        .await
+        .unwrap();
+        assert_eq!(sent, [3, 2, 1]);
+        assert_eq!(results, [3, 2, 1]);
+    }
+
+    #[tokio::test]
+    async fn a_batch_that_never_empties_gives_up() {
+        let err = until_processed(1, "token deletes", |n: u32| async move {
+            Ok::<_, StillUnprocessed>(((), Some(n)))
+        })
+        .await
+        .unwrap_err();
+        assert_eq!(
+            err,
+            StillUnprocessed {
+                what: "token deletes",
+                rounds: MAX_BATCH_ROUNDS
+            }
+        );
+    }
+}

@@ -1,0 +1,20 @@
+//! The vocabulary of the integrations table, shared by the function that writes it
+//! (`disconnect-integration`) and the processors that read it (`disconnect-processor`).
+//!
+//! - [`ids`]: the parse-once identifiers;
+//! - [`keys`]: the key layout (`PK`/`SK`, the sort keys of an integration's partition);
+//! - [`marker`]: the disconnect marker and its TTL rule;
+//! - [`batch`]: the retry of `UnprocessedItems` / `UnprocessedKeys`;
+//! - [`sdk`]: which SDK errors are worth retrying later.
+//!
+//! Nothing here performs a request of its own, and no module here imports a crate that imports
+//! it back: the writer and the readers both depend on this crate, never on each other.
+
+pub mod batch;
+pub mod ids;
+pub mod keys;
+pub mod marker;
+pub mod sdk;
+
+pub use ids::{AccountId, IntegrationId, InvalidIntegrationId};
+pub use marker::DisconnectMarker;

@@ -1,0 +1,11 @@
+//! Test fixtures shared by the workspace's tests (a dev-dependency only):
+//!
+//! - [`local`]: per-test tables and secrets on DynamoDB Local and moto, created from
+//!   `template.yaml`'s own table definition, and typed helpers to seed and read them;
+//! - [`fake_aws`]: an SDK HTTP client that answers from a closure, for the unit tests of
+//!   error mapping that a real server cannot produce on demand;
+//! - [`runtime_api`]: a local Lambda Runtime API, to run the shipped binary as Lambda runs it.
+
+pub mod fake_aws;
+pub mod local;
+pub mod runtime_api;

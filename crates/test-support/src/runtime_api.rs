@@ -1,0 +1,320 @@
+//! A local Lambda Runtime API (the protocol of
+//! <https://docs.aws.amazon.com/lambda/latest/dg/runtimes-api.html>), and [`Function`]: a
+//! binary started as Lambda starts a `provided.al2023` function, its stdout read line by line.
+//!
+//! Served with the standard library only (a thread per connection): the runtime client's
+//! `GET /next` long-polls until [`Function::invoke`] queues an event.
+
+use std::collections::{HashMap, VecDeque};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use crate::local::request_id;
+
+const PREFIX: &str = "/2018-06-01/runtime";
+
+/// How an invocation ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// `POST /invocation/{id}/response`, with its body.
+    Response(String),
+    /// `POST /invocation/{id}/error`, with its body.
+    Error(String),
+}
+
+#[derive(Default)]
+struct State {
+    queue: VecDeque<(String, String)>,
+    outcomes: HashMap<String, Outcome>,
+    init_error: Option<String>,
+}
+
+#[derive(Default)]
+struct Shared {
+    state: Mutex<State>,
+    changed: Condvar,
+}
+
+/// The Runtime API on 127.0.0.1, on a port of its own.
+pub struct RuntimeApi {
+    address: SocketAddr,
+    shared: Arc<Shared>,
+}
+
+impl RuntimeApi {
+    pub fn start() -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind the runtime API");
+        let address = listener.local_addr().unwrap();
+        let shared = Arc::new(Shared::default());
+        let accepting = shared.clone();
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                let shared = accepting.clone();
+                std::thread::spawn(move || serve(stream, &shared));
+            }
+        });
+        Self { address, shared }
+    }
+
+    /// `host:port`, the value of `AWS_LAMBDA_RUNTIME_API`.
+    pub fn address(&self) -> String {
+        self.address.to_string()
+    }
+
+    /// Queues `event` under a fresh request id and returns the id.
+    pub fn queue(&self, event: String) -> String {
+        let id = request_id();
+        let mut state = self.shared.state.lock().unwrap();
+        state.queue.push_back((id.clone(), event));
+        self.shared.changed.notify_all();
+        id
+    }
+
+    /// Waits up to `timeout` for the outcome of `id`.
+    pub fn outcome(&self, id: &str, timeout: Duration) -> Option<Outcome> {
+        let deadline = Instant::now() + timeout;
+        let mut state = self.shared.state.lock().unwrap();
+        loop {
+            if let Some(outcome) = state.outcomes.remove(id) {
+                return Some(outcome);
+            }
+            let left = deadline.checked_duration_since(Instant::now())?;
+            state = self.shared.changed.wait_timeout(state, left).unwrap().0;
+        }
+    }
+
+    /// What the function reported to `POST /init/error`, if it did.
+    pub fn init_error(&self) -> Option<String> {
+        self.shared.state.lock().unwrap().init_error.clone()
+    }
+}
+
+/// Serves one keep-alive connection until the client closes it.
+fn serve(stream: TcpStream, shared: &Shared) {
+    let mut reader = BufReader::new(stream.try_clone().expect("clone the stream"));
+    let mut writer = stream;
+    while let Some((method, path, body)) = read_request(&mut reader) {
+        let reply = match (method.as_str(), path.as_str()) {
+            ("GET", p) if p == format!("{PREFIX}/invocation/next") => {
+                let (id, event) = next_event(shared);
+                let deadline = SystemTime::now()
+                    .duration_since(UNIX_EPOCH)
+                    .unwrap()
+                    .as_millis()
+                    + 30_000;
+                let headers = format!(
+                    "Lambda-Runtime-Aws-Request-Id: {id}\r\n\
+                     Lambda-Runtime-Deadline-Ms: {deadline}\r\n\
+                     Lambda-Runtime-Invoked-Function-Arn: arn:aws:lambda:us-east-1:123456789012:function:local\r\n\
+                     Lambda-Runtime-Trace-Id: Root=1-00000000-000000000000000000000000;Sampled=0\r\n\
+                     Content-Type: application/json\r\n"
+                );
+                response("200 OK", &headers, &event)
+            }
+            ("POST", p) if p == format!("{PREFIX}/init/error") => {
+                let mut state = shared.state.lock().unwrap();
+                state.init_error = Some(body);
+                shared.changed.notify_all();
+                response("202 Accepted", "", "{}")
+            }
+            ("POST", p) if p.starts_with(&format!("{PREFIX}/invocation/")) => {
+                let rest = &p[PREFIX.len() + "/invocation/".len()..];
+                let (id, kind) = rest.split_once('/').unwrap_or((rest, ""));
+                let outcome = match kind {
+                    "response" => Outcome::Response(body),
+                    _ => Outcome::Error(body),
+                };
+                let mut state = shared.state.lock().unwrap();
+                state.outcomes.insert(id.to_owned(), outcome);
+                shared.changed.notify_all();
+                response("202 Accepted", "", "{}")
+            }
+            _ => response("404 Not Found", "", "{}"),
+        };
+        if writer.write_all(reply.as_bytes()).is_err() {
+            return;
+        }
+    }
+}
+
+fn next_event(shared: &Shared) -> (String, String) {
+    let mut state = shared.state.lock().unwrap();
+    loop {
+        if let Some(next) = state.queue.pop_front() {
+            return next;
+        }
+        state = shared.changed.wait(state).unwrap();
+    }
+}
+
+fn response(status: &str, headers: &str, body: &str) -> String {
+    format!(
+        "HTTP/1.1 {status}\r\n{headers}Content-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+}
+
+/// Reads one HTTP/1.1 request: method, path and body (`Content-Length` or chunked).
+fn read_request(reader: &mut BufReader<TcpStream>) -> Option<(String, String, String)> {
+    let mut line = String::new();
+    if reader.read_line(&mut line).ok()? == 0 {
+        return None;
+    }
+    let mut parts = line.split_whitespace();
+    let method = parts.next()?.to_owned();
+    let path = parts.next()?.to_owned();
+    let mut length = 0usize;
+    let mut chunked = false;
+    loop {
+        let mut header = String::new();
+        reader.read_line(&mut header).ok()?;
+        let header = header.trim_end();
+        if header.is_empty() {
+            break;
+        }
+        let (name, value) = header.split_once(':')?;
+        match name.trim().to_ascii_lowercase().as_str() {
+            "content-length" => length = value.trim().parse().ok()?,
+            "transfer-encoding" => chunked = value.trim().eq_ignore_ascii_case("chunked"),
+            _ => {}
+        }
+    }
+    let mut body = Vec::new();
+    if chunked {
+        loop {
+            let mut size = String::new();
+            reader.read_line(&mut size).ok()?;
+            let size = usize::from_str_radix(size.trim().split(';').next()?, 16).ok()?;
+            let mut chunk = vec![0; size + 2];
+            reader.read_exact(&mut chunk).ok()?;
+            if size == 0 {
+                break;
+            }
+            body.extend_from_slice(&chunk[..size]);
+        }
+    } else {
+        body.resize(length, 0);
+        reader.read_exact(&mut body).ok()?;
+    }
+    Some((method, path, String::from_utf8_lossy(&body).into_owned()))
+}
+
+/// A function process behind its own [`RuntimeApi`], started as Lambda starts a custom
+/// runtime: a clean environment with the `AWS_LAMBDA_*` variables, plus `env`.
+pub struct Function {
+    pub api: RuntimeApi,
+    child: Child,
+    stdout: Arc<Mutex<Vec<String>>>,
+    stderr: Arc<Mutex<Vec<String>>>,
+    readers: Vec<std::thread::JoinHandle<()>>,
+}
+
+impl Function {
+    pub fn start(binary: &Path, env: &[(&str, &str)]) -> Self {
+        let api = RuntimeApi::start();
+        let mut command = Command::new(binary);
+        command
+            .env_clear()
+            .env("AWS_LAMBDA_RUNTIME_API", api.address())
+            .env("AWS_LAMBDA_FUNCTION_NAME", "disconnect-integration")
+            .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "256")
+            .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+            .env(
+                "AWS_LAMBDA_LOG_GROUP_NAME",
+                "/aws/lambda/disconnect-integration",
+            )
+            .env("AWS_LAMBDA_LOG_STREAM_NAME", "local")
+            .env("AWS_REGION", "us-east-1")
+            .envs(env.iter().copied())
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = command
+            .spawn()
+            .unwrap_or_else(|e| panic!("start {}: {e}", binary.display()));
+        let (stdout, out_reader) = collect_lines(child.stdout.take().unwrap());
+        let (stderr, err_reader) = collect_lines(child.stderr.take().unwrap());
+        Self {
+            api,
+            child,
+            stdout,
+            stderr,
+            readers: vec![out_reader, err_reader],
+        }
+    }
+
+    /// Hands `event` to the function and waits for its answer (30 s at most).
+    pub fn invoke(&self, event: &str) -> (String, Outcome) {
+        let id = self.api.queue(event.to_owned());
+        let outcome = self
+            .api
+            .outcome(&id, Duration::from_secs(30))
+            .unwrap_or_else(|| {
+                panic!(
+                    "no answer within 30 s; stdout:\n{}\nstderr:\n{}",
+                    self.stdout().join("\n"),
+                    self.stderr().join("\n")
+                )
+            });
+        (id, outcome)
+    }
+
+    /// Stops the process and waits until everything it wrote has been read, so that
+    /// [`Function::stdout`] and [`Function::stderr`] are complete.
+    pub fn stop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        for reader in self.readers.drain(..) {
+            let _ = reader.join();
+        }
+    }
+
+    /// Every line the process wrote to stdout so far.
+    pub fn stdout(&self) -> Vec<String> {
+        self.stdout.lock().unwrap().clone()
+    }
+
+    /// Every line the process wrote to stderr so far.
+    pub fn stderr(&self) -> Vec<String> {
+        self.stderr.lock().unwrap().clone()
+    }
+
+    /// Waits up to `timeout` for the process to exit and returns its exit code.
+    pub fn wait_exit(&mut self, timeout: Duration) -> Option<i32> {
+        let deadline = Instant::now() + timeout;
+        while Instant::now() < deadline {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                for reader in self.readers.drain(..) {
+                    let _ = reader.join();
+                }
+                return Some(status.code().unwrap_or(-1));
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        None
+    }
+}
+
+type Lines = Arc<Mutex<Vec<String>>>;
+
+fn collect_lines(stream: impl Read + Send + 'static) -> (Lines, std::thread::JoinHandle<()>) {
+    let lines = Arc::new(Mutex::new(Vec::new()));
+    let sink = lines.clone();
+    let reader = std::thread::spawn(move || {
+        for line in BufReader::new(stream).lines().map_while(Result::ok) {
+            sink.lock().unwrap().push(line);
+        }
+    });
+    (lines, reader)
+}
+
+impl Drop for Function {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

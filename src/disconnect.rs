@@ -1,0 +1,411 @@
+//! The disconnect: read the partition, decide, write, and read again when the write lost a race.
+//!
+//! [`decide`] is the rule, a pure function over what the `Query` returned: a repeat (answer
+//! with the original marker), not found, or a commit plan with the marker, the surplus tokens
+//! for `BatchWriteItem` and the items of the one `TransactWriteItems`. [`Disconnector`] runs
+//! the read-decide-write loop over [`IntegrationStore`], which only reads and writes.
+//!
+//! At every point of a crash the integration either still exists (a retried DELETE finishes the
+//! job) or is gone together with the marker written in the same transaction: surplus tokens are
+//! deleted *before* the transaction, never after.
+
+use std::time::{Duration, SystemTime};
+
+use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem};
+use integrations_table::batch::backoff;
+use integrations_table::keys::{Key, PK, SK_INTEGRATION, item_key};
+use integrations_table::{AccountId, DisconnectMarker, IntegrationId};
+
+use crate::clock::SharedClock;
+use crate::error::{Dependency, Error};
+use crate::store::{Committed, IntegrationStore};
+
+/// `TransactWriteItems` takes at most 100 actions: the integration, the marker and 98 tokens.
+pub const MAX_TOKENS_IN_TRANSACTION: usize = 98;
+/// Read-decide-write rounds before a contended disconnect gives up with 503.
+pub const MAX_ATTEMPTS: u32 = 8;
+
+/// The integration item, as far as a disconnect needs it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IntegrationHead {
+    pub account_id: String,
+    pub integration_type: Option<String>,
+}
+
+/// What one strongly consistent read of an integration's partition found.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Partition {
+    pub integration: Option<IntegrationHead>,
+    /// Sort keys of the tokens (`TOKEN#...`), in the order read.
+    pub token_sort_keys: Vec<String>,
+    pub marker: Option<DisconnectMarker>,
+}
+
+/// What to do about one DELETE.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Decision {
+    /// The same account disconnected it earlier and the marker lives: answer with that marker.
+    Repeat(DisconnectMarker),
+    /// No integration, another account's, or only an expired or foreign marker.
+    NotFound,
+    Commit(Plan),
+}
+
+/// The writes of a disconnect.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Plan {
+    pub marker: DisconnectMarker,
+    /// Tokens that do not fit the transaction: deleted first, with `BatchWriteItem`.
+    pub surplus: Vec<Key>,
+    /// The one transaction: the conditional delete of the integration, the delete of every
+    /// remaining token, the put of the marker.
+    pub transaction: Vec<TransactWriteItem>,
+}
+
+/// What a disconnect is asked to do.
+#[derive(Debug, Clone, Copy)]
+pub struct Request<'a> {
+    pub account: &'a AccountId,
+    pub id: &'a IntegrationId,
+    pub table: &'a str,
+    pub now: SystemTime,
+    pub marker_ttl: Duration,
+}
+
+/// The rule. Another account's integration, a missing one and an expired marker are all
+/// [`Decision::NotFound`], indistinguishable to the caller.
+pub fn decide(partition: &Partition, request: &Request<'_>) -> Decision {
+    let Some(head) = &partition.integration else {
+        return match &partition.marker {
+            Some(m) if m.account_id == request.account.as_str() && m.is_live(request.now) => {
+                Decision::Repeat(m.clone())
+            }
+            _ => Decision::NotFound,
+        };
+    };
+    if head.account_id != request.account.as_str() {
+        return Decision::NotFound;
+    }
+    let marker = DisconnectMarker::new(
+        request.id,
+        request.account,
+        head.integration_type.as_deref().unwrap_or("unknown"),
+        request.now,
+        request.marker_ttl,
+    );
+    let tokens = &partition.token_sort_keys;
+    let (surplus, last) = tokens.split_at(tokens.len().saturating_sub(MAX_TOKENS_IN_TRANSACTION));
+
+    let mut transaction = Vec::with_capacity(last.len() + 2);
+    transaction.push(
+        TransactWriteItem::builder()
+            .delete(
+                Delete::builder()
+                    .table_name(request.table)
+                    .set_key(Some(item_key(request.id, SK_INTEGRATION)))
+                    .condition_expression("attribute_exists(#pk) AND #account = :account")
+                    .expression_attribute_names("#pk", PK)
+                    .expression_attribute_names("#account", "accountId")
+                    .expression_attribute_values(
+                        ":account",
+                        AttributeValue::S(request.account.as_str().to_owned()),
+                    )
+                    .build()
+                    .expect("table name and key are set"),
+            )
+            .build(),
+    );
+    transaction.extend(last.iter().map(|sk| {
+        TransactWriteItem::builder()
+            .delete(
+                Delete::builder()
+                    .table_name(request.table)
+                    .set_key(Some(item_key(request.id, sk)))
+                    .build()
+                    .expect("table name and key are set"),
+            )
+            .build()
+    }));
+    transaction.push(
+        TransactWriteItem::builder()
+            .put(
+                Put::builder()
+                    .table_name(request.table)
+                    .set_item(Some(
+                        marker
+                            .to_item()
+                            .expect("a marker built from a parsed id always serializes"),
+                    ))
+                    .build()
+                    .expect("table name and item are set"),
+            )
+            .build(),
+    );
+    Decision::Commit(Plan {
+        marker,
+        surplus: surplus.iter().map(|sk| item_key(request.id, sk)).collect(),
+        transaction,
+    })
+}
+
+/// What a successful DELETE did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Disconnect {
+    /// This request removed the integration and wrote the marker.
+    Now(DisconnectMarker),
+    /// The same account had already disconnected it; the marker is the original one.
+    Earlier(DisconnectMarker),
+}
+
+impl Disconnect {
+    pub fn marker(&self) -> &DisconnectMarker {
+        match self {
+            Self::Now(m) | Self::Earlier(m) => m,
+        }
+    }
+}
+
+/// Every attempt lost a race: the partition keeps changing under us.
+#[derive(Debug, thiserror::Error)]
+#[error("the disconnect of {id} was still contended after {attempts} attempts")]
+pub struct Contended {
+    id: IntegrationId,
+    attempts: u32,
+}
+
+/// Runs the read-decide-write loop.
+#[derive(Debug, Clone)]
+pub struct Disconnector {
+    store: IntegrationStore,
+    marker_ttl: Duration,
+    clock: SharedClock,
+}
+
+impl Disconnector {
+    pub fn new(store: IntegrationStore, marker_ttl: Duration, clock: SharedClock) -> Self {
+        Self {
+            store,
+            marker_ttl,
+            clock,
+        }
+    }
+
+    /// Disconnects `id` for `account`.
+    ///
+    /// `idempotency_token` (the Lambda request id) becomes the transaction's
+    /// `ClientRequestToken`, so a replayed invocation does not apply twice.
+    pub async fn disconnect(
+        &self,
+        account: &AccountId,
+        id: &IntegrationId,
+        idempotency_token: Option<&str>,
+    ) -> Result<Disconnect, Error> {
+        let token = idempotency_token.filter(|t| (1..=36).contains(&t.len()));
+        for attempt in 0..MAX_ATTEMPTS {
+            if attempt > 0 {
+                tokio::time::sleep(backoff(attempt)).await;
+            }
+            let partition = self.store.read_partition(id).await?;
+            let request = Request {
+                account,
+                id,
+                table: self.store.table(),
+                now: self.clock.now(),
+                marker_ttl: self.marker_ttl,
+            };
+            let plan = match decide(&partition, &request) {
+                Decision::Repeat(marker) => return Ok(Disconnect::Earlier(marker)),
+                Decision::NotFound => return Err(Error::IntegrationNotFound),
+                Decision::Commit(plan) => plan,
+            };
+            if partition
+                .integration
+                .as_ref()
+                .is_some_and(|i| i.integration_type.is_none())
+            {
+                tracing::warn!(integrationId = %id, "the integration item has no type; the marker says \"unknown\"");
+            }
+            self.store.delete_items(&plan.surplus).await?;
+            match self.store.transact(plan.transaction, token).await? {
+                Committed::Yes => return Ok(Disconnect::Now(plan.marker)),
+                Committed::LostRace(reason) => {
+                    tracing::info!(integrationId = %id, attempt, reason, "the disconnect transaction lost a race; reading again");
+                }
+            }
+        }
+        Err(Error::Unavailable {
+            dependency: Dependency::DynamoDb,
+            source: Box::new(Contended {
+                id: id.clone(),
+                attempts: MAX_ATTEMPTS,
+            }),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::UNIX_EPOCH;
+
+    const NOW_SECS: u64 = 1_795_860_000; // 2026-11-28T10:00:00Z
+
+    fn now() -> SystemTime {
+        UNIX_EPOCH + Duration::from_secs(NOW_SECS)
+    }
+
+    fn account(raw: &str) -> AccountId {
+        AccountId::new(raw).unwrap()
+    }
+
+    fn id() -> IntegrationId {
+        IntegrationId::parse("int_1").unwrap()
+    }
+
+    fn integration(account: &str, tokens: usize) -> Partition {
+        Partition {
+            integration: Some(IntegrationHead {
+                account_id: account.into(),
+                integration_type: Some("youtube".into()),
+            }),
+            token_sort_keys: (0..tokens).map(|i| format!("TOKEN#{i:03}")).collect(),
+            marker: None,
+        }
+    }
+
+    fn marker(account: &str, expires_at: i64) -> DisconnectMarker {
+        DisconnectMarker {
+            id: "int_1".into(),
+            account_id: account.into(),
+            integration_type: "tiktok".into(),
+            disconnected_at: "2026-11-01T00:00:00Z".into(),
+            reason: "integration_disconnected".into(),
+            expires_at,
+        }
+    }
+
+    fn decide_for(partition: &Partition, caller: &str) -> Decision {
+        let (caller, id) = (account(caller), id());
+        decide(
+            partition,
+            &Request {
+                account: &caller,
+                id: &id,
+                table: "t",
+                now: now(),
+                marker_ttl: Duration::from_secs(86_400),
+            },
+        )
+    }
+
+    fn plan(decision: Decision) -> Plan {
+        match decision {
+            Decision::Commit(plan) => plan,
+            other => panic!("expected a commit, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn what_is_found_decides_the_answer() {
+        let live = NOW_SECS as i64 + 1;
+        let expired = NOW_SECS as i64;
+        let gone = |m| Partition {
+            marker: Some(m),
+            ..Partition::default()
+        };
+        let cases: Vec<(&str, Partition, &str, &str)> = vec![
+            ("nothing at all", Partition::default(), "a", "not found"),
+            (
+                "the caller's integration",
+                integration("a", 2),
+                "a",
+                "commit",
+            ),
+            (
+                "another account's integration",
+                integration("b", 2),
+                "a",
+                "not found",
+            ),
+            (
+                "the caller's live marker",
+                gone(marker("a", live)),
+                "a",
+                "repeat",
+            ),
+            (
+                "another account's live marker",
+                gone(marker("b", live)),
+                "a",
+                "not found",
+            ),
+            (
+                "the caller's expired marker",
+                gone(marker("a", expired)),
+                "a",
+                "not found",
+            ),
+        ];
+        for (case, partition, caller, expected) in cases {
+            let got = match decide_for(&partition, caller) {
+                Decision::Repeat(m) => {
+                    assert_eq!(
+                        m,
+                        partition.marker.clone().unwrap(),
+                        "{case}: the original marker"
+                    );
+                    "repeat"
+                }
+                Decision::NotFound => "not found",
+                Decision::Commit(_) => "commit",
+            };
+            assert_eq!(got, expected, "{case}");
+        }
+    }
+
+    #[test]
+    fn a_commit_deletes_the_integration_if_still_the_callers_and_puts_the_marker() {
+        let plan = plan(decide_for(&integration("a", 3), "a"));
+        assert!(plan.surplus.is_empty());
+        assert_eq!(plan.transaction.len(), 5, "integration, 3 tokens, marker");
+        let first = plan.transaction[0].delete().expect("a delete first");
+        assert_eq!(first.key()["SK"], AttributeValue::S("INTEGRATION".into()));
+        assert_eq!(
+            first.condition_expression(),
+            Some("attribute_exists(#pk) AND #account = :account")
+        );
+        assert_eq!(
+            first.expression_attribute_values().unwrap()[":account"],
+            AttributeValue::S("a".into())
+        );
+        let put = plan.transaction[4].put().expect("the marker last");
+        assert_eq!(put.item()["SK"], AttributeValue::S("DISCONNECTED".into()));
+        assert_eq!(plan.marker.disconnected_at, "2026-11-28T10:00:00Z");
+        assert_eq!(plan.marker.expires_at, NOW_SECS as i64 + 86_400);
+        assert_eq!(plan.marker.integration_type, "youtube");
+    }
+
+    #[test]
+    fn tokens_beyond_98_are_surplus_for_the_batch_and_the_rest_fit_the_transaction() {
+        for (tokens, surplus) in [(0, 0), (98, 0), (99, 1), (150, 52)] {
+            let plan = plan(decide_for(&integration("a", tokens), "a"));
+            assert_eq!(plan.surplus.len(), surplus, "{tokens} tokens");
+            assert_eq!(
+                plan.transaction.len(),
+                tokens - surplus + 2,
+                "{tokens} tokens"
+            );
+            assert!(plan.transaction.len() <= 100);
+        }
+    }
+
+    #[test]
+    fn an_integration_without_a_type_gets_an_unknown_marker() {
+        let mut partition = integration("a", 0);
+        partition.integration.as_mut().unwrap().integration_type = None;
+        assert_eq!(
+            plan(decide_for(&partition, "a")).marker.integration_type,
+            "unknown"
+        );
+    }
+}

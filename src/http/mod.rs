@@ -1,0 +1,194 @@
+//! The HTTP edge: reads the front door's event, checks route, method, API key and id in that
+//! order, and turns every outcome, a panic included, into an answer in the shape of the
+//! front door.
+
+pub mod front_door;
+pub mod response;
+
+use std::panic::AssertUnwindSafe;
+use std::sync::OnceLock;
+
+use futures_util::FutureExt;
+use integrations_table::IntegrationId;
+use lambda_runtime::Context;
+
+use crate::api_keys::ApiKeyVerifier;
+use crate::disconnect::{Disconnect, Disconnector};
+use crate::error::ErrorChain;
+use crate::telemetry::{AUDIT, REQUEST};
+use front_door::Incoming;
+use response::{Answer, ApiError, LambdaResponse};
+
+/// The function: API-key verification plus the disconnect.
+pub struct App {
+    keys: ApiKeyVerifier,
+    disconnector: Disconnector,
+    panic_probe: Option<IntegrationId>,
+}
+
+impl App {
+    pub fn new(keys: ApiKeyVerifier, disconnector: Disconnector) -> Self {
+        Self {
+            keys,
+            disconnector,
+            panic_probe: None,
+        }
+    }
+
+    /// See [`crate::Config::panic_probe`].
+    pub fn with_panic_probe(mut self, id: Option<IntegrationId>) -> Self {
+        self.panic_probe = id;
+        self
+    }
+
+    pub fn keys(&self) -> &ApiKeyVerifier {
+        &self.keys
+    }
+
+    /// Serves one event, given as the JSON text the runtime received. Never fails: every
+    /// outcome, even a panic while reading the event, is an answer.
+    pub async fn handle(&self, event: &str, context: &Context) -> LambdaResponse {
+        let request_id = Some(context.request_id.as_str())
+            .filter(|id| !id.is_empty())
+            .unwrap_or("unknown");
+        let door = OnceLock::new();
+        let method = OnceLock::new();
+        let outcome = AssertUnwindSafe(async {
+            let incoming = Incoming::from_json(event).map_err(ApiError::NotHttp)?;
+            let _ = door.set(incoming.door);
+            let _ = method.set(incoming.method.clone());
+            self.serve(&incoming, request_id).await
+        })
+        .catch_unwind()
+        .await
+        .unwrap_or_else(|panic| Err(ApiError::Panic(panic_message(panic.as_ref()).to_owned())));
+
+        let method = method.get().map(String::as_str).unwrap_or("");
+        let answer = match outcome {
+            Ok(outcome) => Answer::success(outcome.marker()),
+            Err(err) => {
+                let code = err.code();
+                if code.is_server_error() {
+                    tracing::error!(target: REQUEST, method, code = code.as_str(), error = %ErrorChain(&err), "request failed");
+                } else {
+                    tracing::info!(target: REQUEST, method, code = code.as_str(), reason = %ErrorChain(&err), "request rejected");
+                }
+                Answer::error(code, request_id)
+            }
+        };
+        LambdaResponse::for_door(door.get().copied(), answer)
+    }
+
+    async fn serve(&self, incoming: &Incoming, request_id: &str) -> Result<Disconnect, ApiError> {
+        // A front door that routed by {integrationId} has matched the route already.
+        let raw_id = match &incoming.integration_id_parameter {
+            Some(parameter) => parameter.as_str(),
+            None => route(&incoming.path).ok_or(ApiError::RouteNotFound)?,
+        };
+        if incoming.method != "DELETE" {
+            return Err(ApiError::MethodNotAllowed(incoming.method.clone()));
+        }
+        let key = api_key(incoming)?;
+        let account = self.keys.verify(key).await?;
+        let id = incoming
+            .decode(raw_id)
+            .and_then(|decoded| IntegrationId::parse(&decoded))
+            .map_err(ApiError::InvalidIntegrationId)?;
+        if self.panic_probe.as_ref() == Some(&id) {
+            panic!("panic probe: PANIC_PROBE_INTEGRATION_ID={id}");
+        }
+        let outcome = self
+            .disconnector
+            .disconnect(&account, &id, Some(request_id))
+            .await?;
+        let marker = outcome.marker();
+        // The audit line: who disconnected what. Never a key or a token value.
+        tracing::info!(
+            target: AUDIT,
+            accountId = %account,
+            integrationId = %id,
+            "type" = %marker.integration_type,
+            disconnectedAt = %marker.disconnected_at,
+            repeat = matches!(outcome, Disconnect::Earlier(_)),
+            "integration disconnected"
+        );
+        Ok(outcome)
+    }
+}
+
+/// Matches `/v1/integration/{id}`, optionally behind one prefix segment (a REST API stage or a
+/// custom-domain base path), and returns the id segment as delivered. A trailing slash after
+/// the id is tolerated; `/v1/integration/` yields an empty id, which the id check rejects.
+pub fn route(path: &str) -> Option<&str> {
+    let segments: Vec<&str> = path.strip_prefix('/')?.split('/').collect();
+    match_route(&segments).or_else(|| match segments.split_last() {
+        Some((&"", rest)) => match_route(rest).filter(|id| !id.is_empty()),
+        _ => None,
+    })
+}
+
+fn match_route<'a>(segments: &[&'a str]) -> Option<&'a str> {
+    match segments {
+        ["v1", "integration", id] => Some(id),
+        [prefix, "v1", "integration", id] if !prefix.is_empty() => Some(id),
+        _ => None,
+    }
+}
+
+/// The one `x-api-key` value. Missing or blank is `MissingApiKey`; sent more than once is
+/// `RepeatedApiKey` (`invalid_api_key`), whatever the values.
+fn api_key(incoming: &Incoming) -> Result<&str, ApiError> {
+    if incoming.api_key_repeated() {
+        return Err(ApiError::RepeatedApiKey);
+    }
+    match incoming.api_keys.first().map(|k| k.trim()) {
+        Some(key) if !key.is_empty() => Ok(key),
+        _ => Err(ApiError::MissingApiKey),
+    }
+}
+
+fn panic_message(panic: &(dyn std::any::Any + Send)) -> &str {
+    panic
+        .downcast_ref::<&str>()
+        .copied()
+        .or_else(|| panic.downcast_ref::<String>().map(String::as_str))
+        .unwrap_or("non-string payload")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn routes_match_with_or_without_one_prefix_segment() {
+        let cases: &[(&str, Option<&str>)] = &[
+            ("/v1/integration/int_1", Some("int_1")),
+            ("/v1/integration/int_1/", Some("int_1")),
+            ("/prod/v1/integration/int_1", Some("int_1")),
+            ("/prod/v1/integration/int_1/", Some("int_1")),
+            ("/v1/integration/", Some("")),
+            ("/prod/v1/integration/", Some("")),
+            ("/v1/integration/bad%21id", Some("bad%21id")),
+            ("/v1/integration", None),
+            ("/v1/integrations/int_1", None),
+            ("/v2/integration/int_1", None),
+            ("/v1/integration/int_1/tokens", None),
+            ("/a/b/v1/integration/int_1", None),
+            ("//v1/integration/int_1", None),
+            ("/", None),
+            ("", None),
+            ("v1/integration/int_1", None),
+        ];
+        for (path, expected) in cases {
+            assert_eq!(route(path), *expected, "path {path:?}");
+        }
+    }
+
+    #[test]
+    fn panic_payloads_are_described() {
+        let from_str = std::panic::catch_unwind(|| panic!("static")).unwrap_err();
+        assert_eq!(panic_message(from_str.as_ref()), "static");
+        let from_string = std::panic::catch_unwind(|| panic!("{}", 42)).unwrap_err();
+        assert_eq!(panic_message(from_string.as_ref()), "42");
+    }
+}
