@@ -1,20 +1,17 @@
-//! What a warm request costs: exactly one Query and one TransactWriteItems, no Secrets Manager.
+//! What a request costs: a warm request is exactly one Query and one TransactWriteItems, and no
+//! Secrets Manager call.
 
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use aws_smithy_runtime_api::box_error::BoxError;
 use aws_smithy_runtime_api::client::interceptors::Intercept;
 use aws_smithy_runtime_api::client::interceptors::context::BeforeTransmitInterceptorContextRef;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::config_bag::ConfigBag;
-use disconnect_integration::App;
-use disconnect_integration::api_keys::ApiKeyVerifier;
-use disconnect_integration::store::IntegrationStore;
 
 use crate::helpers::{ACCOUNT_A, KEY_A, TestApp};
 
-/// Records the `x-amz-target` of every request sent (both services speak AWS JSON 1.1), such as
+/// Records the `x-amz-target` of every request sent (both services speak AWS JSON), such as
 /// `DynamoDB_20120810.Query`.
 #[derive(Debug, Clone, Default)]
 struct CallLog(Arc<Mutex<Vec<String>>>);
@@ -47,23 +44,9 @@ impl Intercept for CallLog {
 }
 
 async fn app_with_call_log() -> (TestApp, CallLog) {
-    let fixture = TestApp::spawn().await;
     let log = CallLog::default();
-    let dynamodb = aws_sdk_dynamodb::Client::from_conf(
-        aws_sdk_dynamodb::config::Builder::from(&fixture.sdk)
-            .interceptor(log.clone())
-            .build(),
-    );
-    let secrets = aws_sdk_secretsmanager::Client::from_conf(
-        aws_sdk_secretsmanager::config::Builder::from(&fixture.sdk)
-            .interceptor(log.clone())
-            .build(),
-    );
-    let app = App::new(
-        ApiKeyVerifier::new(secrets, fixture.secret_id.clone(), Duration::from_secs(300)),
-        IntegrationStore::new(dynamodb, fixture.table.clone(), Duration::from_secs(86_400)),
-    );
-    (TestApp { app, ..fixture }, log)
+    let app = TestApp::spawn().await.with_interceptor(log.clone());
+    (app, log)
 }
 
 #[tokio::test]

@@ -1,6 +1,6 @@
 //! Concurrent DELETEs of one integration: exactly one transaction wins, nobody sees a 500.
 
-use futures::future::join_all;
+use futures_util::future::join_all;
 
 use crate::helpers::{ACCOUNT_A, KEY_A, KEY_B, TestApp};
 
@@ -14,13 +14,13 @@ async fn sixteen_concurrent_deletes_write_one_marker_and_all_answer_200() {
     let responses = join_all((0..16).map(|_| app.delete_integration("int_hot", Some(KEY_A)))).await;
 
     for (i, response) in responses.iter().enumerate() {
-        assert_eq!(response.status, 200, "request {i}: {}", response.body);
+        assert_eq!(response.status, 200, "request {i}: {}", response.raw_body);
         assert_eq!(
-            response.body, responses[0].body,
+            response.raw_body, responses[0].raw_body,
             "request {i}: same body, same disconnectedAt"
         );
     }
-    let partition = app.partition("int_hot").await;
+    let partition = app.table.partition("int_hot").await;
     assert_eq!(
         partition.len(),
         1,
@@ -53,9 +53,9 @@ async fn concurrent_deletes_by_two_accounts_give_the_owner_200_and_the_other_404
 
     for (key, response) in &responses {
         let expected = if *key == KEY_A { 200 } else { 404 };
-        assert_eq!(response.status, expected, "{key}: {}", response.body);
+        assert_eq!(response.status, expected, "{key}: {}", response.raw_body);
     }
-    let partition = app.partition("int_contested").await;
+    let partition = app.table.partition("int_contested").await;
     assert_eq!(partition.len(), 1, "{partition:#?}");
     assert_eq!(partition[0]["accountId"], ACCOUNT_A);
 }

@@ -1,55 +1,88 @@
-//! Every row of the error table, and the order in which the checks apply.
+//! Every row of the error table, at every front door, and the order in which checks apply.
 
-use aws_sdk_dynamodb::config::retry::RetryConfig;
 use disconnect_integration::App;
 use disconnect_integration::api_keys::ApiKeyVerifier;
+use disconnect_integration::disconnect::Disconnector;
 use disconnect_integration::store::IntegrationStore;
-use lambda_http::http::Method;
 
-use crate::helpers::{ACCOUNT_A, KEY_A, KEY_B, TestApp, TestResponse};
+use crate::helpers::{ACCOUNT_A, Door, KEY_A, KEY_B, TestApp, TestResponse};
 
 fn assert_error(response: &TestResponse, status: u16, code: &str, case: &str) {
-    assert_eq!(response.status, status, "{case}: {}", response.body);
-    assert_eq!(response.body["success"], false, "{case}");
-    assert_eq!(response.body["error"]["code"], code, "{case}");
+    assert_eq!(response.status, status, "{case}: {}", response.raw_body);
     let request_id = response.body["error"]["requestId"].as_str().unwrap_or("");
     assert_eq!(
         request_id.len(),
         36,
         "{case}: the Lambda request id is echoed"
     );
-    assert!(
-        response.body["message"]
-            .as_str()
-            .is_some_and(|m| !m.is_empty()),
-        "{case}"
+    let message = response.body["message"].as_str().unwrap_or("");
+    assert_eq!(
+        response.raw_body,
+        format!(
+            r#"{{"success":false,"message":"{message}","error":{{"code":"{code}","requestId":"{request_id}"}}}}"#
+        ),
+        "{case}: the envelope, in its documented order"
     );
+    assert!(!message.is_empty(), "{case}");
     assert_eq!(
         response.headers["content-type"], "application/json",
         "{case}"
     );
+    assert_eq!(response.headers["cache-control"], "no-store", "{case}");
 }
 
 #[tokio::test]
-async fn malformed_integration_ids_return_400() {
+async fn malformed_integration_ids_return_400_at_every_front_door() {
     let app = TestApp::spawn().await;
     let too_long = "a".repeat(129);
     let cases = [
         ("empty", ""),
         ("129 bytes", too_long.as_str()),
-        ("bang", "bad!id"),
         ("encoded bang", "bad%21id"),
         ("dot", "int.yt"),
         ("encoded space", "int%20yt"),
-        ("encoded slash", "int%2Fyt"),
         ("non-ascii", "int%C3%A9"),
         ("invalid utf-8", "int%FF"),
         ("stray percent", "int%"),
         ("quote", "int'yt"),
+        ("double-encoded letter", "%2561"),
     ];
-    for (case, id) in cases {
-        let response = app.delete_integration(id, Some(KEY_A)).await;
-        assert_error(&response, 400, "invalid_integration_id", case);
+    for door in Door::ALL {
+        for (case, id) in cases {
+            let response = app
+                .request_via(
+                    door,
+                    "DELETE",
+                    &format!("/v1/integration/{id}"),
+                    &[("x-api-key", KEY_A)],
+                )
+                .await;
+            assert_error(
+                &response,
+                400,
+                "invalid_integration_id",
+                &format!("{door:?}, {case}"),
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn an_encoded_id_is_decoded_once_at_every_front_door() {
+    let app = TestApp::spawn().await;
+    app.seed_integration("a", ACCOUNT_A, "youtube", 1).await;
+    for door in Door::ALL {
+        // `%61` is the id `a`: found, or 200 again as a repeat.
+        let response = app
+            .request_via(
+                door,
+                "DELETE",
+                "/v1/integration/%61",
+                &[("x-api-key", KEY_A)],
+            )
+            .await;
+        assert_eq!(response.status, 200, "{door:?}: {}", response.raw_body);
+        assert_eq!(response.body["data"]["id"], "a", "{door:?}");
     }
 }
 
@@ -68,18 +101,26 @@ async fn missing_or_empty_api_keys_return_401_missing_api_key() {
         ("empty header", &[("x-api-key", "")]),
         ("blank header", &[("x-api-key", "  ")]),
     ];
-    for (case, headers) in cases {
-        let response = app
-            .request(Method::DELETE, "/v1/integration/int_1", headers)
-            .await;
-        assert_error(&response, 401, "missing_api_key", case);
+    for door in Door::ALL {
+        for (case, headers) in cases {
+            let response = app
+                .request_via(door, "DELETE", "/v1/integration/int_1", headers)
+                .await;
+            assert_error(
+                &response,
+                401,
+                "missing_api_key",
+                &format!("{door:?}, {case}"),
+            );
+        }
     }
 }
 
 #[tokio::test]
-async fn unknown_or_repeated_api_keys_return_401_invalid_api_key() {
+async fn unknown_or_repeated_api_keys_return_401_invalid_api_key_at_every_front_door() {
     let app = TestApp::spawn().await;
-    let cases: [(&str, &[(&str, &str)]); 4] = [
+    app.seed_integration("int_1", ACCOUNT_A, "youtube", 1).await;
+    let cases: [(&str, &[(&str, &str)]); 5] = [
         ("unknown key", &[("x-api-key", "not-a-key")]),
         (
             "key of another case",
@@ -89,18 +130,32 @@ async fn unknown_or_repeated_api_keys_return_401_invalid_api_key() {
             "same key twice",
             &[("x-api-key", KEY_A), ("x-api-key", KEY_A)],
         ),
-        ("two keys", &[("x-api-key", KEY_A), ("X-Api-Key", KEY_B)]),
+        ("two keys", &[("x-api-key", KEY_B), ("x-api-key", KEY_A)]),
+        (
+            "two spellings of the name",
+            &[("x-api-key", KEY_A), ("X-Api-Key", KEY_A)],
+        ),
     ];
-    for (case, headers) in cases {
-        let response = app
-            .request(Method::DELETE, "/v1/integration/int_1", headers)
-            .await;
-        assert_error(&response, 401, "invalid_api_key", case);
-        assert!(
-            !response.body.to_string().contains("not-a-key"),
-            "{case}: key echoed"
-        );
+    for door in Door::ALL {
+        for (case, headers) in cases {
+            let response = app
+                .request_via(door, "DELETE", "/v1/integration/int_1", headers)
+                .await;
+            let case = format!("{door:?}, {case}");
+            assert_error(&response, 401, "invalid_api_key", &case);
+            assert!(
+                !response.raw_body.contains("not-a-key"),
+                "{case}: key echoed"
+            );
+        }
     }
+    assert!(
+        app.table
+            .get("INTEGRATION#int_1", "INTEGRATION")
+            .await
+            .is_some(),
+        "nothing was deleted"
+    );
 }
 
 #[tokio::test]
@@ -109,13 +164,14 @@ async fn header_names_are_case_insensitive() {
     app.seed_integration("int_case", ACCOUNT_A, "youtube", 1)
         .await;
     let response = app
-        .request(
-            Method::DELETE,
+        .request_via(
+            Door::RestApi,
+            "DELETE",
             "/v1/integration/int_case",
             &[("X-API-KEY", KEY_A)],
         )
         .await;
-    assert_eq!(response.status, 200, "{}", response.body);
+    assert_eq!(response.status, 200, "{}", response.raw_body);
 }
 
 #[tokio::test]
@@ -131,25 +187,27 @@ async fn an_unknown_integration_returns_404() {
 #[tokio::test]
 async fn other_paths_return_404_route_not_found() {
     let app = TestApp::spawn().await;
-    for path in [
-        "/",
-        "/v1/integration",
-        "/v1/integrations/int_1",
-        "/v2/integration/int_1",
-        "/v1/integration/int_1/tokens",
-        "/a/b/v1/integration/int_1",
-        "/v1/schedule/list",
-    ] {
-        for method in [Method::DELETE, Method::GET] {
-            let response = app
-                .request(method.clone(), path, &[("x-api-key", KEY_A)])
-                .await;
-            assert_error(
-                &response,
-                404,
-                "route_not_found",
-                &format!("{method} {path}"),
-            );
+    for door in Door::ALL {
+        for path in [
+            "/",
+            "/v1/integration",
+            "/v1/integrations/int_1",
+            "/v2/integration/int_1",
+            "/v1/integration/int_1/tokens",
+            "/a/b/v1/integration/int_1",
+            "/v1/schedule/list",
+        ] {
+            for method in ["DELETE", "GET"] {
+                let response = app
+                    .request_via(door, method, path, &[("x-api-key", KEY_A)])
+                    .await;
+                assert_error(
+                    &response,
+                    404,
+                    "route_not_found",
+                    &format!("{door:?} {method} {path}"),
+                );
+            }
         }
     }
 }
@@ -158,19 +216,31 @@ async fn other_paths_return_404_route_not_found() {
 async fn other_methods_return_405_with_allow_delete() {
     let app = TestApp::spawn().await;
     app.seed_integration("int_1", ACCOUNT_A, "youtube", 1).await;
-    for method in ["GET", "POST", "PUT", "PATCH", "HEAD", "OPTIONS"] {
-        let method = Method::from_bytes(method.as_bytes()).unwrap();
-        let response = app
-            .request(
-                method.clone(),
-                "/v1/integration/int_1",
-                &[("x-api-key", KEY_A)],
-            )
-            .await;
-        assert_error(&response, 405, "method_not_allowed", method.as_str());
-        assert_eq!(response.headers["allow"], "DELETE", "{method}");
+    for door in Door::ALL {
+        for method in ["GET", "POST", "PUT", "PATCH", "HEAD", "OPTIONS"] {
+            let response = app
+                .request_via(
+                    door,
+                    method,
+                    "/v1/integration/int_1",
+                    &[("x-api-key", KEY_A)],
+                )
+                .await;
+            assert_error(
+                &response,
+                405,
+                "method_not_allowed",
+                &format!("{door:?} {method}"),
+            );
+            assert_eq!(response.headers["allow"], "DELETE", "{door:?} {method}");
+        }
     }
-    assert!(app.get("INTEGRATION#int_1", "INTEGRATION").await.is_some());
+    assert!(
+        app.table
+            .get("INTEGRATION#int_1", "INTEGRATION")
+            .await
+            .is_some()
+    );
 }
 
 #[tokio::test]
@@ -178,7 +248,7 @@ async fn checks_apply_in_order_route_method_key_id() {
     let app = TestApp::spawn().await;
     type Case<'a> = (
         &'a str,
-        Method,
+        &'a str,
         &'a str,
         &'a [(&'a str, &'a str)],
         u16,
@@ -187,7 +257,7 @@ async fn checks_apply_in_order_route_method_key_id() {
     let cases: [Case; 5] = [
         (
             "unknown route beats method and key",
-            Method::GET,
+            "GET",
             "/v2/x",
             &[],
             404,
@@ -195,7 +265,7 @@ async fn checks_apply_in_order_route_method_key_id() {
         ),
         (
             "method beats key",
-            Method::GET,
+            "GET",
             "/v1/integration/bad!id",
             &[],
             405,
@@ -203,7 +273,7 @@ async fn checks_apply_in_order_route_method_key_id() {
         ),
         (
             "missing key beats bad id",
-            Method::DELETE,
+            "DELETE",
             "/v1/integration/bad!id",
             &[],
             401,
@@ -211,7 +281,7 @@ async fn checks_apply_in_order_route_method_key_id() {
         ),
         (
             "invalid key beats bad id",
-            Method::DELETE,
+            "DELETE",
             "/v1/integration/bad!id",
             &[("x-api-key", "nope")],
             401,
@@ -219,66 +289,62 @@ async fn checks_apply_in_order_route_method_key_id() {
         ),
         (
             "bad id with a good key",
-            Method::DELETE,
+            "DELETE",
             "/v1/integration/bad!id",
             &[("x-api-key", KEY_A)],
             400,
             "invalid_integration_id",
         ),
     ];
-    for (case, method, path, headers, status, code) in cases {
-        let response = app.request(method, path, headers).await;
-        assert_error(&response, status, code, case);
+    for door in Door::ALL {
+        for (case, method, path, headers, status, code) in cases {
+            let response = app.request_via(door, method, path, headers).await;
+            assert_error(&response, status, code, &format!("{door:?}: {case}"));
+        }
     }
 }
 
 /// An app whose DynamoDB or Secrets Manager endpoint has nothing listening.
-async fn app_with_dead(dependency: &str) -> (TestApp, App) {
-    let fixture = TestApp::spawn().await;
-    let dead = {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        format!("http://{}", listener.local_addr().unwrap())
-        // the listener closes here, so connections are refused
-    };
-    let ddb_config = aws_sdk_dynamodb::config::Builder::from(&fixture.sdk)
-        .retry_config(RetryConfig::standard().with_max_attempts(2));
-    let ddb_config = if dependency == "dynamodb" {
-        ddb_config.endpoint_url(&dead)
+async fn app_with_dead(dependency: &str) -> TestApp {
+    let mut fixture = TestApp::spawn().await;
+    // Port 1 is privileged: nothing listens there, and no test's server can take it.
+    let dead = "http://127.0.0.1:1";
+    let mut ddb = aws_sdk_dynamodb::config::Builder::from(&fixture.sdk);
+    let mut sm = aws_sdk_secretsmanager::config::Builder::from(&fixture.sdk);
+    if dependency == "dynamodb" {
+        ddb = ddb.endpoint_url(dead);
     } else {
-        ddb_config
-    };
-    let sm_config = aws_sdk_secretsmanager::config::Builder::from(&fixture.sdk)
-        .retry_config(RetryConfig::standard().with_max_attempts(2));
-    let sm_config = if dependency == "secretsmanager" {
-        sm_config.endpoint_url(&dead)
-    } else {
-        sm_config
-    };
-    let app = App::new(
+        sm = sm.endpoint_url(dead);
+    }
+    let clock = std::sync::Arc::new(fixture.clock.clone());
+    fixture.app = App::new(
         ApiKeyVerifier::new(
-            aws_sdk_secretsmanager::Client::from_conf(sm_config.build()),
-            fixture.secret_id.clone(),
+            aws_sdk_secretsmanager::Client::from_conf(sm.build()),
+            fixture.secret.id.clone(),
             std::time::Duration::from_secs(300),
+            clock.clone(),
         ),
-        IntegrationStore::new(
-            aws_sdk_dynamodb::Client::from_conf(ddb_config.build()),
-            fixture.table.clone(),
+        Disconnector::new(
+            IntegrationStore::new(
+                aws_sdk_dynamodb::Client::from_conf(ddb.build()),
+                fixture.table.name.clone(),
+            ),
             std::time::Duration::from_secs(86_400),
+            clock,
         ),
     );
-    (fixture, app)
+    fixture
 }
 
 #[tokio::test]
 async fn an_unreachable_dependency_returns_503_with_retry_after() {
     for dependency in ["dynamodb", "secretsmanager"] {
-        let (fixture, app) = app_with_dead(dependency).await;
-        let fixture = TestApp { app, ..fixture };
-        let response = fixture.delete_integration("int_1", Some(KEY_A)).await;
+        let app = app_with_dead(dependency).await;
+        let response = app.delete_integration("int_1", Some(KEY_A)).await;
         assert_error(&response, 503, "service_unavailable", dependency);
         assert_eq!(response.headers["retry-after"], "1", "{dependency}");
         assert!(
-            !response.body.to_string().contains("127.0.0.1"),
+            !response.raw_body.contains("127.0.0.1"),
             "{dependency}: detail leaked"
         );
     }
@@ -290,7 +356,7 @@ async fn a_missing_table_returns_500_without_details() {
     let response = app.delete_integration("int_1", Some(KEY_A)).await;
     assert_error(&response, 500, "internal_error", "missing table");
     assert_eq!(response.body["message"], "Internal server error");
-    assert!(!response.body.to_string().contains("no-such-table"));
+    assert!(!response.raw_body.contains("no-such-table"));
 }
 
 #[tokio::test]
@@ -303,10 +369,32 @@ async fn a_malformed_secret_returns_500_without_key_material() {
             r#"{"keys": [{"sha256": "sk_live_plaintext_key", "accountId": "acct_a"}]}"#.to_owned(),
         ),
     ] {
-        let fixture = TestApp::spawn().await;
-        fixture.set_secret_string(&secret).await;
-        let response = fixture.delete_integration("int_1", Some(KEY_A)).await;
+        let app = TestApp::spawn().await;
+        app.secret.set_string(&secret).await;
+        let response = app.delete_integration("int_1", Some(KEY_A)).await;
         assert_error(&response, 500, "internal_error", case);
-        assert!(!response.body.to_string().contains("sk_live"), "{case}");
+        assert!(!response.raw_body.contains("sk_live"), "{case}");
     }
+}
+
+#[tokio::test]
+async fn an_event_no_front_door_sends_is_a_500_envelope_not_a_crash() {
+    let app = TestApp::spawn().await;
+    for event in ["{}", r#"{"version": "2.0"}"#, "[]"] {
+        let response = app.send(event).await;
+        assert_error(&response, 500, "internal_error", event);
+    }
+}
+
+#[tokio::test]
+async fn the_panic_probe_panics_inside_the_guard_and_answers_the_500_envelope() {
+    let app = TestApp::spawn_with(|c| {
+        c.panic_probe = Some(integrations_table::IntegrationId::parse("int_probe").unwrap())
+    })
+    .await;
+    let response = app.delete_integration("int_probe", Some(KEY_A)).await;
+    assert_error(&response, 500, "internal_error", "panic probe");
+    // Only an authenticated caller reaches it.
+    let response = app.delete_integration("int_probe", Some("nope")).await;
+    assert_error(&response, 401, "invalid_api_key", "probe without a key");
 }

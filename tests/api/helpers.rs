@@ -1,28 +1,16 @@
 //! The fixture: each test gets its own table (created from `template.yaml`) on the shared
-//! DynamoDB Local, its own API-keys secret on the Secrets Manager endpoint, and typed helpers.
-//!
-//! The endpoints come from `AWS_ENDPOINT_URL_DYNAMODB` and `AWS_ENDPOINT_URL_SECRETS_MANAGER`,
-//! which `make test` sets after starting both services.
+//! DynamoDB Local, its own API-keys secret on moto, an injected clock, and typed helpers that
+//! send events shaped like each front door's.
 
-use std::cell::RefCell;
-use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, Once};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::collections::BTreeMap;
 
-use aws_config::{BehaviorVersion, SdkConfig};
-use aws_sdk_dynamodb::config::Credentials;
-use aws_sdk_dynamodb::types::{
-    AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType,
-    ScalarAttributeType, TimeToLiveSpecification,
-};
-use disconnect_integration::api_keys::hash_key;
+use aws_config::SdkConfig;
+use disconnect_integration::clock::OffsetClock;
 use disconnect_integration::{App, Config};
-use lambda_http::http::{HeaderMap, Method};
-use lambda_http::{Body, Context, Request, RequestExt};
+use lambda_runtime::Context;
+use percent_encoding::percent_decode_str;
 use serde_json::{Value, json};
-
-pub type Item = HashMap<String, AttributeValue>;
+use test_support::local::{KeysSecret, Table, request_id, sdk_config};
 
 /// The accounts and keys every fixture's secret starts with.
 pub const ACCOUNT_A: &str = "acct_a";
@@ -35,127 +23,110 @@ pub const DEMO_ACCOUNT: &str = "acct_demo";
 pub const DEMO_KEY: &str = "demo_local_key_do_not_use_in_prod";
 pub const DEMO_INTEGRATION: &str = "int_yt_abc123";
 
+/// A front door, and how it delivers a client's request to the function (see
+/// `src/http/front_door.rs` for the evidence behind each).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Door {
+    /// REST API, payload 1.0, resource `/v1/integration/{integrationId}`.
+    RestApi,
+    /// HTTP API, payload 2.0: the template's front door, with its routes
+    /// `ANY /v1/integration/{integrationId}` and `$default`.
+    HttpApi,
+    FunctionUrl,
+    /// ALB with multi-value headers on.
+    Alb,
+}
+
+impl Door {
+    pub const ALL: [Door; 4] = [Self::RestApi, Self::HttpApi, Self::FunctionUrl, Self::Alb];
+
+    /// The event this door sends for a client's `method path` with `headers` (repeated names
+    /// allowed). `path` is what the client put on the wire, percent-encoding and all.
+    pub fn event(self, method: &str, path: &str, headers: &[(&str, &str)]) -> String {
+        let segment = path
+            .strip_prefix("/v1/integration/")
+            .filter(|rest| !rest.contains('/'));
+        let mut multi: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for (name, value) in headers {
+            let name = match self {
+                // Payload 2.0 names are lower case; a repeated header is one entry.
+                Door::HttpApi | Door::FunctionUrl => name.to_ascii_lowercase(),
+                Door::RestApi | Door::Alb => name.to_string(),
+            };
+            multi.entry(name).or_default().push(value.to_string());
+        }
+        let single: serde_json::Map<String, Value> = multi
+            .iter()
+            .map(|(name, values)| {
+                let value = match self {
+                    // HTTP API and Function URLs join a repeated header's values with commas.
+                    Door::HttpApi | Door::FunctionUrl => values.join(","),
+                    // REST APIs keep the last value in `headers`, every value in
+                    // `multiValueHeaders`.
+                    Door::RestApi | Door::Alb => values.last().unwrap().clone(),
+                };
+                (name.clone(), Value::from(value))
+            })
+            .collect();
+        let decoded = |text: &str| percent_decode_str(text).decode_utf8_lossy().into_owned();
+        let event = match self {
+            Door::RestApi => json!({
+                "resource": if segment.is_some() { "/v1/integration/{integrationId}" } else { "/{proxy+}" },
+                "path": path, "httpMethod": method,
+                "headers": single, "multiValueHeaders": multi,
+                "pathParameters": segment.map(|s| json!({"integrationId": s})),
+                "requestContext": {"stage": "prod", "path": format!("/prod{path}"), "httpMethod": method},
+                "body": null, "isBase64Encoded": false,
+            }),
+            Door::HttpApi => json!({
+                "version": "2.0",
+                "routeKey": if segment.is_some() { "ANY /v1/integration/{integrationId}" } else { "$default" },
+                // HTTP APIs deliver the path and its parameters already percent-decoded.
+                "rawPath": decoded(path), "rawQueryString": "",
+                "headers": single,
+                "pathParameters": segment.map(|s| json!({"integrationId": decoded(s)})),
+                "requestContext": {"domainName": "api.example.test", "stage": "$default",
+                                   "http": {"method": method, "path": decoded(path)}},
+                "isBase64Encoded": false,
+            }),
+            Door::FunctionUrl => json!({
+                "version": "2.0", "routeKey": "$default",
+                "rawPath": path, "rawQueryString": "",
+                "headers": single,
+                "requestContext": {"domainName": "abc123.lambda-url.us-east-1.on.aws", "stage": "$default",
+                                   "http": {"method": method, "path": decoded(path)}},
+                "isBase64Encoded": false,
+            }),
+            Door::Alb => json!({
+                "httpMethod": method, "path": path,
+                "multiValueHeaders": multi, "multiValueQueryStringParameters": {},
+                "requestContext": {"elb": {"targetGroupArn": "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/t/0"}},
+                "body": "", "isBase64Encoded": false,
+            }),
+        };
+        event.to_string()
+    }
+}
+
 pub struct TestApp {
     pub app: App,
-    pub dynamodb: aws_sdk_dynamodb::Client,
-    pub secrets: aws_sdk_secretsmanager::Client,
-    pub table: String,
-    pub secret_id: String,
+    pub table: Table,
+    pub secret: KeysSecret,
     pub sdk: SdkConfig,
+    pub clock: OffsetClock,
+    pub config: Config,
 }
 
+#[derive(Debug)]
 pub struct TestResponse {
     pub status: u16,
-    pub headers: HeaderMap,
+    /// Lower-case names.
+    pub headers: BTreeMap<String, String>,
     pub body: Value,
-}
-
-static INIT_LOGS: Once = Once::new();
-static COUNTER: AtomicU64 = AtomicU64::new(0);
-
-/// A name no other test in this or a concurrent run uses.
-pub fn unique(prefix: &str) -> String {
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_nanos();
-    format!(
-        "{prefix}-{}-{}-{}",
-        std::process::id(),
-        nanos % 1_000_000_000,
-        COUNTER.fetch_add(1, Ordering::Relaxed)
-    )
-}
-
-/// A fresh Lambda request id, like the runtime's: a UUID-shaped string of 36 characters.
-pub fn request_id() -> String {
-    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_nanos();
-    let hex = format!(
-        "{:032x}",
-        (nanos << 20) ^ u128::from(n) ^ (u128::from(std::process::id()) << 96)
-    );
-    format!(
-        "{}-{}-{}-{}-{}",
-        &hex[0..8],
-        &hex[8..12],
-        &hex[12..16],
-        &hex[16..20],
-        &hex[20..32]
-    )
-}
-
-thread_local! {
-    static CAPTURE: RefCell<Option<Arc<Mutex<Vec<u8>>>>> = const { RefCell::new(None) };
-}
-
-/// Where log lines go: to this thread's capture if a test asked for one, else to stdout when
-/// `TEST_LOG` is set, else nowhere. One global subscriber serves every test: per-test scoped
-/// subscribers lose events to tracing's global callsite cache when tests run in parallel.
-struct LogSink;
-
-impl std::io::Write for LogSink {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        let captured = CAPTURE.with(|c| {
-            c.borrow()
-                .as_ref()
-                .map(|buffer| buffer.lock().unwrap().extend_from_slice(bytes))
-                .is_some()
-        });
-        if !captured && std::env::var_os("TEST_LOG").is_some() {
-            std::io::stdout().write_all(bytes)?;
-        }
-        Ok(bytes.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-fn init_logs() {
-    INIT_LOGS.call_once(|| {
-        tracing_subscriber::fmt()
-            .json()
-            .flatten_event(true)
-            .with_max_level(tracing::Level::INFO)
-            .with_writer(|| LogSink)
-            .init();
-    });
-}
-
-/// Collects, as JSON values, the log lines this thread emits while `f` runs. Use it from a
-/// current-thread test runtime, where the handler runs on the test's thread.
-pub async fn capture_logs<F: std::future::Future<Output = ()>>(f: F) -> Vec<Value> {
-    init_logs();
-    let buffer = Arc::new(Mutex::new(Vec::new()));
-    CAPTURE.with(|c| *c.borrow_mut() = Some(buffer.clone()));
-    f.await;
-    CAPTURE.with(|c| *c.borrow_mut() = None);
-    let text = String::from_utf8(buffer.lock().unwrap().clone()).unwrap();
-    text.lines()
-        .map(|line| serde_json::from_str(line).expect("a JSON log line"))
-        .collect()
-}
-
-pub async fn sdk_config() -> SdkConfig {
-    for var in [
-        "AWS_ENDPOINT_URL_DYNAMODB",
-        "AWS_ENDPOINT_URL_SECRETS_MANAGER",
-    ] {
-        assert!(
-            std::env::var_os(var).is_some(),
-            "{var} is not set: run the integration tests with `make test`, which starts DynamoDB Local and the Secrets Manager endpoint"
-        );
-    }
-    aws_config::defaults(BehaviorVersion::latest())
-        .region("us-east-1")
-        .credentials_provider(Credentials::new("local", "local", None, None, "tests"))
-        .load()
-        .await
+    /// The body exactly as sent.
+    pub raw_body: String,
+    /// The whole Lambda response object.
+    pub lambda: Value,
 }
 
 impl TestApp {
@@ -165,38 +136,33 @@ impl TestApp {
 
     /// A fixture whose configuration `tweak` may change before the app is built.
     pub async fn spawn_with(tweak: impl FnOnce(&mut Config)) -> Self {
-        init_logs();
         let sdk = sdk_config().await;
-        let dynamodb = aws_sdk_dynamodb::Client::new(&sdk);
-        let secrets = aws_sdk_secretsmanager::Client::new(&sdk);
-        let table = unique("t");
-        let secret_id = unique("test/api-keys");
-        create_table(&dynamodb, &table).await;
-        secrets
-            .create_secret()
-            .name(&secret_id)
-            .secret_string(secret_json(&[
+        let table = Table::create(&sdk).await;
+        let secret = KeysSecret::create(
+            &sdk,
+            &[
                 (KEY_A, ACCOUNT_A),
                 (KEY_B, ACCOUNT_B),
                 (DEMO_KEY, DEMO_ACCOUNT),
-            ]))
-            .send()
-            .await
-            .expect("create the API-keys secret");
+            ],
+        )
+        .await;
         let mut config = Config {
-            table_name: table.clone(),
-            api_keys_secret_id: secret_id.clone(),
-            marker_ttl: Duration::from_secs(90 * 86_400),
-            api_keys_cache_ttl: Duration::from_secs(300),
+            table_name: table.name.clone(),
+            api_keys_secret_id: secret.id.clone(),
+            marker_ttl: std::time::Duration::from_secs(90 * 86_400),
+            api_keys_cache_ttl: std::time::Duration::from_secs(300),
+            panic_probe: None,
         };
         tweak(&mut config);
+        let clock = OffsetClock::default();
         Self {
-            app: App::from_config(&config, &sdk),
-            dynamodb,
-            secrets,
+            app: App::from_config(&config, &sdk, std::sync::Arc::new(clock.clone())),
             table,
-            secret_id,
+            secret,
             sdk,
+            clock,
+            config,
         }
     }
 
@@ -210,250 +176,122 @@ impl TestApp {
             .expect("read the API-keys secret");
     }
 
-    /// `DELETE /v1/integration/{id}` with `key` as `x-api-key` (none if `None`).
+    /// `DELETE /v1/integration/{id}` through the HTTP API, with `key` as `x-api-key`.
     pub async fn delete_integration(&self, id: &str, key: Option<&str>) -> TestResponse {
-        let mut headers = vec![];
-        if let Some(key) = key {
-            headers.push(("x-api-key", key));
-        }
-        self.request(Method::DELETE, &format!("/v1/integration/{id}"), &headers)
+        let headers: Vec<(&str, &str)> = key.map(|k| ("x-api-key", k)).into_iter().collect();
+        self.request("DELETE", &format!("/v1/integration/{id}"), &headers)
             .await
     }
 
+    /// A request through the HTTP API, the template's front door.
     pub async fn request(
         &self,
-        method: Method,
+        method: &str,
         path: &str,
         headers: &[(&str, &str)],
     ) -> TestResponse {
-        let mut builder = lambda_http::http::Request::builder()
-            .method(method)
-            .uri(path);
-        for (name, value) in headers {
-            builder = builder.header(*name, *value);
-        }
-        let request = builder.body(Body::Empty).unwrap().with_raw_http_path(path);
-        self.send(request).await
+        self.request_via(Door::HttpApi, method, path, headers).await
     }
 
-    /// Serves a request through the real handler, with a fresh Lambda request id.
-    pub async fn send(&self, request: Request) -> TestResponse {
+    pub async fn request_via(
+        &self,
+        door: Door,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+    ) -> TestResponse {
+        self.send(&door.event(method, path, headers)).await
+    }
+
+    /// Serves an event through the real handler, with a fresh Lambda request id.
+    pub async fn send(&self, event: &str) -> TestResponse {
         let mut context = Context::default();
         context.request_id = request_id();
-        let response = self
-            .app
-            .handle(request.with_lambda_context(context))
-            .await
-            .expect("the handler never returns Err");
-        let status = response.status().as_u16();
-        let headers = response.headers().clone();
-        let body = match response.into_body() {
-            Body::Text(text) => serde_json::from_str(&text).expect("a JSON body"),
-            other => panic!("expected a text body, got {other:?}"),
-        };
-        TestResponse {
+        let lambda = serde_json::to_value(self.app.handle(event, &context).await).unwrap();
+        TestResponse::from_lambda(lambda)
+    }
+
+    pub async fn seed_integration(&self, id: &str, account: &str, kind: &str, tokens: usize) {
+        self.table.seed_integration(id, account, kind, tokens).await;
+    }
+}
+
+impl TestResponse {
+    /// Reads a Lambda response object of any front door.
+    pub fn from_lambda(lambda: Value) -> Self {
+        let status = lambda["statusCode"].as_u64().expect("a statusCode") as u16;
+        let mut headers = BTreeMap::new();
+        for (name, value) in lambda["headers"].as_object().into_iter().flatten() {
+            headers.insert(
+                name.to_ascii_lowercase(),
+                value.as_str().unwrap().to_owned(),
+            );
+        }
+        for (name, values) in lambda["multiValueHeaders"]
+            .as_object()
+            .into_iter()
+            .flatten()
+        {
+            let values: Vec<&str> = values
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|v| v.as_str().unwrap())
+                .collect();
+            headers.insert(name.to_ascii_lowercase(), values.join(","));
+        }
+        let raw_body = lambda["body"].as_str().expect("a text body").to_owned();
+        let body = serde_json::from_str(&raw_body).expect("a JSON body");
+        Self {
             status,
             headers,
             body,
+            raw_body,
+            lambda,
         }
-    }
-
-    /// An integration of `account` with `tokens` tokens named `TOKEN#0000`, `TOKEN#0001`, ...
-    pub async fn seed_integration(&self, id: &str, account: &str, kind: &str, tokens: usize) {
-        self.put(json!({
-            "PK": format!("INTEGRATION#{id}"), "SK": "INTEGRATION",
-            "id": id, "accountId": account, "type": kind,
-            "name": "My channel", "createdAt": "2026-01-01T00:00:00Z",
-        }))
-        .await;
-        let items: Vec<Value> = (0..tokens)
-            .map(|i| {
-                json!({
-                    "PK": format!("INTEGRATION#{id}"), "SK": format!("TOKEN#{i:04}"),
-                    "value": format!("secret-token-value-{i}"), "expiresAt": 4_102_444_800i64,
-                })
-            })
-            .collect();
-        for chunk in items.chunks(25) {
-            let requests = chunk
-                .iter()
-                .map(|item| {
-                    aws_sdk_dynamodb::types::WriteRequest::builder()
-                        .put_request(
-                            aws_sdk_dynamodb::types::PutRequest::builder()
-                                .set_item(Some(to_item(item)))
-                                .build()
-                                .unwrap(),
-                        )
-                        .build()
-                })
-                .collect();
-            let out = self
-                .dynamodb
-                .batch_write_item()
-                .request_items(&self.table, requests)
-                .send()
-                .await
-                .expect("seed tokens");
-            assert!(out.unprocessed_items.unwrap_or_default().is_empty());
-        }
-    }
-
-    pub async fn put(&self, item: Value) {
-        self.dynamodb
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(to_item(&item)))
-            .send()
-            .await
-            .expect("put item");
-    }
-
-    pub async fn get(&self, pk: &str, sk: &str) -> Option<Value> {
-        self.dynamodb
-            .get_item()
-            .table_name(&self.table)
-            .key("PK", AttributeValue::S(pk.into()))
-            .key("SK", AttributeValue::S(sk.into()))
-            .consistent_read(true)
-            .send()
-            .await
-            .expect("get item")
-            .item
-            .map(|item| serde_dynamo::from_item(item).unwrap())
-    }
-
-    /// Every item of the table, as JSON, sorted by key.
-    pub async fn all_items(&self) -> Vec<Value> {
-        let mut items: Vec<Value> = Vec::new();
-        let mut pages = self
-            .dynamodb
-            .scan()
-            .table_name(&self.table)
-            .consistent_read(true)
-            .into_paginator()
-            .send();
-        while let Some(page) = pages.next().await {
-            for item in page.expect("scan").items.unwrap_or_default() {
-                items.push(serde_dynamo::from_item(item).unwrap());
-            }
-        }
-        items.sort_by_key(|i| format!("{}|{}", i["PK"], i["SK"]));
-        items
-    }
-
-    /// The items of one integration's partition.
-    pub async fn partition(&self, id: &str) -> Vec<Value> {
-        let pk = format!("INTEGRATION#{id}");
-        self.all_items()
-            .await
-            .into_iter()
-            .filter(|i| i["PK"] == pk.as_str())
-            .collect()
-    }
-
-    /// Replaces the API-keys secret's entries.
-    pub async fn set_keys(&self, keys: &[(&str, &str)]) {
-        self.secrets
-            .put_secret_value()
-            .secret_id(&self.secret_id)
-            .secret_string(secret_json(keys))
-            .send()
-            .await
-            .expect("update the API-keys secret");
-    }
-
-    pub async fn set_secret_string(&self, text: &str) {
-        self.secrets
-            .put_secret_value()
-            .secret_id(&self.secret_id)
-            .secret_string(text)
-            .send()
-            .await
-            .expect("update the API-keys secret");
     }
 }
 
-pub fn secret_json(keys: &[(&str, &str)]) -> String {
-    let keys: Vec<Value> = keys
-        .iter()
-        .map(
-            |(key, account)| json!({"sha256": hash_key(key), "accountId": account, "name": "test"}),
-        )
-        .collect();
-    json!({ "keys": keys }).to_string()
+/// The text of one sample event from `events/`.
+pub fn event(name: &str) -> String {
+    let path = test_support::local::repo_root().join("events").join(name);
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()))
 }
 
-pub fn to_item(value: &Value) -> Item {
-    serde_dynamo::to_item(value).expect("a JSON object maps to an item")
-}
+impl TestApp {
+    /// Rebuilds the app with `interceptor` on both AWS clients (same configuration otherwise).
+    pub fn with_interceptor<I>(mut self, interceptor: I) -> Self
+    where
+        I: aws_smithy_runtime_api::client::interceptors::Intercept + Clone + 'static,
+    {
+        use disconnect_integration::api_keys::ApiKeyVerifier;
+        use disconnect_integration::disconnect::Disconnector;
+        use disconnect_integration::store::IntegrationStore;
 
-/// Creates `name` with the key schema, attribute definitions, billing mode and TTL of the table
-/// in `template.yaml`, so the tests run against the definition that is deployed.
-pub async fn create_table(client: &aws_sdk_dynamodb::Client, name: &str) {
-    let spec = table_spec_from_template();
-    let properties = &spec["Properties"];
-    let mut create = client
-        .create_table()
-        .table_name(name)
-        .billing_mode(BillingMode::from(
-            properties["BillingMode"].as_str().expect("BillingMode"),
-        ));
-    for attribute in properties["AttributeDefinitions"].as_sequence().unwrap() {
-        create = create.attribute_definitions(
-            AttributeDefinition::builder()
-                .attribute_name(attribute["AttributeName"].as_str().unwrap())
-                .attribute_type(ScalarAttributeType::from(
-                    attribute["AttributeType"].as_str().unwrap(),
-                ))
-                .build()
-                .unwrap(),
+        let dynamodb = aws_sdk_dynamodb::Client::from_conf(
+            aws_sdk_dynamodb::config::Builder::from(&self.sdk)
+                .interceptor(interceptor.clone())
+                .build(),
         );
-    }
-    for key in properties["KeySchema"].as_sequence().unwrap() {
-        create = create.key_schema(
-            KeySchemaElement::builder()
-                .attribute_name(key["AttributeName"].as_str().unwrap())
-                .key_type(KeyType::from(key["KeyType"].as_str().unwrap()))
-                .build()
-                .unwrap(),
+        let secrets = aws_sdk_secretsmanager::Client::from_conf(
+            aws_sdk_secretsmanager::config::Builder::from(&self.sdk)
+                .interceptor(interceptor)
+                .build(),
         );
+        let clock = std::sync::Arc::new(self.clock.clone());
+        self.app = App::new(
+            ApiKeyVerifier::new(
+                secrets,
+                self.config.api_keys_secret_id.clone(),
+                self.config.api_keys_cache_ttl,
+                clock.clone(),
+            ),
+            Disconnector::new(
+                IntegrationStore::new(dynamodb, self.config.table_name.clone()),
+                self.config.marker_ttl,
+                clock,
+            ),
+        );
+        self
     }
-    create.send().await.expect("create the test table");
-    let ttl = &properties["TimeToLiveSpecification"];
-    client
-        .update_time_to_live()
-        .table_name(name)
-        .time_to_live_specification(
-            TimeToLiveSpecification::builder()
-                .attribute_name(ttl["AttributeName"].as_str().unwrap())
-                .enabled(ttl["Enabled"].as_bool().unwrap())
-                .build()
-                .unwrap(),
-        )
-        .send()
-        .await
-        .expect("enable TTL on the test table");
-}
-
-/// The one `AWS::DynamoDB::Table` resource of `template.yaml`.
-pub fn table_spec_from_template() -> serde_yaml::Value {
-    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/template.yaml"))
-        .expect("read template.yaml");
-    let template: serde_yaml::Value = serde_yaml::from_str(&text).expect("parse template.yaml");
-    let tables: Vec<&serde_yaml::Value> = template["Resources"]
-        .as_mapping()
-        .expect("Resources")
-        .values()
-        .filter(|r| r["Type"].as_str() == Some("AWS::DynamoDB::Table"))
-        .collect();
-    assert_eq!(tables.len(), 1, "template.yaml defines exactly one table");
-    tables[0].clone()
-}
-
-/// Reads one sample event from `events/` as the runtime would deliver it.
-pub fn event(name: &str) -> Request {
-    let path = format!("{}/events/{name}", env!("CARGO_MANIFEST_DIR"));
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("read {path}: {e}"));
-    lambda_http::request::from_str(&text).unwrap_or_else(|e| panic!("parse {path}: {e}"))
 }

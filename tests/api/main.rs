@@ -1,5 +1,6 @@
-//! Integration tests: the real handler against DynamoDB Local and a Secrets Manager endpoint.
-//! Run them with `make test`, which starts both services and sets the endpoints.
+//! Integration tests: the real handler against DynamoDB Local and moto, each test on its own
+//! table and secret. Run them with `make test`, which starts both services and sets the
+//! endpoints. The shipped binary itself is tested by `tests/shipped`.
 
 mod api_keys;
 mod calls;
@@ -8,8 +9,6 @@ mod disconnect;
 mod errors;
 mod events;
 mod helpers;
-mod init;
-mod logs;
 mod processor;
 mod spec;
 mod template;

@@ -1,9 +1,11 @@
-//! The schedule-processor side: batched marker reads and the post verdicts.
+//! The `disconnect-processor` crate against markers the function really wrote: batched marker
+//! reads and the post verdicts.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use disconnect_integration::processor::{PendingPost, Verdict, check_pending_posts};
-use disconnect_integration::{IntegrationId, MarkerReader};
+use disconnect_processor::{
+    IntegrationId, MarkerReader, PendingPost, Verdict, check_pending_posts,
+};
 use serde_json::json;
 
 use crate::helpers::{ACCOUNT_A, KEY_A, TestApp};
@@ -14,7 +16,7 @@ fn post(id: &str, integration_id: &str) -> PendingPost {
 }
 
 fn reader(app: &TestApp) -> MarkerReader {
-    MarkerReader::new(app.dynamodb.clone(), &app.table)
+    MarkerReader::new(app.table.client.clone(), &app.table.name)
 }
 
 #[tokio::test]
@@ -29,12 +31,13 @@ async fn posts_of_a_disconnected_integration_fail_and_others_are_ready() {
         .as_str()
         .unwrap()
         .to_owned();
-    app.put(json!({
-        "PK": "INTEGRATION#int_expired", "SK": "DISCONNECTED", "id": "int_expired",
-        "accountId": ACCOUNT_A, "type": "youtube", "disconnectedAt": "2026-01-01T00:00:00Z",
-        "reason": "integration_disconnected", "expiresAt": 1_767_225_600i64 + 90 * 86_400,
-    }))
-    .await;
+    app.table
+        .put(json!({
+            "PK": "INTEGRATION#int_expired", "SK": "DISCONNECTED", "id": "int_expired",
+            "accountId": ACCOUNT_A, "type": "youtube", "disconnectedAt": "2026-01-01T00:00:00Z",
+            "reason": "integration_disconnected", "expiresAt": 1_767_225_600i64 + 90 * 86_400,
+        }))
+        .await;
 
     let posts = vec![
         post("p1", "int_gone"),
@@ -74,7 +77,7 @@ async fn markers_of_more_than_100_integrations_are_read_in_batches() {
     for i in 0..130 {
         let id = format!("int_{i:03}");
         if i % 3 == 0 {
-            app.put(json!({
+            app.table.put(json!({
                 "PK": format!("INTEGRATION#{id}"), "SK": "DISCONNECTED", "id": id,
                 "accountId": ACCOUNT_A, "type": "youtube", "disconnectedAt": "2026-11-28T10:00:00Z",
                 "reason": "integration_disconnected", "expiresAt": 4_102_444_800i64,
@@ -133,5 +136,33 @@ async fn live_markers_skips_expired_ones_and_reads_duplicates_once() {
             .await
             .unwrap()
             .is_empty()
+    );
+}
+
+#[tokio::test]
+async fn a_processor_sees_the_marker_of_a_disconnect_and_not_after_it_expired() {
+    let app = TestApp::spawn().await;
+    app.seed_integration("int_1", ACCOUNT_A, "youtube", 1).await;
+    app.delete_integration("int_1", Some(KEY_A)).await;
+    let id = IntegrationId::parse("int_1").unwrap();
+
+    let marker = reader(&app)
+        .live_marker(&id, SystemTime::now())
+        .await
+        .unwrap()
+        .expect("a live marker");
+    assert_eq!(marker.integration_type, "youtube");
+    let after_expiry = UNIX_EPOCH + Duration::from_secs(marker.expires_at as u64);
+    assert_eq!(
+        reader(&app).live_marker(&id, after_expiry).await.unwrap(),
+        None
+    );
+    let never = IntegrationId::parse("int_2").unwrap();
+    assert_eq!(
+        reader(&app)
+            .live_marker(&never, SystemTime::now())
+            .await
+            .unwrap(),
+        None
     );
 }

@@ -4,23 +4,23 @@
 //! tests catch what that cannot reach: an error no generated request provokes (500, 503), a
 //! status, code, header or success field added on one side only, and examples that say
 //! something else than the code or the README. They need no services: errors come from
-//! `Error::every_kind()`, the success from the real handler over mocked AWS clients.
+//! `ErrorCode::ALL`, the success from the real handler over fake AWS answers.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 use std::time::Duration;
 
-use aws_sdk_dynamodb::operation::query::QueryOutput;
-use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsOutput;
-use aws_sdk_dynamodb::types::AttributeValue;
-use aws_sdk_secretsmanager::operation::get_secret_value::GetSecretValueOutput;
-use aws_smithy_mocks::{RuleMode, mock, mock_client};
+use disconnect_integration::App;
 use disconnect_integration::api_keys::{ApiKeyVerifier, hash_key};
+use disconnect_integration::clock::SystemClock;
+use disconnect_integration::disconnect::Disconnector;
+use disconnect_integration::http::response::{Answer, ErrorCode};
 use disconnect_integration::store::IntegrationStore;
-use disconnect_integration::{App, Error};
-use lambda_http::http::HeaderMap;
-use lambda_http::{Body, RequestExt, Response};
 use serde_json::{Value as Json, json};
 use serde_yaml::Value;
+use test_support::fake_aws::{FakeAws, Reply};
+
+use crate::helpers::{Door, TestResponse};
 
 const PATH: &str = "/v1/integration/{integrationId}";
 const MEDIA_TYPE: &str = "application/json";
@@ -162,70 +162,70 @@ fn text(value: &Value) -> Option<String> {
 
 /// Every (status, `error.code`) pair the code can produce.
 fn code_pairs() -> BTreeSet<(u16, String)> {
-    Error::every_kind()
+    ErrorCode::ALL
         .iter()
-        .map(|e| (e.status().as_u16(), e.code().to_owned()))
+        .map(|c| (c.status(), c.as_str().to_owned()))
         .collect()
 }
 
-fn body_of(response: Response<Body>) -> Json {
-    match response.into_body() {
-        Body::Text(text) => serde_json::from_str(&text).expect("a JSON body"),
-        other => panic!("expected a text body, got {other:?}"),
-    }
+fn body_of(answer: &Answer) -> Json {
+    serde_json::from_str(&answer.body).expect("a JSON body")
 }
 
-/// A real success, from the handler over mocked Secrets Manager and DynamoDB clients.
-async fn a_real_success() -> Response<Body> {
+fn headers_of(answer: &Answer) -> BTreeMap<String, String> {
+    answer
+        .headers
+        .iter()
+        .map(|(n, v)| (n.to_string(), v.clone()))
+        .collect()
+}
+
+/// A real success, from the handler over fake Secrets Manager and DynamoDB answers.
+async fn a_real_success() -> TestResponse {
     const KEY: &str = "spec_test_key";
     let secret =
         json!({"keys": [{"sha256": hash_key(KEY), "accountId": "acct_spec", "name": "spec"}]})
             .to_string();
-    let get_secret =
-        mock!(aws_sdk_secretsmanager::Client::get_secret_value).then_output(move || {
-            GetSecretValueOutput::builder()
-                .secret_string(secret.clone())
-                .build()
-        });
-    let query = mock!(aws_sdk_dynamodb::Client::query).then_output(|| {
-        QueryOutput::builder()
-            .items(HashMap::from([
-                (
-                    "PK".into(),
-                    AttributeValue::S("INTEGRATION#int_yt_abc123".into()),
-                ),
-                ("SK".into(), AttributeValue::S("INTEGRATION".into())),
-                ("accountId".into(), AttributeValue::S("acct_spec".into())),
-                ("type".into(), AttributeValue::S("youtube".into())),
-            ]))
-            .build()
+    let secrets = FakeAws::new(move |_| {
+        Reply::ok(json!({"Name": "spec", "SecretString": secret}).to_string())
     });
-    let transact = mock!(aws_sdk_dynamodb::Client::transact_write_items)
-        .then_output(|| TransactWriteItemsOutput::builder().build());
-    let secrets = mock_client!(aws_sdk_secretsmanager, RuleMode::MatchAny, [&get_secret]);
-    let dynamodb = mock_client!(aws_sdk_dynamodb, RuleMode::MatchAny, [&query, &transact]);
+    let dynamodb = FakeAws::new(|call| match call.operation.as_str() {
+        "Query" => Reply::ok(
+            r#"{"Items": [{"PK": {"S": "INTEGRATION#int_yt_abc123"}, "SK": {"S": "INTEGRATION"},
+                "accountId": {"S": "acct_spec"}, "type": {"S": "youtube"}}], "Count": 1}"#,
+        ),
+        _ => Reply::ok("{}"),
+    });
+    let clock = SystemClock::shared();
     let app = App::new(
-        ApiKeyVerifier::new(secrets, "spec/api-keys", Duration::from_secs(300)),
-        IntegrationStore::new(dynamodb, "spec-table", Duration::from_secs(86_400)),
+        ApiKeyVerifier::new(
+            secrets.secrets_manager(),
+            "spec/api-keys",
+            Duration::from_secs(300),
+            Arc::clone(&clock),
+        ),
+        Disconnector::new(
+            IntegrationStore::new(dynamodb.dynamodb(), "spec-table"),
+            Duration::from_secs(86_400),
+            clock,
+        ),
     );
-    let path = "/v1/integration/int_yt_abc123";
-    let request = lambda_http::http::Request::builder()
-        .method("DELETE")
-        .uri(path)
-        .header("x-api-key", KEY)
-        .body(Body::Empty)
-        .unwrap()
-        .with_raw_http_path(path);
-    let response = app.handle(request).await.expect("never Err");
-    assert_eq!(response.status(), 200, "{:?}", response.body());
+    let event = Door::HttpApi.event(
+        "DELETE",
+        "/v1/integration/int_yt_abc123",
+        &[("x-api-key", KEY)],
+    );
+    let lambda = serde_json::to_value(app.handle(&event, &Default::default()).await).unwrap();
+    let response = TestResponse::from_lambda(lambda);
+    assert_eq!(response.status, 200, "{}", response.raw_body);
     response
 }
 
 /// Where the headers the spec declares for `status` and the ones the code sends differ.
-fn header_drift(spec: &Spec, status: u16, sent: &HeaderMap) -> Vec<String> {
+fn header_drift(spec: &Spec, status: u16, sent: &BTreeMap<String, String>) -> Vec<String> {
     let declared = spec.headers(status);
     let mut problems = vec![];
-    for name in sent.keys().map(|n| n.as_str()) {
+    for name in sent.keys().map(String::as_str) {
         if name != "content-type" && !declared.contains_key(name) {
             problems.push(format!(
                 "{status}: the code sends `{name}`, the spec does not declare it"
@@ -233,7 +233,7 @@ fn header_drift(spec: &Spec, status: u16, sent: &HeaderMap) -> Vec<String> {
         }
     }
     for (name, header) in &declared {
-        let Some(value) = sent.get(name.as_str()) else {
+        let Some(value) = sent.get(name) else {
             if header["required"].as_bool() == Some(true) {
                 problems.push(format!(
                     "{status}: the spec requires `{name}`, the code does not send it"
@@ -241,7 +241,6 @@ fn header_drift(spec: &Spec, status: u16, sent: &HeaderMap) -> Vec<String> {
             }
             continue;
         };
-        let value = value.to_str().expect("header values are text");
         let schema = spec.resolve(&header["schema"]);
         if let Some(wanted) = text(&schema["const"]).filter(|wanted| wanted != value) {
             problems.push(format!(
@@ -349,9 +348,9 @@ fn the_405_response_declares_the_allow_header_the_code_sends() {
         Some(true),
         "`Allow` is required"
     );
-    let sent = Error::MethodNotAllowed.into_response("r");
+    let sent = Answer::error(ErrorCode::MethodNotAllowed, "r");
     assert_eq!(
-        header_drift(&spec, 405, sent.headers()),
+        header_drift(&spec, 405, &headers_of(&sent)),
         Vec::<String>::new()
     );
 }
@@ -368,13 +367,9 @@ fn the_503_response_declares_the_retry_after_header_the_code_sends() {
         Some(true),
         "`Retry-After` is required"
     );
-    let unavailable = Error::Unavailable {
-        dependency: "DynamoDB",
-        detail: String::new(),
-    };
-    let sent = unavailable.into_response("r");
+    let sent = Answer::error(ErrorCode::ServiceUnavailable, "r");
     assert_eq!(
-        header_drift(&spec, 503, sent.headers()),
+        header_drift(&spec, 503, &headers_of(&sent)),
         Vec::<String>::new()
     );
 }
@@ -382,13 +377,12 @@ fn the_503_response_declares_the_retry_after_header_the_code_sends() {
 #[tokio::test]
 async fn every_response_declares_exactly_the_headers_the_code_sends() {
     let spec = Spec::load();
-    let mut problems = header_drift(&spec, 200, a_real_success().await.headers());
-    for error in Error::every_kind() {
-        let status = error.status().as_u16();
+    let mut problems = header_drift(&spec, 200, &a_real_success().await.headers);
+    for code in ErrorCode::ALL {
         problems.extend(header_drift(
             &spec,
-            status,
-            error.into_response("r").headers(),
+            code.status(),
+            &headers_of(&Answer::error(code, "r")),
         ));
     }
     assert!(problems.is_empty(), "{problems:#?}");
@@ -398,7 +392,7 @@ async fn every_response_declares_exactly_the_headers_the_code_sends() {
 async fn the_success_schema_requires_exactly_the_fields_of_the_success_body() {
     let spec = Spec::load();
     let schema = spec.json_schema(spec.response(200));
-    let body = body_of(a_real_success().await);
+    let body = a_real_success().await.body;
     let mut problems = vec![];
     body_drift(&spec, schema, &body, "body", &mut problems);
     assert!(problems.is_empty(), "{problems:#?}\nthe body: {body}");
@@ -408,10 +402,10 @@ async fn the_success_schema_requires_exactly_the_fields_of_the_success_body() {
 fn the_error_envelope_schema_has_exactly_the_fields_of_every_error() {
     let spec = Spec::load();
     let mut problems = vec![];
-    for error in Error::every_kind() {
-        let status = error.status().as_u16();
+    for code in ErrorCode::ALL {
+        let status = code.status();
         let schema = spec.json_schema(spec.response(status));
-        let body = body_of(error.into_response("r"));
+        let body = body_of(&Answer::error(code, "r"));
         // The envelope is the first `allOf` branch; the others only narrow error.code.
         let envelope = &schema["allOf"][0];
         body_drift(
@@ -428,9 +422,9 @@ fn the_error_envelope_schema_has_exactly_the_fields_of_every_error() {
 #[test]
 fn every_error_code_has_an_example_with_the_message_the_code_sends() {
     let spec = Spec::load();
-    let messages: BTreeMap<(u16, &str), &str> = Error::every_kind()
+    let messages: BTreeMap<(u16, &str), &str> = ErrorCode::ALL
         .iter()
-        .map(|e| ((e.status().as_u16(), e.code()), e.public_message()))
+        .map(|c| ((c.status(), c.as_str()), c.message()))
         .collect();
     let mut problems = vec![];
     let mut exemplified = BTreeSet::new();

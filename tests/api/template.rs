@@ -1,6 +1,10 @@
-//! The deployed table definition is the one the tests and the local setup use.
+//! `template.yaml` is the deployed truth: the tests and the local tools must agree with it.
 
-use crate::helpers::table_spec_from_template;
+use std::collections::BTreeSet;
+
+use test_support::local::{repo_root, table_spec_from_template, template};
+
+const FUNCTION: &str = "disconnect-integration";
 
 #[test]
 fn the_template_table_matches_the_data_contract() {
@@ -31,4 +35,118 @@ fn the_template_table_matches_the_data_contract() {
         properties["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"],
         true
     );
+}
+
+/// The function resource of the template.
+fn function() -> serde_yaml::Value {
+    let template = template();
+    let functions: Vec<&serde_yaml::Value> = template["Resources"]
+        .as_mapping()
+        .unwrap()
+        .values()
+        .filter(|r| r["Type"].as_str() == Some("AWS::Serverless::Function"))
+        .collect();
+    assert_eq!(functions.len(), 1, "one function");
+    functions[0].clone()
+}
+
+/// The HTTP API routes that reach the function, as `METHOD path`; `ANY $default` for the
+/// catch-all (an event without Path and Method).
+fn template_routes() -> BTreeSet<String> {
+    let function = function();
+    function["Properties"]["Events"]
+        .as_mapping()
+        .expect("Events")
+        .values()
+        .map(|event| {
+            assert_eq!(event["Type"], "HttpApi", "only HTTP API events: {event:?}");
+            let properties = &event["Properties"];
+            match (properties["Method"].as_str(), properties["Path"].as_str()) {
+                (None, None) => "ANY $default".to_owned(),
+                (Some(method), Some(path)) => format!("{} {path}", method.to_ascii_uppercase()),
+                other => {
+                    panic!("an HttpApi event needs both Path and Method, or neither: {other:?}")
+                }
+            }
+        })
+        .collect()
+}
+
+/// The routes of `[package.metadata.lambda.watch.router]`, in the template's terms: a plain
+/// string entry takes every method; "/" plus "/{*path}" is the `$default` catch-all.
+fn watch_routes() -> BTreeSet<String> {
+    let manifest = std::fs::read_to_string(repo_root().join("Cargo.toml")).unwrap();
+    let section = manifest
+        .split("[package.metadata.lambda.watch.router]")
+        .nth(1)
+        .expect("Cargo.toml has a watch router");
+    let mut entries = BTreeSet::new();
+    for line in section.lines().map(str::trim) {
+        if line.starts_with('[') {
+            break;
+        }
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let (path, function) = line.split_once(" = ").unwrap_or_else(|| {
+            panic!("a router entry of another form than \"path\" = \"function\": {line}")
+        });
+        assert_eq!(function, format!("\"{FUNCTION}\""), "{line}");
+        entries.insert(path.trim_matches('"').to_owned());
+    }
+    let catch_all = entries.remove("/{*path}");
+    let root = entries.remove("/");
+    assert_eq!(
+        catch_all, root,
+        "\"/\" and \"/{{*path}}\" come together: the catch-all does not match \"/\""
+    );
+    entries
+        .into_iter()
+        .map(|path| format!("ANY {path}"))
+        .chain(catch_all.then(|| "ANY $default".to_owned()))
+        .collect()
+}
+
+#[test]
+fn the_watch_router_has_exactly_the_routes_of_the_template() {
+    let deployed = template_routes();
+    assert_eq!(
+        deployed,
+        BTreeSet::from([
+            "ANY /v1/integration/{integrationId}".to_owned(),
+            "ANY $default".to_owned()
+        ]),
+        "every method and every path reach the function, so the JSON envelope is all clients see"
+    );
+    assert_eq!(watch_routes(), deployed);
+}
+
+#[test]
+fn the_function_builds_this_binary_and_logs_json() {
+    let function = function();
+    assert_eq!(function["Metadata"]["BuildProperties"]["Binary"], FUNCTION);
+    assert_eq!(function["Properties"]["LoggingConfig"]["LogFormat"], "JSON");
+    assert_eq!(function["Properties"]["Architectures"][0], "arm64");
+}
+
+#[test]
+fn the_release_profile_unwinds_so_panics_become_the_500_envelope() {
+    let manifest = std::fs::read_to_string(repo_root().join("Cargo.toml")).unwrap();
+    let release = manifest
+        .split("[profile.release]")
+        .nth(1)
+        .expect("a release profile")
+        .split("\n[")
+        .next()
+        .unwrap();
+    for line in release
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.starts_with('#'))
+    {
+        assert!(
+            !(line.starts_with("panic") && line.contains("abort")),
+            "panic = \"abort\" would turn a panic into the front door's 502: {line}"
+        );
+    }
 }

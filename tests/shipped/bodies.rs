@@ -1,0 +1,231 @@
+//! What clients read: the raw bytes of every body, member order included, and the headers.
+
+use serde_json::json;
+
+use crate::binary::{ACCOUNT, Answer, DEAD_ENDPOINT, KEY, Stage, http_api};
+
+fn envelope(status: u16, code: &str, message: &str, answer: &Answer) {
+    assert_eq!(answer.status, status, "{code}: {}", answer.body);
+    assert_eq!(
+        answer.body,
+        format!(
+            r#"{{"success":false,"message":"{message}","error":{{"code":"{code}","requestId":"{}"}}}}"#,
+            answer.request_id
+        ),
+        "{code}: the documented envelope, byte for byte"
+    );
+    assert_eq!(answer.headers["content-type"], "application/json", "{code}");
+    assert_eq!(answer.headers["cache-control"], "no-store", "{code}");
+}
+
+#[tokio::test]
+async fn the_200_body_is_the_documented_one_byte_for_byte() {
+    let stage = Stage::new().await;
+    stage
+        .table
+        .seed_integration("int_yt_abc123", ACCOUNT, "youtube", 3)
+        .await;
+    let function = stage.start(&[]);
+
+    let answer = function.invoke(&http_api(
+        "DELETE",
+        "/v1/integration/int_yt_abc123",
+        &[("x-api-key", KEY)],
+    ));
+
+    let marker = stage
+        .table
+        .get("INTEGRATION#int_yt_abc123", "DISCONNECTED")
+        .await
+        .expect("a marker");
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    assert_eq!(
+        answer.body,
+        format!(
+            r#"{{"success":true,"message":"Integration disconnected successfully","data":{{"id":"int_yt_abc123","type":"youtube","deleted":true,"disconnectedAt":"{}"}}}}"#,
+            marker["disconnectedAt"].as_str().unwrap()
+        )
+    );
+    assert_eq!(answer.headers["content-type"], "application/json");
+    assert_eq!(
+        stage.table.sort_keys("int_yt_abc123").await,
+        ["DISCONNECTED"]
+    );
+
+    let repeat = function.invoke(&http_api(
+        "DELETE",
+        "/v1/integration/int_yt_abc123",
+        &[("x-api-key", KEY)],
+    ));
+    assert_eq!(
+        (repeat.status, &repeat.body),
+        (200, &answer.body),
+        "a repeat gets the same bytes"
+    );
+}
+
+#[tokio::test]
+async fn every_client_error_body_is_the_documented_envelope_byte_for_byte() {
+    let stage = Stage::new().await;
+    let function = stage.start(&[]);
+    let rest_with_two_keys = json!({
+        "resource": "/v1/integration/{integrationId}", "path": "/v1/integration/int_1", "httpMethod": "DELETE",
+        "headers": {"x-api-key": KEY}, "multiValueHeaders": {"x-api-key": [KEY, KEY]},
+        "pathParameters": {"integrationId": "int_1"}, "requestContext": {"stage": "prod"},
+    })
+    .to_string();
+    let alb_with_two_keys = json!({
+        "httpMethod": "DELETE", "path": "/v1/integration/int_1",
+        "multiValueHeaders": {"x-api-key": [KEY, "another"]},
+        "requestContext": {"elb": {"targetGroupArn": "arn:aws:elasticloadbalancing:us-east-1:1:targetgroup/t/0"}},
+    })
+    .to_string();
+    let cases = [
+        (
+            http_api("DELETE", "/v2/integration/int_1", &[("x-api-key", KEY)]),
+            404,
+            "route_not_found",
+            "Route not found",
+        ),
+        (
+            http_api("GET", "/v1/integration/int_1", &[("x-api-key", KEY)]),
+            405,
+            "method_not_allowed",
+            "Method not allowed",
+        ),
+        (
+            http_api("DELETE", "/v1/integration/int_1", &[]),
+            401,
+            "missing_api_key",
+            "Missing API key",
+        ),
+        (
+            http_api(
+                "DELETE",
+                "/v1/integration/int_1",
+                &[("x-api-key", "unknown-key")],
+            ),
+            401,
+            "invalid_api_key",
+            "Invalid API key",
+        ),
+        (
+            rest_with_two_keys,
+            401,
+            "invalid_api_key",
+            "Invalid API key",
+        ),
+        (alb_with_two_keys, 401, "invalid_api_key", "Invalid API key"),
+        (
+            http_api("DELETE", "/v1/integration/bad!id", &[("x-api-key", KEY)]),
+            400,
+            "invalid_integration_id",
+            "Invalid integration id: expected 1 to 128 characters of A-Z, a-z, 0-9, _ or -",
+        ),
+        (
+            http_api(
+                "DELETE",
+                "/v1/integration/int_unknown",
+                &[("x-api-key", KEY)],
+            ),
+            404,
+            "integration_not_found",
+            "Integration not found",
+        ),
+    ];
+    for (event, status, code, message) in cases {
+        let answer = function.invoke(&event);
+        envelope(status, code, message, &answer);
+        if code == "method_not_allowed" {
+            assert_eq!(answer.headers["allow"], "DELETE");
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_dead_dependency_answers_503_with_retry_after_and_a_missing_table_500() {
+    let stage = Stage::new().await;
+    let dead = DEAD_ENDPOINT;
+    let event = http_api("DELETE", "/v1/integration/int_1", &[("x-api-key", KEY)]);
+
+    let answer = stage
+        .start(&[("AWS_ENDPOINT_URL_DYNAMODB", dead)])
+        .invoke(&event);
+    envelope(
+        503,
+        "service_unavailable",
+        "Service temporarily unavailable, please retry",
+        &answer,
+    );
+    assert_eq!(answer.headers["retry-after"], "1");
+
+    let answer = stage
+        .start(&[("AWS_ENDPOINT_URL_SECRETS_MANAGER", dead)])
+        .invoke(&event);
+    envelope(
+        503,
+        "service_unavailable",
+        "Service temporarily unavailable, please retry",
+        &answer,
+    );
+    assert_eq!(answer.headers["retry-after"], "1");
+
+    let answer = stage
+        .start(&[("TABLE_NAME", "no-such-table")])
+        .invoke(&event);
+    envelope(500, "internal_error", "Internal server error", &answer);
+}
+
+#[tokio::test]
+async fn a_panic_in_the_handler_answers_the_500_envelope_not_a_runtime_error() {
+    let stage = Stage::new().await;
+    let function = stage.start(&[("PANIC_PROBE_INTEGRATION_ID", "int_probe")]);
+
+    let answer = function.invoke(&http_api(
+        "DELETE",
+        "/v1/integration/int_probe",
+        &[("x-api-key", KEY)],
+    ));
+
+    envelope(500, "internal_error", "Internal server error", &answer);
+    // The process lives on and serves the next request.
+    let next = function.invoke(&http_api(
+        "DELETE",
+        "/v1/integration/int_other",
+        &[("x-api-key", KEY)],
+    ));
+    envelope(404, "integration_not_found", "Integration not found", &next);
+}
+
+/// Host values that make lambda_http 1.3.2 panic while converting an ALB event (it builds a
+/// URI from them). The function does not read `Host`; each request is served as usual.
+#[tokio::test]
+async fn alb_host_values_that_break_uri_parsing_are_served_as_usual() {
+    let stage = Stage::new().await;
+    let function = stage.start(&[]);
+    for (i, host) in ["%", "[::1", "a@b:c", "api.example.test:99999"]
+        .into_iter()
+        .enumerate()
+    {
+        let id = format!("int_host_{i}");
+        stage
+            .table
+            .seed_integration(&id, ACCOUNT, "tiktok", 1)
+            .await;
+        for multi_value in [false, true] {
+            let mut event = json!({
+                "httpMethod": "DELETE", "path": format!("/v1/integration/{id}"),
+                "queryStringParameters": {}, "body": "", "isBase64Encoded": false,
+                "requestContext": {"elb": {"targetGroupArn": "arn:aws:elasticloadbalancing:us-east-1:1:targetgroup/t/0"}},
+            });
+            if multi_value {
+                event["multiValueHeaders"] = json!({"host": [host], "x-api-key": [KEY]});
+            } else {
+                event["headers"] = json!({"host": host, "x-api-key": KEY});
+            }
+            let answer = function.invoke(&event.to_string());
+            assert_eq!(answer.status, 200, "Host {host:?}: {}", answer.body);
+            assert_eq!(answer.lambda["statusDescription"], "200 OK", "{host:?}");
+        }
+    }
+}
