@@ -1,23 +1,29 @@
-# Local development and tests. The logic lives in scripts/; see scripts/env.sh
-# for ports and environment (DYNAMODB_PORT, MOTO_PORT, WATCH_PORT).
+# Local development and tests. The logic lives in scripts/; see scripts/env.sh for ports and
+# environment (DYNAMODB_PORT, MOTO_PORT, WATCH_PORT).
 SHELL := bash
 
-.PHONY: dev test lint fmt services-up services-down services-status seed smoke contract bench bootstrap build api-key-entry
+.PHONY: dev test lint fmt bootstrap services-up services-down services-status seed contract bench build api-key-entry
 
-dev:            ## services + seed + cargo lambda watch on 127.0.0.1:$WATCH_PORT
-	bash scripts/dev.sh
+dev:            ## services + seed + cargo lambda watch on 127.0.0.1:$WATCH_PORT (the template's routes)
+	bash scripts/run.sh dev
 
-test:           ## bootstrap, services, seed; cargo test, events smoke, contract test, cfn-lint, openapi lint
-	bash scripts/test.sh
+test:           ## services + seed; shipped binary, cargo test, contract test, cfn-lint, openapi lint, api-key-entry tests
+	bash scripts/run.sh test
+
+bench:          ## cold start, warm latency and memory of the release binary (starts services itself)
+	bash scripts/run.sh bench $(ARGS)
+
+build:          ## the deployable arm64 artefact .aws-sam/build/ (sam validate --lint, sam build, cargo lambda + zig, no Docker)
+	bash scripts/build.sh
 
 lint:           ## rustfmt check + clippy with warnings as errors
 	cargo fmt --all -- --check
-	cargo clippy --all-targets --locked -- -D warnings
+	cargo clippy --workspace --all-targets --locked -- -D warnings
 
 fmt:
 	cargo fmt --all
 
-bootstrap:      ## install local tools into .tools/
+bootstrap:      ## install the local tools into .tools/
 	bash scripts/bootstrap.sh
 
 services-up: bootstrap
@@ -32,17 +38,8 @@ services-status:
 seed:           ## (re)create table, secret and demo items; services must be up
 	source scripts/env.sh && "$$VENV_PY" scripts/seed.py
 
-smoke:          ## events/ through cargo lambda watch; services must be up and seeded
-	bash scripts/events-smoke.sh
-
 contract:       ## schemathesis against openapi.yaml through cargo lambda watch; services up and seeded
 	bash scripts/contract-test.sh
-
-bench:          ## cold start, warm latency and memory of the release binary (starts services itself)
-	bash scripts/bench.sh $(ARGS)
-
-build:          ## the deployable arm64 artefact .aws-sam/build/ (sam build, cargo lambda + zig, no Docker)
-	bash scripts/build.sh
 
 # The hash entry of an API key for the API-keys secret; the key is typed (no echo), piped
 # on stdin, or made with GENERATE=1 and shown once. MERGE=FILE prints the whole secret.

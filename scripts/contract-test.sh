@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # The contract test: schemathesis generates requests from openapi.yaml and sends them to the
-# function through `cargo lambda watch`, once with the demo key and once without, and fails if
-# any answer breaks the spec: a status the spec does not list, a body or header that does not
-# match its schema, another content type, any 5xx, another method not answered 405 with `Allow`,
-# a 2xx without a valid key, a warning (scripts/schemathesis.toml).
+# function through `cargo lambda watch` (with the template's routes), once with the demo key and
+# once without, and fails if any answer breaks the spec: a status the spec does not list, a body
+# or header that does not match its schema, another content type, any 5xx, another method not
+# answered 405 with `Allow`, a 2xx without a valid key, a warning (scripts/schemathesis.toml).
+# First it runs the README's `cargo lambda invoke --data-file events/apigw-http-v2.json`.
 # Needs the services up and seeded (scripts/services.sh start; seed.py); resets the demo items.
 # Starts watch on 127.0.0.1:$WATCH_PORT (default 9765) and stops it on exit.
 #   CONTRACT_MAX_EXAMPLES  test cases per phase and pass (default 500)
@@ -11,8 +12,8 @@
 set -euo pipefail
 # shellcheck source=scripts/env.sh
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
-# shellcheck source=scripts/lib-watch.sh
-source "$ROOT_DIR/scripts/lib-watch.sh"
+# shellcheck source=scripts/lib.sh
+source "$ROOT_DIR/scripts/lib.sh"
 cd "$ROOT_DIR"
 
 SPEC="openapi.yaml"
@@ -29,9 +30,15 @@ command -v st >/dev/null || die "schemathesis (st) not found; run scripts/bootst
 
 "$VENV_PY" scripts/seed.py --reset > /dev/null
 
-trap watch_stop EXIT
-trap 'exit 130' INT TERM
 watch_start
+
+# The README's local invoke: a sample event through watch, answered 200 (the demo integration).
+answer="$(cargo lambda invoke --invoke-address 127.0.0.1 --invoke-port "$WATCH_PORT" \
+  --data-file events/apigw-http-v2.json --output-format json "$WATCH_FUNCTION")" \
+  || die "cargo lambda invoke failed (see ${WATCH_LOG#"$ROOT_DIR"/})"
+"$VENV_PY" -c 'import json,sys; a=json.loads(sys.argv[1]); sys.exit(0 if a.get("statusCode") == 200 else f"contract: cargo lambda invoke answered {a}")' "$answer"
+echo "contract: cargo lambda invoke --data-file events/apigw-http-v2.json answered 200"
+"$VENV_PY" scripts/seed.py --reset > /dev/null
 
 # The function, not cargo-lambda, must be what answers: a GET on the integration path is its
 # own 405 envelope with `Allow: DELETE`. This also absorbs the function's start.

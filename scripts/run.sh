@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# The local entry points, after one common start (tools installed, DynamoDB Local and moto up on
+# 127.0.0.1, demo data seeded; what was started here is stopped on exit):
+#
+#   scripts/run.sh dev      make dev:   cargo lambda watch on 127.0.0.1:$WATCH_PORT, until Ctrl-C
+#   scripts/run.sh test     make test:  every test step; exit code non-zero if any failed
+#   scripts/run.sh bench    make bench: bench/coldstart.py against the release binary
+set -euo pipefail
+# shellcheck source=scripts/env.sh
+source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
+# shellcheck source=scripts/lib.sh
+source "$ROOT_DIR/scripts/lib.sh"
+cd "$ROOT_DIR"
+
+command="${1:-}"
+shift || true
+case "$command" in dev|test|bench) ;; *) echo "usage: $0 dev|test|bench [args]" >&2; exit 2 ;; esac
+
+services_for_this_run
+
+run_dev() {
+  cat <<MSG
+
+Try it (another terminal; reseed with: make seed):
+  curl -i -X DELETE -H 'x-api-key: $DEMO_API_KEY' http://127.0.0.1:$WATCH_PORT/v1/integration/int_yt_abc123
+  cargo lambda invoke --invoke-address 127.0.0.1 --invoke-port $WATCH_PORT --data-file events/apigw-http-v2.json disconnect-integration
+Logs as in Lambda: AWS_LAMBDA_LOG_FORMAT=JSON make dev. Stop with Ctrl-C.
+
+MSG
+  # In the foreground, rebuilding on every change.
+  cargo lambda watch "${WATCH_ARGS[@]}"
+}
+
+# Each step runs, whatever the others did; the summary names the failed ones.
+failed=()
+steps=0
+step() {
+  local name="$1" started=$SECONDS; shift
+  steps=$((steps + 1))
+  echo "==> $name"
+  if "$@"; then
+    echo "==> $name: ok ($((SECONDS - started)) s)"
+  else
+    echo "==> $name: FAILED ($((SECONDS - started)) s)"
+    failed+=("$name")
+  fi
+}
+
+# The shipped binary: `cargo build` (no dev-dependency feature can reach it), copied out of
+# target/ so that no later build replaces it before tests/shipped runs it.
+SHIPPED_BINARY="$LOCAL_DIR/shipped/bootstrap"
+build_shipped_binary() {
+  cargo build --locked --bin disconnect-integration &&
+    mkdir -p "$(dirname "$SHIPPED_BINARY")" &&
+    cp target/debug/disconnect-integration "$SHIPPED_BINARY"
+}
+
+run_test() {
+  local started=$SECONDS
+  step "shipped binary (cargo build)" build_shipped_binary
+  step "cargo test (unit, integration, shipped binary)" \
+    env SHIPPED_BINARY="$SHIPPED_BINARY" cargo test --workspace --all-targets --locked
+  step "contract test (schemathesis through cargo lambda watch)" bash scripts/contract-test.sh
+  step "cfn-lint" cfn-lint template.yaml
+  step "openapi lint" openapi-spec-validator --schema 3.1 openapi.yaml
+  step "api-key-entry tests" python3 scripts/test_api_key_entry.py
+  if (( ${#failed[@]} )); then echo "test: failed: ${failed[*]}"; fi
+  echo "steps: $((steps - ${#failed[@]})) passed, ${#failed[@]} failed, in $((SECONDS - started)) s"
+  (( ${#failed[@]} == 0 ))
+}
+
+run_bench() {
+  cargo build --release --locked --bin disconnect-integration
+  "$VENV_PY" bench/coldstart.py "$@"
+}
+
+"run_$command" "$@"
