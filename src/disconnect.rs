@@ -18,28 +18,13 @@ use integrations_table::{AccountId, DisconnectMarker, IntegrationId};
 
 use crate::clock::SharedClock;
 use crate::error::{Dependency, Error};
+use crate::partition::Partition;
 use crate::store::{Committed, IntegrationStore};
 
 /// `TransactWriteItems` takes at most 100 actions: the integration, the marker and 98 tokens.
 pub const MAX_TOKENS_IN_TRANSACTION: usize = 98;
 /// Read-decide-write rounds before a contended disconnect gives up with 503.
 pub const MAX_ATTEMPTS: u32 = 8;
-
-/// The integration item, as far as a disconnect needs it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct IntegrationHead {
-    pub account_id: String,
-    pub integration_type: Option<String>,
-}
-
-/// What one strongly consistent read of an integration's partition found.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Partition {
-    pub integration: Option<IntegrationHead>,
-    /// Sort keys of the tokens (`TOKEN#...`), in the order read.
-    pub token_sort_keys: Vec<String>,
-    pub marker: Option<DisconnectMarker>,
-}
 
 /// What to do about one DELETE.
 #[derive(Debug, Clone, PartialEq)]
@@ -246,6 +231,7 @@ impl Disconnector {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::partition::IntegrationHead;
     use std::time::UNIX_EPOCH;
 
     const NOW_SECS: u64 = 1_795_860_000; // 2026-11-28T10:00:00Z
@@ -407,5 +393,151 @@ mod tests {
             plan(decide_for(&partition, "a")).marker.integration_type,
             "unknown"
         );
+    }
+}
+
+#[cfg(test)]
+mod wire_tests {
+    //! The loop over a fake DynamoDB: what each answer on the wire makes of a disconnect.
+    use std::time::Duration;
+
+    use integrations_table::AccountId;
+    use test_support::fake_aws::{Call, FakeAws, Reply};
+
+    use integrations_table::IntegrationId;
+
+    use crate::clock::SystemClock;
+    use crate::store::IntegrationStore;
+
+    use super::*;
+
+    /// A Query answer: acct_1's youtube integration `int_1` with `tokens` tokens.
+    fn integration_page(tokens: usize) -> Reply {
+        let mut items = vec![
+            r#"{"PK": {"S": "INTEGRATION#int_1"}, "SK": {"S": "INTEGRATION"}, "accountId": {"S": "acct_1"}, "type": {"S": "youtube"}}"#.to_owned(),
+        ];
+        items.extend((0..tokens).map(|i| {
+            format!(r#"{{"PK": {{"S": "INTEGRATION#int_1"}}, "SK": {{"S": "TOKEN#{i:03}"}}}}"#)
+        }));
+        Reply::ok(format!(
+            r#"{{"Items": [{}], "Count": {n}, "ScannedCount": {n}}}"#,
+            items.join(","),
+            n = items.len()
+        ))
+    }
+
+    /// Disconnects acct_1's `int_1` against a fake DynamoDB that answers with `respond`.
+    async fn disconnect_with(
+        respond: impl Fn(&Call) -> Reply + Send + Sync + 'static,
+    ) -> (Result<Disconnect, Error>, FakeAws) {
+        let fake = FakeAws::new(respond);
+        let disconnector = Disconnector::new(
+            IntegrationStore::new(fake.dynamodb(), "t"),
+            Duration::from_secs(86_400),
+            SystemClock::shared(),
+        );
+        let result = disconnector
+            .disconnect(
+                &AccountId::new("acct_1").unwrap(),
+                &IntegrationId::parse("int_1").unwrap(),
+                Some("req"),
+            )
+            .await;
+        (result, fake)
+    }
+
+    #[tokio::test]
+    async fn dynamodb_errors_are_transient_or_internal_by_the_sdk_lists() {
+        let cases = [
+            (400, "ProvisionedThroughputExceededException", true),
+            (400, "ThrottlingException", true),
+            (400, "RequestLimitExceeded", true),
+            (500, "InternalServerError", true),
+            (503, "ServiceUnavailable", true),
+            (400, "ResourceNotFoundException", false),
+            (400, "AccessDeniedException", false),
+            (400, "ValidationException", false),
+        ];
+        for (status, code, transient) in cases {
+            let (result, _) = disconnect_with(move |_| Reply::error(status, code)).await;
+            let err = result.unwrap_err();
+            assert_eq!(err.is_transient(), transient, "{status} {code}: {err:?}");
+            let chain = crate::error::ErrorChain(&err).to_string();
+            assert!(
+                chain.contains(code),
+                "{status} {code}: the cause is kept: {chain}"
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn unprocessed_batch_deletes_are_retried_until_done() {
+        let (result, fake) = disconnect_with(|call| match call.operation.as_str() {
+            "Query" => integration_page(MAX_TOKENS_IN_TRANSACTION + 3),
+            "BatchWriteItem" if call.nth == 0 => Reply::ok(
+                r#"{"UnprocessedItems": {"t": [{"DeleteRequest": {"Key": {
+                    "PK": {"S": "INTEGRATION#int_1"}, "SK": {"S": "TOKEN#000"}}}}]}}"#,
+            ),
+            "BatchWriteItem" => Reply::ok(r#"{"UnprocessedItems": {}}"#),
+            "TransactWriteItems" => {
+                let items = call.body.matches("\"TableName\"").count();
+                assert_eq!(items, MAX_TOKENS_IN_TRANSACTION + 2, "a full transaction");
+                Reply::ok("{}")
+            }
+            other => panic!("unexpected {other}"),
+        })
+        .await;
+        assert!(matches!(result.unwrap(), Disconnect::Now(_)));
+        assert_eq!(
+            fake.count("BatchWriteItem"),
+            2,
+            "the unprocessed item was sent again"
+        );
+        assert_eq!(fake.count("TransactWriteItems"), 1);
+    }
+
+    #[tokio::test]
+    async fn a_cancelled_or_conflicting_transaction_is_decided_again_after_a_fresh_read() {
+        for code in [
+            "TransactionCanceledException",
+            "IdempotentParameterMismatchException",
+            "TransactionInProgressException",
+        ] {
+            let (result, fake) = disconnect_with(move |call| match call.operation.as_str() {
+                "Query" => integration_page(2),
+                _ if call.nth == 0 => Reply::error(400, code),
+                _ => Reply::ok("{}"),
+            })
+            .await;
+            let outcome = result.unwrap_or_else(|e| panic!("{code}: {e:?}"));
+            assert!(matches!(outcome, Disconnect::Now(_)), "{code}");
+            assert_eq!(fake.count("Query"), 2, "{code}: read again");
+            assert_eq!(fake.count("TransactWriteItems"), 2, "{code}");
+        }
+    }
+
+    #[tokio::test]
+    async fn endless_contention_gives_up_as_unavailable() {
+        let (result, fake) = disconnect_with(|call| match call.operation.as_str() {
+            "Query" => integration_page(0),
+            _ => Reply::error(400, "TransactionCanceledException"),
+        })
+        .await;
+        let err = result.unwrap_err();
+        assert!(err.is_transient(), "{err:?}");
+        assert_eq!(fake.count("TransactWriteItems"), MAX_ATTEMPTS as usize);
+    }
+
+    #[tokio::test]
+    async fn a_malformed_integration_item_is_internal_and_names_the_integration() {
+        let (result, _) = disconnect_with(|_| {
+            Reply::ok(
+                r#"{"Items": [{"SK": {"S": "INTEGRATION"}, "accountId": {"N": "1"}}], "Count": 1}"#,
+            )
+        })
+        .await;
+        let err = result.unwrap_err();
+        assert!(matches!(err, Error::Internal { .. }), "{err:?}");
+        assert!(err.to_string().contains("int_1"), "{err}");
     }
 }

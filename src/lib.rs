@@ -8,7 +8,7 @@
 //! door's event, checks route, method, key and id, and turns every outcome into an answer.
 //!
 //! Layers, each importing only those below it: `http` → `api_keys`, `disconnect` → `store` →
-//! `error`, `clock`, and the table vocabulary of the `integrations-table` crate.
+//! `partition`, `error`, `clock`, and the table vocabulary of the `integrations-table` crate.
 
 pub mod api_keys;
 pub mod clock;
@@ -16,6 +16,7 @@ pub mod config;
 pub mod disconnect;
 pub mod error;
 pub mod http;
+pub mod partition;
 pub mod store;
 pub mod telemetry;
 

@@ -82,7 +82,11 @@ where
 {
     let env_filter =
         EnvFilter::try_new(&settings.filter).unwrap_or_else(|_| EnvFilter::new("info"));
-    let filter = env_filter.and(filter_fn(dependencies_never_trace));
+    // The invocation span carries requestId: it is kept at every level, so that a WARN or
+    // ERROR line still names its invocation when INFO is filtered out.
+    let filter = env_filter
+        .or(filter_fn(is_invocation_span))
+        .and(filter_fn(dependencies_never_trace));
     let registry = Registry::default().with(InvocationIds);
     match settings.format {
         LogFormat::Json => {
@@ -131,6 +135,10 @@ pub fn init_from_env() {
             .unwrap_or("non-string payload");
         tracing::error!(target: PANIC, location, panic = message, "panicked");
     }));
+}
+
+fn is_invocation_span(metadata: &Metadata<'_>) -> bool {
+    metadata.is_span() && metadata.target().starts_with("lambda_runtime")
 }
 
 fn dependencies_never_trace(metadata: &Metadata<'_>) -> bool {
@@ -298,6 +306,22 @@ mod tests {
                 && inside.get("spans").is_none()
                 && inside.get("fields").is_none()
         );
+    }
+
+    #[test]
+    fn lines_above_the_level_still_name_their_invocation() {
+        let warn = settings(&[
+            ("AWS_LAMBDA_LOG_FORMAT", "JSON"),
+            ("AWS_LAMBDA_LOG_LEVEL", "WARN"),
+        ]);
+        let lines = lines(&warn, || {
+            let span = tracing::info_span!(target: "lambda_runtime::layers::trace", "Lambda runtime invoke", requestId = "req-2");
+            let _entered = span.enter();
+            tracing::info!("filtered out");
+            tracing::error!(target: "request", "request failed");
+        });
+        assert_eq!(lines.len(), 1, "{lines:#?}");
+        assert_eq!(lines[0]["requestId"], "req-2");
     }
 
     #[test]

@@ -10,6 +10,7 @@ use disconnect_integration::{App, Config};
 use lambda_runtime::Context;
 use percent_encoding::percent_decode_str;
 use serde_json::{Value, json};
+use test_support::lambda_response::HttpAnswer;
 use test_support::local::{KeysSecret, Table, request_id, sdk_config};
 
 /// The accounts and keys every fixture's secret starts with.
@@ -136,6 +137,7 @@ impl TestApp {
 
     /// A fixture whose configuration `tweak` may change before the app is built.
     pub async fn spawn_with(tweak: impl FnOnce(&mut Config)) -> Self {
+        show_logs_if_asked();
         let sdk = sdk_config().await;
         let table = Table::create(&sdk).await;
         let secret = KeysSecret::create(
@@ -219,36 +221,29 @@ impl TestApp {
 impl TestResponse {
     /// Reads a Lambda response object of any front door.
     pub fn from_lambda(lambda: Value) -> Self {
-        let status = lambda["statusCode"].as_u64().expect("a statusCode") as u16;
-        let mut headers = BTreeMap::new();
-        for (name, value) in lambda["headers"].as_object().into_iter().flatten() {
-            headers.insert(
-                name.to_ascii_lowercase(),
-                value.as_str().unwrap().to_owned(),
-            );
-        }
-        for (name, values) in lambda["multiValueHeaders"]
-            .as_object()
-            .into_iter()
-            .flatten()
-        {
-            let values: Vec<&str> = values
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|v| v.as_str().unwrap())
-                .collect();
-            headers.insert(name.to_ascii_lowercase(), values.join(","));
-        }
-        let raw_body = lambda["body"].as_str().expect("a text body").to_owned();
-        let body = serde_json::from_str(&raw_body).expect("a JSON body");
+        let answer = HttpAnswer::from_lambda(lambda);
+        let body = serde_json::from_str(&answer.body).expect("a JSON body");
         Self {
-            status,
-            headers,
+            status: answer.status,
+            headers: answer.headers,
             body,
-            raw_body,
-            lambda,
+            raw_body: answer.body,
+            lambda: answer.lambda,
         }
+    }
+}
+
+/// With `TEST_LOG` set, the function's log lines go to stdout, through the same subscriber as
+/// the binary's (`AWS_LAMBDA_LOG_FORMAT` and `RUST_LOG` apply).
+fn show_logs_if_asked() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    if std::env::var_os("TEST_LOG").is_some() {
+        ONCE.call_once(|| {
+            let settings = disconnect_integration::telemetry::Settings::from_env();
+            let subscriber =
+                disconnect_integration::telemetry::subscriber(&settings, std::io::stdout);
+            let _ = tracing::subscriber::set_global_default(subscriber);
+        });
     }
 }
 

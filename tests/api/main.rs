@@ -9,6 +9,7 @@ mod disconnect;
 mod errors;
 mod events;
 mod helpers;
+mod layers;
 mod processor;
 mod spec;
 mod template;

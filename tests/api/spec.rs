@@ -310,7 +310,7 @@ fn every_error_the_code_can_produce_is_in_the_spec() {
     let missing: Vec<_> = code_pairs().difference(&in_spec).cloned().collect();
     assert!(
         missing.is_empty(),
-        "(status, error.code) pairs of src/error.rs missing from openapi.yaml: {missing:?}"
+        "(status, error.code) pairs of src/http/response.rs missing from openapi.yaml: {missing:?}"
     );
 }
 
@@ -324,7 +324,7 @@ fn the_spec_lists_no_error_the_code_cannot_produce() {
         .collect();
     assert!(
         extra.is_empty(),
-        "(status, error.code) pairs in openapi.yaml that src/error.rs never produces: {extra:?}"
+        "(status, error.code) pairs in openapi.yaml that src/http/response.rs never produces: {extra:?}"
     );
 }
 

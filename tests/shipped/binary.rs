@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use serde_json::Value;
+use test_support::lambda_response::HttpAnswer;
 use test_support::local::{KeysSecret, Table, hash_key, sdk_config};
 use test_support::runtime_api::{Function, Outcome};
 
@@ -119,31 +120,13 @@ impl Shipped {
         };
         let lambda: Value = serde_json::from_str(&payload)
             .unwrap_or_else(|e| panic!("the response is not JSON ({e}): {payload}"));
-        let status = lambda["statusCode"].as_u64().expect("statusCode") as u16;
-        let mut headers = BTreeMap::new();
-        for (name, value) in lambda["headers"].as_object().into_iter().flatten() {
-            headers.insert(name.clone(), value.as_str().unwrap().to_owned());
-        }
-        for (name, values) in lambda["multiValueHeaders"]
-            .as_object()
-            .into_iter()
-            .flatten()
-        {
-            let values: Vec<&str> = values
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|v| v.as_str().unwrap())
-                .collect();
-            headers.insert(name.clone(), values.join(","));
-        }
-        let body = lambda["body"].as_str().expect("a text body").to_owned();
+        let answer = HttpAnswer::from_lambda(lambda);
         Answer {
             request_id,
-            status,
-            headers,
-            body,
-            lambda,
+            status: answer.status,
+            headers: answer.headers,
+            body: answer.body,
+            lambda: answer.lambda,
         }
     }
 

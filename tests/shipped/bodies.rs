@@ -145,30 +145,21 @@ async fn every_client_error_body_is_the_documented_envelope_byte_for_byte() {
 #[tokio::test]
 async fn a_dead_dependency_answers_503_with_retry_after_and_a_missing_table_500() {
     let stage = Stage::new().await;
-    let dead = DEAD_ENDPOINT;
     let event = http_api("DELETE", "/v1/integration/int_1", &[("x-api-key", KEY)]);
 
-    let answer = stage
-        .start(&[("AWS_ENDPOINT_URL_DYNAMODB", dead)])
-        .invoke(&event);
-    envelope(
-        503,
-        "service_unavailable",
-        "Service temporarily unavailable, please retry",
-        &answer,
-    );
-    assert_eq!(answer.headers["retry-after"], "1");
-
-    let answer = stage
-        .start(&[("AWS_ENDPOINT_URL_SECRETS_MANAGER", dead)])
-        .invoke(&event);
-    envelope(
-        503,
-        "service_unavailable",
-        "Service temporarily unavailable, please retry",
-        &answer,
-    );
-    assert_eq!(answer.headers["retry-after"], "1");
+    for endpoint in [
+        "AWS_ENDPOINT_URL_DYNAMODB",
+        "AWS_ENDPOINT_URL_SECRETS_MANAGER",
+    ] {
+        let answer = stage.start(&[(endpoint, DEAD_ENDPOINT)]).invoke(&event);
+        envelope(
+            503,
+            "service_unavailable",
+            "Service temporarily unavailable, please retry",
+            &answer,
+        );
+        assert_eq!(answer.headers["retry-after"], "1", "{endpoint}");
+    }
 
     let answer = stage
         .start(&[("TABLE_NAME", "no-such-table")])

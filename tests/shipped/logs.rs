@@ -78,6 +78,8 @@ async fn server_errors_log_their_cause_chain_and_panics_their_message() {
     let mut function = stage.start(&[
         ("TABLE_NAME", "no-such-table"),
         ("PANIC_PROBE_INTEGRATION_ID", "int_probe"),
+        // Errors only: the lines must still name their invocation.
+        ("AWS_LAMBDA_LOG_LEVEL", "ERROR"),
     ]);
 
     let missing = function.invoke(&http_api(
@@ -113,6 +115,7 @@ async fn server_errors_log_their_cause_chain_and_panics_their_message() {
     );
     let panicked: Vec<&Value> = lines.iter().filter(|l| l["target"] == "panic").collect();
     assert_eq!(panicked.len(), 1, "{lines:#?}");
+    assert_eq!(failed[1]["requestId"], panic.request_id.as_str());
     assert!(
         panicked[0]["panic"]
             .as_str()

@@ -4,8 +4,10 @@
 //!   `template.yaml`'s own table definition, and typed helpers to seed and read them;
 //! - [`fake_aws`]: an SDK HTTP client that answers from a closure, for the unit tests of
 //!   error mapping that a real server cannot produce on demand;
-//! - [`runtime_api`]: a local Lambda Runtime API, to run the shipped binary as Lambda runs it.
+//! - [`runtime_api`]: a local Lambda Runtime API, to run the shipped binary as Lambda runs it;
+//! - [`lambda_response`]: a Lambda HTTP response object read as the front door reads it.
 
 pub mod fake_aws;
+pub mod lambda_response;
 pub mod local;
 pub mod runtime_api;

@@ -1,0 +1,98 @@
+//! The crate's modules form layers: no module imports one that imports it back (directly or
+//! through others), tests included.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+use test_support::local::repo_root;
+
+/// Module name -> the modules it names as `crate::<module>`. `src/http/*` is the `http` module.
+fn module_graph() -> BTreeMap<String, BTreeSet<String>> {
+    let src = repo_root().join("src");
+    let mut files = vec![];
+    for dir in [src.clone(), src.join("http")] {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().is_some_and(|e| e == "rs") {
+                files.push(path);
+            }
+        }
+    }
+    let module_of = |path: &Path| -> Option<String> {
+        let stem = path.file_stem()?.to_str()?.to_owned();
+        let in_http = path.parent()?.file_name()? == "http";
+        match (in_http, stem.as_str()) {
+            (true, _) => Some("http".into()),
+            (false, "lib" | "main") => None,
+            (false, _) => Some(stem),
+        }
+    };
+    let mut graph: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for path in &files {
+        let Some(module) = module_of(path) else {
+            continue;
+        };
+        // Code only: a doc link to another module is not a dependency.
+        let text: String = std::fs::read_to_string(path)
+            .unwrap()
+            .lines()
+            .filter(|line| !line.trim_start().starts_with("//"))
+            .collect::<Vec<_>>()
+            .join("\n");
+        let uses = graph.entry(module.clone()).or_default();
+        for (i, _) in text.match_indices("crate::") {
+            let name: String = text[i + "crate::".len()..]
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                .collect();
+            if !name.is_empty()
+                && name != module
+                && name.chars().all(|c| c.is_ascii_lowercase() || c == '_')
+            {
+                uses.insert(name);
+            }
+        }
+    }
+    graph
+}
+
+#[test]
+fn the_module_graph_has_no_cycle() {
+    let graph = module_graph();
+    assert!(
+        graph.contains_key("disconnect")
+            && graph.contains_key("store")
+            && graph.contains_key("http")
+    );
+    // Depth-first search from every module; a module met again on the current path closes a cycle.
+    fn visit(
+        module: &str,
+        graph: &BTreeMap<String, BTreeSet<String>>,
+        path: &mut Vec<String>,
+        done: &mut BTreeSet<String>,
+    ) {
+        if done.contains(module) {
+            return;
+        }
+        if let Some(start) = path.iter().position(|m| m == module) {
+            panic!("a cycle: {} -> {module}", path[start..].join(" -> "));
+        }
+        path.push(module.to_owned());
+        for next in graph.get(module).into_iter().flatten() {
+            visit(next, graph, path, done);
+        }
+        path.pop();
+        done.insert(module.to_owned());
+    }
+    let mut done = BTreeSet::new();
+    for module in graph.keys() {
+        visit(module, &graph, &mut Vec::new(), &mut done);
+    }
+    // The rule and the I/O: the store never reaches the decision.
+    assert!(
+        !graph["store"].contains("disconnect"),
+        "{:?}",
+        graph["store"]
+    );
+    assert!(!graph["store"].contains("http") && !graph["disconnect"].contains("http"));
+}
