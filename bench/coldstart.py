@@ -41,7 +41,7 @@ def event(integration_id: str) -> dict:
     path = f"/v1/integration/{integration_id}"
     return {
         "version": "2.0",
-        "routeKey": "DELETE /v1/integration/{integrationId}",
+        "routeKey": "ANY /v1/integration/{integrationId}",
         "rawPath": path,
         "rawQueryString": "",
         "headers": {"x-api-key": KEY, "host": "bench.local"},
@@ -53,7 +53,7 @@ def event(integration_id: str) -> dict:
             "http": {"method": "DELETE", "path": path, "protocol": "HTTP/1.1",
                      "sourceIp": "127.0.0.1", "userAgent": "bench"},
             "requestId": "bench",
-            "routeKey": "DELETE /v1/integration/{integrationId}",
+            "routeKey": "ANY /v1/integration/{integrationId}",
             "stage": "$default",
             "time": "28/Nov/2026:10:00:00 +0000",
             "timeEpoch": 1795860000000,

@@ -50,6 +50,10 @@ def check_key(key: str) -> str:
         raise UsageError("the key starts or ends with whitespace (the header is trimmed, so it could never match)")
     if any(not (0x20 <= ord(c) <= 0x7E) for c in key):
         raise UsageError("the key has a character outside printable ASCII (not valid in an HTTP header)")
+    if "," in key:
+        # HTTP APIs and Function URLs join a repeated header's values with commas, so the
+        # function refuses any x-api-key value that holds one.
+        raise UsageError("the key has a comma (the function reads a comma as the header sent twice)")
     if len(key) < MIN_KEY_LENGTH:
         raise UsageError(f"the key is shorter than {MIN_KEY_LENGTH} characters; use --generate for a strong one")
     return key

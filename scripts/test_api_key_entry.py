@@ -162,6 +162,7 @@ class KnownKey(unittest.TestCase):
             "padded key": (["--account", "acct_1", "--name", "CI"], " " + long_key + "\n"),
             "non-ASCII key": (["--account", "acct_1", "--name", "CI"], long_key + "\u00e9\n"),
             "control char": (["--account", "acct_1", "--name", "CI"], long_key + "\t1\n"),
+            "comma": (["--account", "acct_1", "--name", "CI"], long_key + ",1\n"),
         }
         for label, (args, stdin) in cases.items():
             with self.subTest(label):
