@@ -91,9 +91,14 @@ pub async fn sdk_config() -> SdkConfig {
             "{var} is not set: run the tests with `make test`, which starts DynamoDB Local and moto and sets the endpoints"
         );
     }
+    // The SDK's standard retries, with a short first back-off instead of 1 s, so that tests of
+    // failing dependencies do not wait for seconds. (The shipped binary keeps its own config.)
+    let retries = aws_config::retry::RetryConfig::standard()
+        .with_initial_backoff(std::time::Duration::from_millis(20));
     aws_config::defaults(BehaviorVersion::latest())
         .region("us-east-1")
         .credentials_provider(Credentials::new("local", "local", None, None, "tests"))
+        .retry_config(retries)
         .load()
         .await
 }
