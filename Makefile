@@ -43,5 +43,5 @@ contract:       ## schemathesis against openapi.yaml through cargo lambda watch;
 
 # The hash entry of an API key for the API-keys secret; the key is typed (no echo), piped
 # on stdin, or made with GENERATE=1 and shown once. MERGE=FILE prints the whole secret.
-api-key-entry:  ## make api-key-entry ACCOUNT=acct_123 NAME=CI [GENERATE=1] [MERGE=secret.json]
-	@python3 scripts/api-key-entry.py --account "$(ACCOUNT)" --name "$(NAME)" $(if $(GENERATE),--generate) $(if $(MERGE),--merge "$(MERGE)")
+api-key-entry:  ## make api-key-entry ACCOUNT=acct_123 NAME=CI [GENERATE=1] [SCOPES=integrations:delete] [MERGE=secret.json]
+	@python3 scripts/api-key-entry.py --account "$(ACCOUNT)" --name "$(NAME)" $(if $(GENERATE),--generate) $(if $(SCOPES),--scope "$(SCOPES)") $(if $(MERGE),--merge "$(MERGE)")

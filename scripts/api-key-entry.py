@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Make the API-keys secret entry of a key: {"sha256": ..., "accountId": ..., "name": ...}.
+"""Make the API-keys secret entry of a key: {"sha256": ..., "accountId": ..., "name": ...}, with
+"scopes": [...] when --scope is given (without it, the key has every scope).
 
 The plaintext key never reaches a file, argv, the environment or a log:
 
@@ -17,6 +18,7 @@ prints instead the whole secret: FILE's {"keys": [...]} with the entry appended,
 Examples:
     make api-key-entry ACCOUNT=acct_123 NAME=CI                 # type or paste the key
     make api-key-entry ACCOUNT=acct_123 NAME=CI GENERATE=1      # make a new key
+    make api-key-entry ACCOUNT=acct_123 NAME=CI SCOPES=integrations:delete,integrations:read
     python3 scripts/api-key-entry.py --account acct_123 --name CI --generate --merge - < secret.json
 
 Only the Python standard library is used.
@@ -33,6 +35,8 @@ import secrets
 import sys
 
 MIN_KEY_LENGTH = 16
+# The scopes the function knows; a key with scopes but without integrations:delete gets 403.
+KNOWN_SCOPES = {"integrations:delete", "integrations:read"}
 GENERATED_KEY_BYTES = 32  # 256 bits of randomness, 43 URL-safe characters
 HEX_DIGITS = set("0123456789abcdef")
 
@@ -57,6 +61,16 @@ def check_key(key: str) -> str:
     if len(key) < MIN_KEY_LENGTH:
         raise UsageError(f"the key is shorter than {MIN_KEY_LENGTH} characters; use --generate for a strong one")
     return key
+
+
+def check_scopes(given: list[str]) -> list[str]:
+    scopes = [s.strip() for value in given for s in value.split(",") if s.strip()]
+    if not scopes:
+        raise UsageError("--scope: no scope given")
+    unknown = sorted(set(scopes) - KNOWN_SCOPES)
+    if unknown:
+        raise UsageError(f"--scope: unknown {', '.join(unknown)} (known: {', '.join(sorted(KNOWN_SCOPES))})")
+    return sorted(set(scopes))
 
 
 def check_text(what: str, value: str) -> str:
@@ -141,6 +155,12 @@ def main(argv: list[str] | None = None) -> int:
         "--generate", action="store_true", help="make a new random key and show it once on the terminal"
     )
     parser.add_argument(
+        "--scope",
+        action="append",
+        metavar="SCOPE",
+        help="limit the key to this scope (repeat, or separate with commas); without it, every scope",
+    )
+    parser.add_argument(
         "--merge",
         metavar="FILE",
         help='append the entry to the secret in FILE ({"keys": [...]}, - for stdin) and print the whole secret',
@@ -164,6 +184,8 @@ def main(argv: list[str] | None = None) -> int:
         check_key(key)
 
         entry = {"sha256": hashlib.sha256(key.encode("ascii")).hexdigest(), "accountId": account, "name": name}
+        if args.scope is not None:
+            entry["scopes"] = check_scopes(args.scope)
 
         if args.merge:
             doc = load_secret(args.merge)

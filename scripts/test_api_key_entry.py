@@ -239,6 +239,18 @@ class Merge(unittest.TestCase):
             {"keys": self.EXISTING["keys"] + [{"sha256": DEMO_SHA256, "accountId": "acct_123", "name": "CI"}]},
         )
 
+    def test_scopes_are_listed_checked_and_optional(self):
+        result = run("--account", "acct_123", "--name", "CI", "--scope", "integrations:read,integrations:delete", stdin=DEMO_KEY)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertEqual(json.loads(result.stdout)["scopes"], ["integrations:delete", "integrations:read"])
+        result = run("--account", "acct_123", "--name", "CI", stdin=DEMO_KEY)
+        self.assertNotIn("scopes", json.loads(result.stdout), "no --scope: every scope")
+        for bad in ["integrations:write", ","]:
+            with self.subTest(bad):
+                result = run("--account", "acct_123", "--name", "CI", "--scope", bad, stdin=DEMO_KEY)
+                self.assertEqual(result.returncode, 2, result.stderr)
+                self.assertEqual(result.stdout, "")
+
     def test_generate_with_the_secret_on_stdin(self):
         code, stdout, terminal = run_with_terminal_stderr(
             "--account", "acct_123", "--name", "CI", "--generate", "--merge", "-", stdin='{"keys": []}'

@@ -1,17 +1,32 @@
 //! API keys: SHA-256 hashes in a Secrets Manager secret, cached in memory.
 //!
-//! The secret's `SecretString` is `{"keys": [{"sha256": "<hex>", "accountId": "...", "name": "..."}]}`.
-//! Plaintext keys exist only in the request being served: they are hashed at once, never stored,
-//! logged or echoed, and the hash is compared with every entry in constant time.
+//! The secret's `SecretString`:
+//!
+//! ```json
+//! {"keys": [{"sha256": "<lowercase hex>", "accountId": "acct_1", "name": "CI",
+//!            "disabled": false, "scopes": ["integrations:delete"]}]}
+//! ```
+//!
+//! `disabled` (default `false`) refuses a key with 401; `scopes`, when present, must include
+//! [`SCOPE_DELETE`] or the key gets 403 `insufficient_scope` (an entry without `scopes` keeps
+//! full access). Plaintext keys exist only in the request being served: they are hashed at once,
+//! never stored, logged or echoed, and the hash is compared with every entry in constant time.
+//!
+//! One bad entry does not take the others down: an entry that is malformed, or a hash listed
+//! with different accounts or settings, is left out, with an error log naming its index. Only a
+//! secret that is not a JSON object with a `keys` array fails every request (500).
 //!
 //! Caching rules:
-//! - the parsed secret is trusted for the configured TTL, then fetched again;
-//! - an unknown key may force an early fetch, at most once per [`MIN_FORCED_REFRESH_INTERVAL`],
+//! - the parsed secret is trusted for the configured TTL, then read again;
+//! - an unknown key may force an early read, at most once per [`MIN_FORCED_REFRESH_INTERVAL`],
 //!   so a new key works at once while a flood of bad keys cannot hammer Secrets Manager;
-//! - after a failed fetch no other fetch is tried for [`FAILURE_BACKOFF`], and requests in that
-//!   window get the same kind of error;
-//! - only one fetch is in flight at a time.
+//! - when a read fails (Secrets Manager unavailable, refusing, or hanging), the last good key
+//!   set keeps serving for up to the configured maximum staleness after its TTL, with a
+//!   warning per read attempt; a secret whose content is unusable is never served around;
+//! - after a failed read no other read is tried for [`FAILURE_BACKOFF`];
+//! - only one read is in flight at a time.
 
+use std::collections::BTreeMap;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
@@ -29,17 +44,24 @@ use crate::error::{Dependency, Error};
 pub const MIN_FORCED_REFRESH_INTERVAL: Duration = Duration::from_secs(10);
 /// After a failed read of the secret, wait this long before trying again.
 pub const FAILURE_BACKOFF: Duration = Duration::from_secs(1);
+/// The read of the secret during init gives up after this long; the first request reads then.
+pub const INIT_READ_TIMEOUT: Duration = Duration::from_secs(2);
+/// The scope a key needs to disconnect integrations.
+pub const SCOPE_DELETE: &str = "integrations:delete";
 
 /// The API keys of one secret version, ready to check presented keys against.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct KeySet {
     entries: Vec<KeyEntry>,
 }
 
-#[derive(Clone)]
+#[derive(Clone, PartialEq, Eq)]
 struct KeyEntry {
     digest: [u8; 32],
     account_id: AccountId,
+    disabled: bool,
+    /// `None`: every scope.
+    scopes: Option<Vec<String>>,
 }
 
 impl std::fmt::Debug for KeyEntry {
@@ -47,32 +69,51 @@ impl std::fmt::Debug for KeyEntry {
         // Even a hash is key material: keep it out of any debug output.
         f.debug_struct("KeyEntry")
             .field("account_id", &self.account_id)
+            .field("disabled", &self.disabled)
+            .field("scopes", &self.scopes)
             .finish_non_exhaustive()
     }
 }
 
-/// Why the secret could not be used. Says where the problem is, never what the values are.
+/// Why the whole secret could not be used. Says where the problem is, never what the values are.
 #[derive(Debug, PartialEq, Eq, thiserror::Error)]
 pub enum MalformedSecret {
     #[error("the secret has no SecretString")]
     NoSecretString,
     #[error(
-        "the secret is not the expected JSON ({category} error at line {line}, column {column})"
+        "the secret is not a JSON object with a \"keys\" array ({category} error at line {line}, column {column})"
     )]
     Json {
         category: &'static str,
         line: usize,
         column: usize,
     },
+    #[error("the secret is a JSON object without a \"keys\" array")]
+    NoKeysArray,
+}
+
+/// Why one entry was left out. Says which entry and what is wrong, never its values.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SkippedEntry {
+    #[error(
+        "keys[{index}] is not an object of sha256 (string), accountId (string), name, disabled (boolean) and scopes (array of strings)"
+    )]
+    Shape { index: usize },
     #[error("keys[{index}].sha256 is not 64 lowercase hexadecimal characters")]
     BadHash { index: usize },
     #[error("keys[{index}].accountId is empty")]
     EmptyAccount { index: usize },
+    #[error(
+        "keys{indices:?} list one hash with different accounts or settings; all of them are refused"
+    )]
+    Ambiguous { indices: Vec<usize> },
 }
 
-#[derive(Deserialize)]
-struct SecretDocument {
-    keys: Vec<SecretEntry>,
+/// A parsed secret: the usable keys, and the entries left out.
+#[derive(Debug)]
+pub struct Parsed {
+    pub keys: KeySet,
+    pub skipped: Vec<SkippedEntry>,
 }
 
 #[derive(Deserialize)]
@@ -80,13 +121,31 @@ struct SecretDocument {
 struct SecretEntry {
     sha256: String,
     account_id: String,
+    #[serde(default)]
+    disabled: bool,
+    #[serde(default)]
+    scopes: Option<Vec<String>>,
+    #[serde(default, rename = "name")]
+    _name: Option<serde_json::Value>,
+}
+
+/// What a presented key is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lookup<'a> {
+    Unknown,
+    Disabled,
+    Found {
+        account: &'a AccountId,
+        scopes: Option<&'a [String]>,
+    },
 }
 
 impl KeySet {
-    /// Parses the secret's JSON. Errors name the position or entry index only, since
+    /// Parses the secret's JSON. Errors name positions or entry indexes only, since
     /// `serde_json`'s own messages can quote the offending value.
-    pub fn parse(secret_string: &str) -> Result<Self, MalformedSecret> {
-        let document: SecretDocument =
+    pub fn parse(secret_string: &str) -> Result<Parsed, MalformedSecret> {
+        // A map first: serde would also read a struct from a JSON array.
+        let mut document: serde_json::Map<String, serde_json::Value> =
             serde_json::from_str(secret_string).map_err(|e| MalformedSecret::Json {
                 category: match e.classify() {
                     serde_json::error::Category::Io => "io",
@@ -97,38 +156,60 @@ impl KeySet {
                 line: e.line(),
                 column: e.column(),
             })?;
-        let entries = document
-            .keys
-            .into_iter()
-            .enumerate()
-            .map(|(index, entry)| {
-                let is_lower_hex = entry
-                    .sha256
-                    .bytes()
-                    .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
-                let mut digest = [0u8; 32];
-                if !is_lower_hex || hex::decode_to_slice(&entry.sha256, &mut digest).is_err() {
-                    return Err(MalformedSecret::BadHash { index });
-                }
-                let account_id = AccountId::new(entry.account_id)
-                    .ok_or(MalformedSecret::EmptyAccount { index })?;
-                Ok(KeyEntry { digest, account_id })
-            })
-            .collect::<Result<_, _>>()?;
-        Ok(Self { entries })
+        let Some(serde_json::Value::Array(listed)) = document.remove("keys") else {
+            return Err(MalformedSecret::NoKeysArray);
+        };
+        let mut skipped = Vec::new();
+        let mut by_digest: BTreeMap<[u8; 32], Vec<(usize, KeyEntry)>> = BTreeMap::new();
+        for (index, value) in listed.into_iter().enumerate() {
+            match parse_entry(index, value) {
+                Ok(entry) => by_digest
+                    .entry(entry.digest)
+                    .or_default()
+                    .push((index, entry)),
+                Err(problem) => skipped.push(problem),
+            }
+        }
+        let mut entries = Vec::new();
+        for (_, mut listed) in by_digest {
+            let (_, first) = &listed[0];
+            if listed.iter().all(|(_, entry)| entry == first) {
+                entries.push(listed.swap_remove(0).1);
+            } else {
+                skipped.push(SkippedEntry::Ambiguous {
+                    indices: listed.iter().map(|(index, _)| *index).collect(),
+                });
+            }
+        }
+        skipped.sort_by_key(|s| match s {
+            SkippedEntry::Shape { index }
+            | SkippedEntry::BadHash { index }
+            | SkippedEntry::EmptyAccount { index } => *index,
+            SkippedEntry::Ambiguous { indices } => indices[0],
+        });
+        Ok(Parsed {
+            keys: Self { entries },
+            skipped,
+        })
     }
 
-    /// Finds the account of a presented key. Every entry is compared, in constant time, whatever
-    /// matches.
-    pub fn account_for(&self, presented_key: &str) -> Option<&AccountId> {
+    /// What `presented_key` is. Every entry is compared, in constant time, whatever matches.
+    pub fn lookup(&self, presented_key: &str) -> Lookup<'_> {
         let digest: [u8; 32] = Sha256::digest(presented_key.as_bytes()).into();
         let mut found = None;
         for entry in &self.entries {
             if bool::from(entry.digest.ct_eq(&digest)) {
-                found = Some(&entry.account_id);
+                found = Some(entry);
             }
         }
-        found
+        match found {
+            None => Lookup::Unknown,
+            Some(entry) if entry.disabled => Lookup::Disabled,
+            Some(entry) => Lookup::Found {
+                account: &entry.account_id,
+                scopes: entry.scopes.as_deref(),
+            },
+        }
     }
 
     pub fn len(&self) -> usize {
@@ -138,6 +219,27 @@ impl KeySet {
     pub fn is_empty(&self) -> bool {
         self.entries.is_empty()
     }
+}
+
+fn parse_entry(index: usize, value: serde_json::Value) -> Result<KeyEntry, SkippedEntry> {
+    let entry: SecretEntry =
+        serde_json::from_value(value).map_err(|_| SkippedEntry::Shape { index })?;
+    let is_lower_hex = entry
+        .sha256
+        .bytes()
+        .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+    let mut digest = [0u8; 32];
+    if !is_lower_hex || hex::decode_to_slice(&entry.sha256, &mut digest).is_err() {
+        return Err(SkippedEntry::BadHash { index });
+    }
+    let account_id =
+        AccountId::new(entry.account_id).ok_or(SkippedEntry::EmptyAccount { index })?;
+    Ok(KeyEntry {
+        digest,
+        account_id,
+        disabled: entry.disabled,
+        scopes: entry.scopes,
+    })
 }
 
 /// Lowercase hex SHA-256 of a key: the form the secret stores.
@@ -159,10 +261,18 @@ struct RefreshState {
     last_failure: Option<(ReadAt, FailureKind)>,
 }
 
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum FailureKind {
-    Unavailable,
-    Internal,
+    /// Secrets Manager did not answer with the secret: the last good keys may serve on.
+    Call { transient: bool },
+    /// The secret's content is unusable: never served around.
+    Content,
+}
+
+/// A failed read, and whether the last good keys may serve in its place.
+struct ReadFailure {
+    kind: FailureKind,
+    error: Error,
 }
 
 /// Why no read of the secret was tried: one failed less than [`FAILURE_BACKOFF`] ago.
@@ -172,11 +282,17 @@ enum FailureKind {
 )]
 struct RecentlyFailed;
 
+/// The read of the secret took longer than allowed.
+#[derive(Debug, thiserror::Error)]
+#[error("the read of the API-keys secret took longer than {0:?}")]
+struct ReadTimedOut(Duration);
+
 /// Verifies API keys against the cached secret.
 pub struct ApiKeyVerifier {
     client: Client,
     secret_id: String,
     ttl: Duration,
+    max_stale: Duration,
     forced_refresh_interval: Duration,
     clock: SharedClock,
     current: RwLock<Option<Snapshot>>,
@@ -184,16 +300,20 @@ pub struct ApiKeyVerifier {
 }
 
 impl ApiKeyVerifier {
+    /// `ttl`: how long a read is trusted. `max_stale`: how long past its TTL the last good read
+    /// may serve while Secrets Manager fails (zero: never).
     pub fn new(
         client: Client,
         secret_id: impl Into<String>,
         ttl: Duration,
+        max_stale: Duration,
         clock: SharedClock,
     ) -> Self {
         Self {
             client,
             secret_id: secret_id.into(),
             ttl,
+            max_stale,
             forced_refresh_interval: MIN_FORCED_REFRESH_INTERVAL,
             clock,
             current: RwLock::new(None),
@@ -205,26 +325,34 @@ impl ApiKeyVerifier {
         self.clock.monotonic().saturating_sub(at)
     }
 
-    /// Returns the account that owns `presented_key`, or `UnknownApiKey`.
-    pub async fn verify(&self, presented_key: &str) -> Result<AccountId, Error> {
+    /// Returns the account that owns `presented_key` if the key may use `scope`; otherwise
+    /// `UnknownApiKey`, `DisabledApiKey` or `InsufficientScope`.
+    pub async fn verify(&self, presented_key: &str, scope: &str) -> Result<AccountId, Error> {
         let (keys, fetched_at) = self.fresh_keys().await?;
-        if let Some(account) = keys.account_for(presented_key) {
-            return Ok(account.clone());
-        }
-        // The key may have been added since the secret was read.
-        match self.forced_refresh(fetched_at).await? {
-            Some(keys) => keys
-                .account_for(presented_key)
-                .cloned()
-                .ok_or(Error::UnknownApiKey),
-            None => Err(Error::UnknownApiKey),
-        }
+        let found = match keys.lookup(presented_key) {
+            Lookup::Unknown => {
+                // The key may have been added since the secret was read.
+                match self.forced_refresh(fetched_at).await {
+                    Some(newer) => return authorize(newer.lookup(presented_key), scope),
+                    None => Lookup::Unknown,
+                }
+            }
+            other => other,
+        };
+        authorize(found, scope)
     }
 
-    /// Reads the secret now if nothing is cached yet. Used at init, so the first request of a
-    /// cold start does not wait for Secrets Manager.
+    /// Reads the secret now if nothing usable is cached, for at most [`INIT_READ_TIMEOUT`].
+    /// Used at init, so the first request of a cold start does not wait for Secrets Manager; a
+    /// failure leaves the read to that request.
     pub async fn warm_up(&self) -> Result<(), Error> {
-        self.fresh_keys().await.map(|_| ())
+        match tokio::time::timeout(INIT_READ_TIMEOUT, self.fresh_keys()).await {
+            Ok(result) => result.map(|_| ()),
+            Err(_) => Err(Error::Unavailable {
+                dependency: Dependency::SecretsManager,
+                source: Box::new(ReadTimedOut(INIT_READ_TIMEOUT)),
+            }),
+        }
     }
 
     fn cached(&self) -> Option<(Arc<KeySet>, ReadAt)> {
@@ -232,7 +360,8 @@ impl ApiKeyVerifier {
         guard.as_ref().map(|s| (s.keys.clone(), s.fetched_at))
     }
 
-    /// The cached keys if within the TTL, otherwise a fresh read.
+    /// The cached keys if within the TTL, otherwise a fresh read; when that read fails, the
+    /// cached keys while within the allowed staleness.
     async fn fresh_keys(&self) -> Result<(Arc<KeySet>, ReadAt), Error> {
         let fresh = |(_, at): &(Arc<KeySet>, ReadAt)| self.elapsed_since(*at) < self.ttl;
         if let Some(hit) = self.cached().filter(fresh) {
@@ -243,40 +372,55 @@ impl ApiKeyVerifier {
         if let Some(hit) = self.cached().filter(fresh) {
             return Ok(hit);
         }
-        self.fetch(&mut state).await
+        match self.fetch(&mut state).await {
+            Ok(read) => Ok(read),
+            Err(failure) => self.stale_or(failure),
+        }
+    }
+
+    /// The last good keys in place of a failed read, if the failure allows and they are not
+    /// too old; the failure's error otherwise.
+    fn stale_or(&self, failure: ReadFailure) -> Result<(Arc<KeySet>, ReadAt), Error> {
+        let usable = |(_, at): &(Arc<KeySet>, ReadAt)| {
+            self.elapsed_since(*at) < self.ttl.saturating_add(self.max_stale)
+        };
+        match (failure.kind, self.cached().filter(usable)) {
+            (FailureKind::Call { .. }, Some(stale)) => Ok(stale),
+            _ => Err(failure.error),
+        }
     }
 
     /// Reads the secret again because a key was unknown, unless that was done less than
     /// `forced_refresh_interval` ago. `seen` is when the keys the caller checked were read.
-    async fn forced_refresh(&self, seen: ReadAt) -> Result<Option<Arc<KeySet>>, Error> {
+    /// `None`: nothing newer (a failed read included: the caller's keys stand).
+    async fn forced_refresh(&self, seen: ReadAt) -> Option<Arc<KeySet>> {
         let mut state = self.refresh.lock().await;
         // Someone else read the secret after our caller's copy: use theirs.
         if let Some((keys, _)) = self.cached().filter(|(_, at)| *at > seen) {
-            return Ok(Some(keys));
+            return Some(keys);
         }
         if state
             .last_forced
             .is_some_and(|t| self.elapsed_since(t) < self.forced_refresh_interval)
         {
-            return Ok(None);
+            return None;
         }
         state.last_forced = Some(self.clock.monotonic());
-        self.fetch(&mut state).await.map(|(keys, _)| Some(keys))
+        self.fetch(&mut state).await.ok().map(|(keys, _)| keys)
     }
 
-    async fn fetch(&self, state: &mut RefreshState) -> Result<(Arc<KeySet>, ReadAt), Error> {
+    async fn fetch(&self, state: &mut RefreshState) -> Result<(Arc<KeySet>, ReadAt), ReadFailure> {
         if let Some((at, kind)) = state.last_failure
             && self.elapsed_since(at) < FAILURE_BACKOFF
         {
-            return Err(match kind {
-                FailureKind::Unavailable => Error::Unavailable {
+            let error = match kind {
+                FailureKind::Call { transient: true } => Error::Unavailable {
                     dependency: Dependency::SecretsManager,
                     source: Box::new(RecentlyFailed),
                 },
-                FailureKind::Internal => {
-                    Error::internal("the API-keys secret is unusable", RecentlyFailed)
-                }
-            });
+                _ => Error::internal("the API-keys secret is unusable", RecentlyFailed),
+            };
+            return Err(ReadFailure { kind, error });
         }
         match self.read_secret().await {
             Ok(keys) => {
@@ -289,43 +433,60 @@ impl ApiKeyVerifier {
                 state.last_failure = None;
                 Ok((keys, now))
             }
-            Err(err) => {
-                let kind = match err {
-                    Error::Unavailable { .. } => FailureKind::Unavailable,
-                    _ => FailureKind::Internal,
-                };
-                state.last_failure = Some((self.clock.monotonic(), kind));
-                Err(err)
+            Err(failure) => {
+                state.last_failure = Some((self.clock.monotonic(), failure.kind));
+                if let (FailureKind::Call { .. }, Some((_, at))) = (failure.kind, self.cached()) {
+                    tracing::warn!(
+                        secretId = %self.secret_id,
+                        ageSeconds = self.elapsed_since(at).as_secs(),
+                        maxStaleSeconds = self.max_stale.as_secs(),
+                        error = %crate::error::ErrorChain(&failure.error),
+                        "could not read the API-keys secret; the last good keys serve while they are within the allowed staleness"
+                    );
+                }
+                Err(failure)
             }
         }
     }
 
-    async fn read_secret(&self) -> Result<KeySet, Error> {
+    async fn read_secret(&self) -> Result<KeySet, ReadFailure> {
         let output = self
             .client
             .get_secret_value()
             .secret_id(&self.secret_id)
             .send()
             .await
-            .map_err(|e| Error::from_sdk(Dependency::SecretsManager, "GetSecretValue", e))?;
+            .map_err(|e| {
+                let error = Error::from_sdk(Dependency::SecretsManager, "GetSecretValue", e);
+                ReadFailure {
+                    kind: FailureKind::Call {
+                        transient: error.is_transient(),
+                    },
+                    error,
+                }
+            })?;
         let parsed = output
             .secret_string()
             .ok_or(MalformedSecret::NoSecretString)
-            .and_then(KeySet::parse);
-        let keys = parsed.map_err(|e| {
-            Error::internal(
-                format!(
-                    "the API-keys secret {} is malformed; every request fails until it is fixed",
-                    self.secret_id
+            .and_then(KeySet::parse)
+            .map_err(|e| ReadFailure {
+                kind: FailureKind::Content,
+                error: Error::internal(
+                    format!(
+                        "the API-keys secret {} is malformed; every request fails until it is fixed",
+                        self.secret_id
+                    ),
+                    e,
                 ),
-                e,
-            )
-        })?;
-        if keys.is_empty() {
-            tracing::warn!(secretId = %self.secret_id, "the API-keys secret lists no keys");
+            })?;
+        for problem in &parsed.skipped {
+            tracing::error!(secretId = %self.secret_id, reason = %problem, "an entry of the API-keys secret is left out");
         }
-        tracing::debug!(keys = keys.len(), "read the API-keys secret");
-        Ok(keys)
+        if parsed.keys.is_empty() {
+            tracing::warn!(secretId = %self.secret_id, "the API-keys secret lists no usable keys");
+        }
+        tracing::debug!(keys = parsed.keys.len(), "read the API-keys secret");
+        Ok(parsed.keys)
     }
 
     #[cfg(test)]
@@ -335,32 +496,56 @@ impl ApiKeyVerifier {
     }
 }
 
+/// The outcome of a lookup, for a request that needs `scope`.
+fn authorize(lookup: Lookup<'_>, scope: &str) -> Result<AccountId, Error> {
+    match lookup {
+        Lookup::Unknown => Err(Error::UnknownApiKey),
+        Lookup::Disabled => Err(Error::DisabledApiKey),
+        Lookup::Found {
+            scopes: Some(scopes),
+            ..
+        } if !scopes.iter().any(|s| s == scope) => Err(Error::InsufficientScope),
+        Lookup::Found { account, .. } => Ok(account.clone()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::clock::OffsetClock;
+    use serde_json::json;
     use test_support::fake_aws::{FakeAws, Reply};
 
     fn secret(entries: &[(&str, &str)]) -> String {
         let keys: Vec<_> = entries
             .iter()
-            .map(|(key, account)| {
-                serde_json::json!({"sha256": hash_key(key), "accountId": account, "name": "t"})
-            })
+            .map(|(key, account)| json!({"sha256": hash_key(key), "accountId": account, "name": "t"}))
             .collect();
-        serde_json::json!({ "keys": keys }).to_string()
+        json!({ "keys": keys }).to_string()
     }
 
     /// A GetSecretValue answer whose SecretString is `text`.
     fn secret_value(text: &str) -> Reply {
-        Reply::ok(serde_json::json!({"Name": "s", "SecretString": text}).to_string())
+        Reply::ok(json!({"Name": "s", "SecretString": text}).to_string())
     }
 
     fn verifier(fake: &FakeAws, ttl: Duration) -> (ApiKeyVerifier, OffsetClock) {
         let clock = OffsetClock::default();
-        let verifier =
-            ApiKeyVerifier::new(fake.secrets_manager(), "s", ttl, Arc::new(clock.clone()));
+        let verifier = ApiKeyVerifier::new(
+            fake.secrets_manager(),
+            "s",
+            ttl,
+            Duration::from_secs(900),
+            Arc::new(clock.clone()),
+        );
         (verifier, clock)
+    }
+
+    fn account(lookup: Lookup<'_>) -> Option<&str> {
+        match lookup {
+            Lookup::Found { account, .. } => Some(account.as_str()),
+            _ => None,
+        }
     }
 
     #[test]
@@ -372,68 +557,139 @@ mod tests {
     }
 
     #[test]
-    fn a_known_key_maps_to_its_account_and_others_to_none() {
-        let keys = KeySet::parse(&secret(&[("k1", "acct_1"), ("k2", "acct_2")])).unwrap();
-        assert_eq!(keys.account_for("k2").unwrap().as_str(), "acct_2");
-        assert_eq!(keys.account_for("k1").unwrap().as_str(), "acct_1");
-        assert!(keys.account_for("k3").is_none());
-        assert!(keys.account_for("").is_none());
+    fn a_known_key_maps_to_its_account_and_others_to_unknown() {
+        let keys = KeySet::parse(&secret(&[("k1", "acct_1"), ("k2", "acct_2")]))
+            .unwrap()
+            .keys;
+        assert_eq!(account(keys.lookup("k2")), Some("acct_2"));
+        assert_eq!(account(keys.lookup("k1")), Some("acct_1"));
+        assert_eq!(keys.lookup("k3"), Lookup::Unknown);
+        assert_eq!(keys.lookup(""), Lookup::Unknown);
     }
 
     #[test]
-    fn malformed_secrets_are_rejected_without_quoting_values() {
-        let good_hash = hash_key("k");
-        let cases: Vec<(&str, String, MalformedSecret)> = vec![
+    fn a_secret_that_is_not_an_object_with_keys_is_malformed_without_quoting_values() {
+        let json = |category, line, column| MalformedSecret::Json {
+            category,
+            line,
+            column,
+        };
+        let cases = [
+            ("not json", "sk_live_plaintext", json("syntax", 1, 1)),
             (
-                "not json",
-                "sk_live_plaintext".into(),
-                MalformedSecret::Json {
-                    category: "syntax",
-                    line: 1,
-                    column: 1,
-                },
+                "cut short",
+                r#"{"keys": [{"sha256": "sk_live"#,
+                json("unexpected end", 1, 29),
+            ),
+            (
+                "an array",
+                r#"[["sk_live_plaintext"]]"#,
+                json("shape", 1, 0),
             ),
             (
                 "keys is a string",
-                r#"{"keys": "sk_live_plaintext"}"#.into(),
-                MalformedSecret::Json {
-                    category: "shape",
-                    line: 1,
-                    column: 28,
-                },
+                r#"{"keys": "sk_live_plaintext"}"#,
+                MalformedSecret::NoKeysArray,
             ),
             (
-                "plaintext instead of a hash",
-                r#"{"keys": [{"sha256": "sk_live_plaintext", "accountId": "a"}]}"#.into(),
-                MalformedSecret::BadHash { index: 0 },
-            ),
-            (
-                "uppercase hash",
-                format!(
-                    r#"{{"keys": [{{"sha256": "{good_hash}", "accountId": "a"}}, {{"sha256": "{}", "accountId": "a"}}]}}"#,
-                    good_hash.to_uppercase()
-                ),
-                MalformedSecret::BadHash { index: 1 },
-            ),
-            (
-                "empty account",
-                format!(r#"{{"keys": [{{"sha256": "{good_hash}", "accountId": ""}}]}}"#),
-                MalformedSecret::EmptyAccount { index: 0 },
+                "no keys",
+                r#"{"apiKeys": []}"#,
+                MalformedSecret::NoKeysArray,
             ),
         ];
         for (name, text, expected) in cases {
-            let err = KeySet::parse(&text).unwrap_err();
+            let err = KeySet::parse(text).unwrap_err();
             assert_eq!(err, expected, "case {name}");
-            assert!(
-                !err.to_string().contains("sk_live"),
-                "case {name}: {err} quotes the value"
-            );
+            assert!(!err.to_string().contains("sk_live"), "case {name}: {err}");
         }
     }
 
     #[test]
+    fn a_malformed_entry_is_left_out_and_named_and_the_others_keep_working() {
+        let good = hash_key("good");
+        let text = json!({"keys": [
+            {"sha256": hash_key("upper").to_uppercase(), "accountId": "a"},
+            {"sha256": "sk_live_plaintext", "accountId": "a"},
+            {"sha256": good, "accountId": "acct_good"},
+            {"sha256": hash_key("blank"), "accountId": " "},
+            {"sha256": hash_key("typed"), "accountId": "a", "disabled": "sk_live_yes"},
+            "sk_live_a_string",
+            {"sha256": hash_key("scoped"), "accountId": "a", "scopes": "integrations:delete"},
+        ]})
+        .to_string();
+        let parsed = KeySet::parse(&text).unwrap();
+        assert_eq!(
+            parsed.skipped,
+            [
+                SkippedEntry::BadHash { index: 0 },
+                SkippedEntry::BadHash { index: 1 },
+                SkippedEntry::EmptyAccount { index: 3 },
+                SkippedEntry::Shape { index: 4 },
+                SkippedEntry::Shape { index: 5 },
+                SkippedEntry::Shape { index: 6 },
+            ]
+        );
+        assert_eq!(parsed.keys.len(), 1);
+        assert_eq!(account(parsed.keys.lookup("good")), Some("acct_good"));
+        for problem in &parsed.skipped {
+            assert!(!problem.to_string().contains("sk_live"), "{problem}");
+        }
+    }
+
+    #[test]
+    fn a_hash_listed_for_two_accounts_is_refused_for_both() {
+        let text = json!({"keys": [
+            {"sha256": hash_key("shared"), "accountId": "acct_1"},
+            {"sha256": hash_key("other"), "accountId": "acct_3"},
+            {"sha256": hash_key("shared"), "accountId": "acct_2"},
+            {"sha256": hash_key("twice"), "accountId": "acct_4", "name": "a"},
+            {"sha256": hash_key("twice"), "accountId": "acct_4", "name": "b"},
+        ]})
+        .to_string();
+        let parsed = KeySet::parse(&text).unwrap();
+        assert_eq!(
+            parsed.skipped,
+            [SkippedEntry::Ambiguous {
+                indices: vec![0, 2]
+            }]
+        );
+        assert_eq!(parsed.keys.lookup("shared"), Lookup::Unknown);
+        assert_eq!(account(parsed.keys.lookup("other")), Some("acct_3"));
+        assert_eq!(
+            account(parsed.keys.lookup("twice")),
+            Some("acct_4"),
+            "the same entry twice is not ambiguous"
+        );
+    }
+
+    #[test]
+    fn disabled_keys_and_scopes_decide_what_a_key_may_do() {
+        let text = json!({"keys": [
+            {"sha256": hash_key("off"), "accountId": "a", "disabled": true},
+            {"sha256": hash_key("on"), "accountId": "a", "disabled": false},
+            {"sha256": hash_key("all"), "accountId": "a"},
+            {"sha256": hash_key("delete"), "accountId": "a", "scopes": ["integrations:read", SCOPE_DELETE]},
+            {"sha256": hash_key("read"), "accountId": "a", "scopes": ["integrations:read"]},
+            {"sha256": hash_key("none"), "accountId": "a", "scopes": []},
+        ]})
+        .to_string();
+        let keys = KeySet::parse(&text).unwrap().keys;
+        let verdict = |key: &str| match authorize(keys.lookup(key), SCOPE_DELETE) {
+            Ok(_) => "ok",
+            Err(Error::DisabledApiKey) => "disabled",
+            Err(Error::InsufficientScope) => "scope",
+            Err(other) => panic!("{other:?}"),
+        };
+        let verdicts: Vec<_> = ["off", "on", "all", "delete", "read", "none"]
+            .into_iter()
+            .map(verdict)
+            .collect();
+        assert_eq!(verdicts, ["disabled", "ok", "ok", "ok", "scope", "scope"]);
+    }
+
+    #[test]
     fn debug_output_never_shows_hashes() {
-        let keys = KeySet::parse(&secret(&[("k1", "acct_1")])).unwrap();
+        let keys = KeySet::parse(&secret(&[("k1", "acct_1")])).unwrap().keys;
         let debug = format!("{keys:?}");
         assert!(!debug.contains(&hash_key("k1")[..16]), "{debug}");
     }
@@ -444,7 +700,7 @@ mod tests {
         let (verifier, clock) = verifier(&fake, Duration::from_secs(300));
 
         for i in 0..100 {
-            let result = verifier.verify(&format!("bad-{i}")).await;
+            let result = verifier.verify(&format!("bad-{i}"), SCOPE_DELETE).await;
             assert!(matches!(result, Err(Error::UnknownApiKey)));
         }
         // One read to fill the cache, one forced by the first unknown key.
@@ -452,10 +708,11 @@ mod tests {
 
         clock.advance(MIN_FORCED_REFRESH_INTERVAL);
         for _ in 0..10 {
-            assert!(verifier.verify("bad").await.is_err());
+            assert!(verifier.verify("bad", SCOPE_DELETE).await.is_err());
         }
         assert_eq!(fake.count("GetSecretValue"), 3);
-        assert_eq!(verifier.verify("good").await.unwrap().as_str(), "acct_1");
+        let account = verifier.verify("good", SCOPE_DELETE).await.unwrap();
+        assert_eq!(account.as_str(), "acct_1");
         assert_eq!(
             fake.count("GetSecretValue"),
             3,
@@ -469,24 +726,24 @@ mod tests {
         let (verifier, clock) = verifier(&fake, Duration::from_secs(60));
         let verifier = verifier.with_forced_refresh_interval(Duration::from_secs(3600));
 
-        verifier.verify("good").await.unwrap();
+        verifier.verify("good", SCOPE_DELETE).await.unwrap();
         clock.advance(Duration::from_secs(59));
-        verifier.verify("good").await.unwrap();
+        verifier.verify("good", SCOPE_DELETE).await.unwrap();
         assert_eq!(fake.count("GetSecretValue"), 1);
         clock.advance(Duration::from_secs(1));
-        verifier.verify("good").await.unwrap();
+        verifier.verify("good", SCOPE_DELETE).await.unwrap();
         assert_eq!(fake.count("GetSecretValue"), 2);
     }
 
     #[tokio::test]
-    async fn throttling_is_unavailable_and_backs_off() {
+    async fn throttling_without_cached_keys_is_unavailable_and_backs_off() {
         let fake = FakeAws::new(|_| Reply::error(400, "ThrottlingException"));
         let (verifier, clock) = verifier(&fake, Duration::from_secs(60));
 
-        let err = verifier.verify("k").await.unwrap_err();
+        let err = verifier.verify("k", SCOPE_DELETE).await.unwrap_err();
         assert!(err.is_transient(), "{err:?}");
         let calls = fake.count("GetSecretValue");
-        let err = verifier.verify("k").await.unwrap_err();
+        let err = verifier.verify("k", SCOPE_DELETE).await.unwrap_err();
         assert!(err.is_transient(), "{err:?}");
         assert_eq!(
             fake.count("GetSecretValue"),
@@ -494,7 +751,7 @@ mod tests {
             "no new read within the back-off"
         );
         clock.advance(FAILURE_BACKOFF);
-        let _ = verifier.verify("k").await;
+        let _ = verifier.verify("k", SCOPE_DELETE).await;
         assert!(fake.count("GetSecretValue") > calls);
     }
 
@@ -506,15 +763,106 @@ mod tests {
                 Reply::error(400, "ResourceNotFoundException"),
                 "ResourceNotFoundException",
             ),
-            ("malformed", secret_value("{\"keys\": 1}"), "shape error"),
+            (
+                "malformed",
+                secret_value("{\"keys\": 1}"),
+                "without a \"keys\" array",
+            ),
         ];
         for (case, reply, cause) in cases {
             let fake = FakeAws::new(move |_| reply.clone());
             let (verifier, _) = verifier(&fake, Duration::from_secs(60));
-            let err = verifier.verify("k").await.unwrap_err();
+            let err = verifier.verify("k", SCOPE_DELETE).await.unwrap_err();
             assert!(matches!(err, Error::Internal { .. }), "{case}: {err:?}");
             let chain = crate::error::ErrorChain(&err).to_string();
             assert!(chain.contains(cause), "{case}: {chain}");
         }
+    }
+
+    /// Answers the first read with the keys, every later one with `failure`.
+    fn fails_after_the_first_read(failure: Reply) -> FakeAws {
+        FakeAws::new(move |call| match call.nth {
+            0 => secret_value(&secret(&[("good", "acct_1")])),
+            _ => failure.clone(),
+        })
+    }
+
+    #[tokio::test]
+    async fn the_last_good_keys_serve_while_secrets_manager_fails_up_to_the_max_staleness() {
+        for failure in [
+            Reply::error(503, "InternalServiceError"),
+            Reply::error(400, "AccessDeniedException"),
+        ] {
+            let fake = fails_after_the_first_read(failure.clone());
+            let (verifier, clock) = verifier(&fake, Duration::from_secs(60));
+            verifier.verify("good", SCOPE_DELETE).await.unwrap();
+
+            clock.advance(Duration::from_secs(60 + 899));
+            let served = verifier.verify("good", SCOPE_DELETE).await;
+            assert_eq!(
+                served.unwrap().as_str(),
+                "acct_1",
+                "{failure:?}: stale but served"
+            );
+            assert_eq!(
+                fake.count("GetSecretValue"),
+                2,
+                "{failure:?}: a read was tried"
+            );
+
+            clock.advance(Duration::from_secs(1));
+            let err = verifier.verify("good", SCOPE_DELETE).await.unwrap_err();
+            assert!(
+                !matches!(err, Error::UnknownApiKey),
+                "{failure:?}: past the max staleness the failure shows: {err:?}"
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn a_malformed_new_secret_is_not_served_around() {
+        let fake = fails_after_the_first_read(secret_value("not json"));
+        let (verifier, clock) = verifier(&fake, Duration::from_secs(60));
+        verifier.verify("good", SCOPE_DELETE).await.unwrap();
+        clock.advance(Duration::from_secs(61));
+        let err = verifier.verify("good", SCOPE_DELETE).await.unwrap_err();
+        assert!(matches!(err, Error::Internal { .. }), "{err:?}");
+    }
+
+    #[tokio::test]
+    async fn a_zero_max_staleness_serves_nothing_stale() {
+        let fake = fails_after_the_first_read(Reply::error(503, "InternalServiceError"));
+        let clock = OffsetClock::default();
+        let verifier = ApiKeyVerifier::new(
+            fake.secrets_manager(),
+            "s",
+            Duration::from_secs(60),
+            Duration::ZERO,
+            Arc::new(clock.clone()),
+        );
+        verifier.verify("good", SCOPE_DELETE).await.unwrap();
+        clock.advance(Duration::from_secs(60));
+        let err = verifier.verify("good", SCOPE_DELETE).await.unwrap_err();
+        assert!(err.is_transient(), "{err:?}");
+    }
+
+    #[tokio::test]
+    async fn an_unknown_key_while_secrets_manager_fails_is_unknown_not_unavailable() {
+        let fake = fails_after_the_first_read(Reply::error(503, "InternalServiceError"));
+        let (verifier, _) = verifier(&fake, Duration::from_secs(60));
+        verifier.verify("good", SCOPE_DELETE).await.unwrap();
+        let err = verifier.verify("new", SCOPE_DELETE).await.unwrap_err();
+        assert!(matches!(err, Error::UnknownApiKey), "{err:?}");
+        assert_eq!(fake.count("GetSecretValue"), 2, "the forced read was tried");
+    }
+
+    #[tokio::test]
+    async fn the_read_at_init_gives_up_after_its_bound() {
+        let fake = FakeAws::new(|_| Reply::ok("{}").after(Duration::from_secs(60)));
+        let (verifier, _) = verifier(&fake, Duration::from_secs(60));
+        let started = std::time::Instant::now();
+        let err = verifier.warm_up().await.unwrap_err();
+        assert!(err.is_transient(), "{err:?}");
+        assert!(started.elapsed() < INIT_READ_TIMEOUT + Duration::from_millis(500));
     }
 }

@@ -6,8 +6,13 @@ use integrations_table::IntegrationId;
 
 pub const DEFAULT_MARKER_TTL_DAYS: u64 = 90;
 pub const DEFAULT_API_KEYS_CACHE_TTL_SECONDS: u64 = 300;
+pub const DEFAULT_API_KEYS_MAX_STALE_SECONDS: u64 = 900;
+pub const DEFAULT_REQUEST_DEADLINE_MS: u64 = 8_000;
+/// Below the template's function `Timeout` (10 s) and API Gateway's 29 s and 30 s.
+const MAX_REQUEST_DEADLINE_MS: u64 = 25_000;
 const MAX_MARKER_TTL_DAYS: u64 = 3650;
 const MAX_API_KEYS_CACHE_TTL_SECONDS: u64 = 86_400;
+const MAX_API_KEYS_MAX_STALE_SECONDS: u64 = 86_400;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Config {
@@ -19,6 +24,12 @@ pub struct Config {
     pub marker_ttl: Duration,
     /// `API_KEYS_CACHE_TTL_SECONDS`: how long the parsed API-keys secret is trusted.
     pub api_keys_cache_ttl: Duration,
+    /// `API_KEYS_MAX_STALE_SECONDS`: how long past its TTL the last good key set keeps serving
+    /// while Secrets Manager fails; 0 disables it.
+    pub api_keys_max_stale: Duration,
+    /// `REQUEST_DEADLINE_MS`: the most a request may take, every AWS call, retry and back-off
+    /// included; the Lambda invocation's own deadline shortens it further.
+    pub request_deadline: Duration,
     /// `PANIC_PROBE_INTEGRATION_ID`: an authenticated DELETE of exactly this id panics inside
     /// the handler, so that an operator (and the black-box tests) can check in a deployed
     /// stage that a panic ends as the 500 envelope, not the front door's 502. Unset in normal
@@ -58,18 +69,18 @@ impl Config {
                 .filter(|v| !v.is_empty())
                 .ok_or(ConfigError::Missing(name))
         };
-        let number = |name: &'static str, default: u64, max: u64| match lookup(name) {
+        let number = |name: &'static str, default: u64, (min, max): (u64, u64)| match lookup(name) {
             None => Ok(default),
             Some(raw) if raw.trim().is_empty() => Ok(default),
             Some(raw) => raw
                 .trim()
                 .parse::<u64>()
                 .ok()
-                .filter(|n| (1..=max).contains(n))
+                .filter(|n| (min..=max).contains(n))
                 .ok_or(ConfigError::OutOfRange {
                     name,
                     value: raw,
-                    min: 1,
+                    min,
                     max,
                 }),
         };
@@ -81,13 +92,23 @@ impl Config {
                     * number(
                         "MARKER_TTL_DAYS",
                         DEFAULT_MARKER_TTL_DAYS,
-                        MAX_MARKER_TTL_DAYS,
+                        (1, MAX_MARKER_TTL_DAYS),
                     )?,
             ),
             api_keys_cache_ttl: Duration::from_secs(number(
                 "API_KEYS_CACHE_TTL_SECONDS",
                 DEFAULT_API_KEYS_CACHE_TTL_SECONDS,
-                MAX_API_KEYS_CACHE_TTL_SECONDS,
+                (1, MAX_API_KEYS_CACHE_TTL_SECONDS),
+            )?),
+            api_keys_max_stale: Duration::from_secs(number(
+                "API_KEYS_MAX_STALE_SECONDS",
+                DEFAULT_API_KEYS_MAX_STALE_SECONDS,
+                (0, MAX_API_KEYS_MAX_STALE_SECONDS),
+            )?),
+            request_deadline: Duration::from_millis(number(
+                "REQUEST_DEADLINE_MS",
+                DEFAULT_REQUEST_DEADLINE_MS,
+                (100, MAX_REQUEST_DEADLINE_MS),
             )?),
             panic_probe: match lookup("PANIC_PROBE_INTEGRATION_ID") {
                 Some(raw) if !raw.trim().is_empty() => {
@@ -135,6 +156,8 @@ mod tests {
         let c = config(&[("TABLE_NAME", "t"), ("API_KEYS_SECRET_ID", "s")]).unwrap();
         assert_eq!(c.marker_ttl, Duration::from_secs(90 * 86_400));
         assert_eq!(c.api_keys_cache_ttl, Duration::from_secs(300));
+        assert_eq!(c.api_keys_max_stale, Duration::from_secs(900));
+        assert_eq!(c.request_deadline, Duration::from_secs(8));
         assert_eq!(c.panic_probe, None);
     }
 
@@ -149,6 +172,10 @@ mod tests {
             ("API_KEYS_CACHE_TTL_SECONDS", "0"),
             ("API_KEYS_CACHE_TTL_SECONDS", "1.5"),
             ("PANIC_PROBE_INTEGRATION_ID", "not/an id"),
+            ("API_KEYS_MAX_STALE_SECONDS", "-1"),
+            ("API_KEYS_MAX_STALE_SECONDS", "86401"),
+            ("REQUEST_DEADLINE_MS", "99"),
+            ("REQUEST_DEADLINE_MS", "25001"),
         ] {
             let mut vars = base.to_vec();
             vars.push((name, value));
@@ -159,8 +186,10 @@ mod tests {
         vars.extend([
             ("MARKER_TTL_DAYS", "7"),
             ("API_KEYS_CACHE_TTL_SECONDS", "5"),
+            ("API_KEYS_MAX_STALE_SECONDS", "0"),
         ]);
         let c = config(&vars).unwrap();
+        assert_eq!(c.api_keys_max_stale, Duration::ZERO, "0 disables it");
         assert_eq!(c.marker_ttl, Duration::from_secs(7 * 86_400));
         assert_eq!(c.api_keys_cache_ttl, Duration::from_secs(5));
     }

@@ -34,6 +34,12 @@ pub enum Error {
     /// The presented key is not in the API-keys secret.
     #[error("the API key is not in the API-keys secret")]
     UnknownApiKey,
+    /// The presented key's entry says `"disabled": true`.
+    #[error("the API key is disabled in the API-keys secret")]
+    DisabledApiKey,
+    /// The presented key's entry lists `scopes` without the one this request needs.
+    #[error("the API key's scopes do not include the one this request needs")]
+    InsufficientScope,
     /// No such integration, or another account's: the two are indistinguishable on purpose.
     #[error("integration not found, or owned by another account")]
     IntegrationNotFound,
@@ -44,6 +50,9 @@ pub enum Error {
         #[source]
         source: BoxError,
     },
+    /// The request's time budget ran out before it was done: worth retrying later.
+    #[error("the request's deadline of {budget:?} passed before it was done")]
+    DeadlineExceeded { budget: std::time::Duration },
     /// Anything else: a misconfiguration, a malformed secret or item, a bug.
     #[error("{context}")]
     Internal {
@@ -92,7 +101,10 @@ impl Error {
 
     /// Whether the client may retry later: the 503 family.
     pub fn is_transient(&self) -> bool {
-        matches!(self, Self::Unavailable { .. })
+        matches!(
+            self,
+            Self::Unavailable { .. } | Self::DeadlineExceeded { .. }
+        )
     }
 }
 

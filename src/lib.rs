@@ -38,18 +38,18 @@ use crate::store::IntegrationStore;
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
 /// Timeout of one attempt of an AWS call.
 pub const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(3);
-/// Timeout of an AWS call, its retries included.
-pub const OPERATION_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The one `SdkConfig` both clients share, from the environment (credentials, region, endpoint
-/// overrides), with this function's timeouts and the SDK's standard retries.
-pub async fn sdk_config() -> SdkConfig {
+/// overrides), with this function's timeouts and the SDK's standard retries. One AWS call, its
+/// retries included, never outlasts `request_deadline` (`REQUEST_DEADLINE_MS`), which also
+/// bounds the whole request.
+pub async fn sdk_config(request_deadline: Duration) -> SdkConfig {
     aws_config::defaults(BehaviorVersion::latest())
         .timeout_config(
             TimeoutConfig::builder()
-                .connect_timeout(CONNECT_TIMEOUT)
-                .operation_attempt_timeout(ATTEMPT_TIMEOUT)
-                .operation_timeout(OPERATION_TIMEOUT)
+                .connect_timeout(CONNECT_TIMEOUT.min(request_deadline))
+                .operation_attempt_timeout(ATTEMPT_TIMEOUT.min(request_deadline))
+                .operation_timeout(request_deadline)
                 .build(),
         )
         .load()
@@ -63,6 +63,7 @@ impl App {
             aws_sdk_secretsmanager::Client::new(sdk),
             config.api_keys_secret_id.clone(),
             config.api_keys_cache_ttl,
+            config.api_keys_max_stale,
             clock.clone(),
         );
         let disconnector = Disconnector::new(
@@ -73,6 +74,8 @@ impl App {
             config.marker_ttl,
             clock,
         );
-        Self::new(keys, disconnector).with_panic_probe(config.panic_probe.clone())
+        Self::new(keys, disconnector)
+            .with_deadline(config.request_deadline)
+            .with_panic_probe(config.panic_probe.clone())
     }
 }

@@ -7,22 +7,28 @@ pub mod response;
 
 use std::panic::AssertUnwindSafe;
 use std::sync::OnceLock;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use futures_util::FutureExt;
 use integrations_table::IntegrationId;
 use lambda_runtime::Context;
 
-use crate::api_keys::ApiKeyVerifier;
+use crate::api_keys::{ApiKeyVerifier, SCOPE_DELETE};
+use crate::config::DEFAULT_REQUEST_DEADLINE_MS;
 use crate::disconnect::{Disconnect, Disconnector};
-use crate::error::ErrorChain;
+use crate::error::{Error, ErrorChain};
 use crate::telemetry::{AUDIT, REQUEST};
 use front_door::Incoming;
 use response::{Answer, ApiError, LambdaResponse};
+
+/// Time kept back from the Lambda invocation's deadline to write the answer.
+pub const ANSWER_MARGIN: Duration = Duration::from_millis(250);
 
 /// The function: API-key verification plus the disconnect.
 pub struct App {
     keys: ApiKeyVerifier,
     disconnector: Disconnector,
+    deadline: Duration,
     panic_probe: Option<IntegrationId>,
 }
 
@@ -31,8 +37,30 @@ impl App {
         Self {
             keys,
             disconnector,
+            deadline: Duration::from_millis(DEFAULT_REQUEST_DEADLINE_MS),
             panic_probe: None,
         }
+    }
+
+    /// See [`crate::Config::request_deadline`].
+    pub fn with_deadline(mut self, deadline: Duration) -> Self {
+        self.deadline = deadline;
+        self
+    }
+
+    /// The time this request may take: the configured deadline, or less if the Lambda
+    /// invocation ends sooner (keeping [`ANSWER_MARGIN`] to answer). A deadline that is no
+    /// epoch time (`cargo lambda watch` sends a relative 600000) is ignored.
+    pub fn budget(&self, context: &Context) -> Duration {
+        // 2001-09-09 in epoch milliseconds: any real invocation deadline is later.
+        const PLAUSIBLE_EPOCH_MS: u64 = 1_000_000_000_000;
+        let lambda_left = (context.deadline >= PLAUSIBLE_EPOCH_MS).then(|| {
+            let ends = UNIX_EPOCH + Duration::from_millis(context.deadline);
+            ends.duration_since(SystemTime::now())
+                .unwrap_or_default()
+                .saturating_sub(ANSWER_MARGIN)
+        });
+        lambda_left.map_or(self.deadline, |left| left.min(self.deadline))
     }
 
     /// See [`crate::Config::panic_probe`].
@@ -53,11 +81,21 @@ impl App {
             .unwrap_or("unknown");
         let door = OnceLock::new();
         let method = OnceLock::new();
+        let budget = self.budget(context);
+        tracing::debug!(
+            lambdaDeadlineMs = context.deadline,
+            budgetMs = budget.as_millis() as u64,
+            "request budget"
+        );
         let outcome = AssertUnwindSafe(async {
             let incoming = Incoming::from_json(event).map_err(ApiError::NotHttp)?;
             let _ = door.set(incoming.door);
             let _ = method.set(incoming.method.clone());
-            self.serve(&incoming, request_id).await
+            // One deadline for everything: key checks, every AWS call with its retries, the
+            // read-decide-write loop and its back-offs.
+            tokio::time::timeout(budget, self.serve(&incoming, request_id))
+                .await
+                .unwrap_or(Err(ApiError::Domain(Error::DeadlineExceeded { budget })))
         })
         .catch_unwind()
         .await
@@ -89,7 +127,7 @@ impl App {
             return Err(ApiError::MethodNotAllowed(incoming.method.clone()));
         }
         let key = api_key(incoming)?;
-        let account = self.keys.verify(key).await?;
+        let account = self.keys.verify(key, SCOPE_DELETE).await?;
         let id = incoming
             .decode(raw_id)
             .and_then(|decoded| IntegrationId::parse(&decoded))

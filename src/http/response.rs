@@ -42,6 +42,7 @@ pub enum ErrorCode {
     MethodNotAllowed,
     MissingApiKey,
     InvalidApiKey,
+    InsufficientScope,
     InvalidIntegrationId,
     IntegrationNotFound,
     ServiceUnavailable,
@@ -51,11 +52,12 @@ pub enum ErrorCode {
 impl ErrorCode {
     /// Every code, for the spec drift test and the docs. Adding a variant without listing it
     /// here fails to compile in `status`, `as_str` and `message` first.
-    pub const ALL: [ErrorCode; 8] = [
+    pub const ALL: [ErrorCode; 9] = [
         Self::RouteNotFound,
         Self::MethodNotAllowed,
         Self::MissingApiKey,
         Self::InvalidApiKey,
+        Self::InsufficientScope,
         Self::InvalidIntegrationId,
         Self::IntegrationNotFound,
         Self::ServiceUnavailable,
@@ -67,6 +69,7 @@ impl ErrorCode {
             Self::RouteNotFound | Self::IntegrationNotFound => 404,
             Self::MethodNotAllowed => 405,
             Self::MissingApiKey | Self::InvalidApiKey => 401,
+            Self::InsufficientScope => 403,
             Self::InvalidIntegrationId => 400,
             Self::ServiceUnavailable => 503,
             Self::InternalError => 500,
@@ -79,6 +82,7 @@ impl ErrorCode {
             Self::MethodNotAllowed => "method_not_allowed",
             Self::MissingApiKey => "missing_api_key",
             Self::InvalidApiKey => "invalid_api_key",
+            Self::InsufficientScope => "insufficient_scope",
             Self::InvalidIntegrationId => "invalid_integration_id",
             Self::IntegrationNotFound => "integration_not_found",
             Self::ServiceUnavailable => "service_unavailable",
@@ -93,6 +97,7 @@ impl ErrorCode {
             Self::MethodNotAllowed => "Method not allowed",
             Self::MissingApiKey => "Missing API key",
             Self::InvalidApiKey => "Invalid API key",
+            Self::InsufficientScope => "The API key may not disconnect integrations",
             Self::InvalidIntegrationId => {
                 "Invalid integration id: expected 1 to 128 characters of A-Z, a-z, 0-9, _ or -"
             }
@@ -122,10 +127,15 @@ impl ApiError {
             Self::RouteNotFound => ErrorCode::RouteNotFound,
             Self::MethodNotAllowed(_) => ErrorCode::MethodNotAllowed,
             Self::MissingApiKey => ErrorCode::MissingApiKey,
-            Self::RepeatedApiKey | Self::Domain(Error::UnknownApiKey) => ErrorCode::InvalidApiKey,
+            Self::RepeatedApiKey
+            | Self::Domain(Error::UnknownApiKey)
+            | Self::Domain(Error::DisabledApiKey) => ErrorCode::InvalidApiKey,
+            Self::Domain(Error::InsufficientScope) => ErrorCode::InsufficientScope,
             Self::InvalidIntegrationId(_) => ErrorCode::InvalidIntegrationId,
             Self::Domain(Error::IntegrationNotFound) => ErrorCode::IntegrationNotFound,
-            Self::Domain(Error::Unavailable { .. }) => ErrorCode::ServiceUnavailable,
+            Self::Domain(Error::Unavailable { .. } | Error::DeadlineExceeded { .. }) => {
+                ErrorCode::ServiceUnavailable
+            }
             Self::NotHttp(_) | Self::Panic(_) | Self::Domain(Error::Internal { .. }) => {
                 ErrorCode::InternalError
             }
@@ -309,6 +319,7 @@ fn reason_phrase(status: u16) -> &'static str {
         200 => "OK",
         400 => "Bad Request",
         401 => "Unauthorized",
+        403 => "Forbidden",
         404 => "Not Found",
         405 => "Method Not Allowed",
         500 => "Internal Server Error",
@@ -338,6 +349,7 @@ mod tests {
                 (405, "method_not_allowed"),
                 (401, "missing_api_key"),
                 (401, "invalid_api_key"),
+                (403, "insufficient_scope"),
                 (400, "invalid_integration_id"),
                 (404, "integration_not_found"),
                 (503, "service_unavailable"),

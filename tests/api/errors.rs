@@ -322,6 +322,7 @@ async fn app_with_dead(dependency: &str) -> TestApp {
             aws_sdk_secretsmanager::Client::from_conf(sm.build()),
             fixture.secret.id.clone(),
             std::time::Duration::from_secs(300),
+            std::time::Duration::from_secs(900),
             clock.clone(),
         ),
         Disconnector::new(
@@ -360,13 +361,13 @@ async fn a_missing_table_returns_500_without_details() {
 }
 
 #[tokio::test]
-async fn a_malformed_secret_returns_500_without_key_material() {
+async fn a_secret_that_is_not_an_object_with_keys_returns_500_without_key_material() {
     for (case, secret) in [
         ("not json", "sk_live_plaintext_key".to_owned()),
         ("no keys", r#"{"apiKeys": []}"#.to_owned()),
         (
-            "plaintext instead of hash",
-            r#"{"keys": [{"sha256": "sk_live_plaintext_key", "accountId": "acct_a"}]}"#.to_owned(),
+            "keys not an array",
+            r#"{"keys": "sk_live_plaintext_key"}"#.to_owned(),
         ),
     ] {
         let app = TestApp::spawn().await;
@@ -397,4 +398,95 @@ async fn the_panic_probe_panics_inside_the_guard_and_answers_the_500_envelope() 
     // Only an authenticated caller reaches it.
     let response = app.delete_integration("int_probe", Some("nope")).await;
     assert_error(&response, 401, "invalid_api_key", "probe without a key");
+}
+
+/// A listener that accepts connections and never answers: a hanging dependency.
+fn black_hole() -> (std::net::TcpListener, String) {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    (listener, url)
+}
+
+#[tokio::test]
+async fn a_hanging_dependency_answers_503_when_the_deadline_passes() {
+    for dependency in ["dynamodb", "secretsmanager"] {
+        let (_listener, url) = black_hole();
+        let mut app =
+            TestApp::spawn_with(|c| c.request_deadline = std::time::Duration::from_millis(400))
+                .await;
+        let mut ddb = aws_sdk_dynamodb::config::Builder::from(&app.sdk);
+        let mut sm = aws_sdk_secretsmanager::config::Builder::from(&app.sdk);
+        if dependency == "dynamodb" {
+            ddb = ddb.endpoint_url(&url);
+        } else {
+            sm = sm.endpoint_url(&url);
+        }
+        let clock = std::sync::Arc::new(app.clock.clone());
+        app.app = App::new(
+            ApiKeyVerifier::new(
+                aws_sdk_secretsmanager::Client::from_conf(sm.build()),
+                app.secret.id.clone(),
+                std::time::Duration::from_secs(300),
+                std::time::Duration::from_secs(900),
+                clock.clone(),
+            ),
+            Disconnector::new(
+                IntegrationStore::new(
+                    aws_sdk_dynamodb::Client::from_conf(ddb.build()),
+                    app.table.name.clone(),
+                ),
+                std::time::Duration::from_secs(86_400),
+                clock,
+            ),
+        )
+        .with_deadline(std::time::Duration::from_millis(400));
+        let started = std::time::Instant::now();
+
+        let response = app.delete_integration("int_1", Some(KEY_A)).await;
+
+        assert_error(&response, 503, "service_unavailable", dependency);
+        assert_eq!(response.headers["retry-after"], "1", "{dependency}");
+        let took = started.elapsed();
+        assert!(
+            took < std::time::Duration::from_millis(900),
+            "{dependency}: answered after {took:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn the_lambda_invocations_own_deadline_shortens_the_budget() {
+    let app = TestApp::spawn().await;
+    let mut context = lambda_runtime::Context::default();
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64;
+    context.deadline = now_ms + 1_000;
+    let budget = app.app.budget(&context);
+    assert!(
+        budget <= std::time::Duration::from_millis(750)
+            && budget > std::time::Duration::from_millis(500),
+        "{budget:?}: a second left, less the margin to answer"
+    );
+    context.deadline = now_ms + 60_000;
+    assert_eq!(
+        app.app.budget(&context),
+        std::time::Duration::from_secs(8),
+        "the setting caps it"
+    );
+    context.deadline = now_ms.saturating_sub(5);
+    assert_eq!(
+        app.app.budget(&context),
+        std::time::Duration::ZERO,
+        "already late"
+    );
+    for not_an_epoch in [0, 600_000] {
+        context.deadline = not_an_epoch;
+        assert_eq!(
+            app.app.budget(&context),
+            std::time::Duration::from_secs(8),
+            "{not_an_epoch}: no usable Lambda deadline (cargo lambda watch sends 600000)"
+        );
+    }
 }

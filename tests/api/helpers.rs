@@ -154,6 +154,8 @@ impl TestApp {
             api_keys_secret_id: secret.id.clone(),
             marker_ttl: std::time::Duration::from_secs(90 * 86_400),
             api_keys_cache_ttl: std::time::Duration::from_secs(300),
+            api_keys_max_stale: std::time::Duration::from_secs(900),
+            request_deadline: std::time::Duration::from_secs(8),
             panic_probe: None,
         };
         tweak(&mut config);
@@ -279,6 +281,7 @@ impl TestApp {
                 secrets,
                 self.config.api_keys_secret_id.clone(),
                 self.config.api_keys_cache_ttl,
+                self.config.api_keys_max_stale,
                 clock.clone(),
             ),
             Disconnector::new(
@@ -286,7 +289,8 @@ impl TestApp {
                 self.config.marker_ttl,
                 clock,
             ),
-        );
+        )
+        .with_deadline(self.config.request_deadline);
         self
     }
 }

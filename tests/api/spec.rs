@@ -202,6 +202,7 @@ async fn a_real_success() -> TestResponse {
             secrets.secrets_manager(),
             "spec/api-keys",
             Duration::from_secs(300),
+            Duration::from_secs(900),
             Arc::clone(&clock),
         ),
         Disconnector::new(

@@ -130,6 +130,28 @@ fn the_function_builds_this_binary_and_logs_json() {
 }
 
 #[test]
+fn the_request_deadline_always_answers_before_the_function_times_out() {
+    let template = template();
+    let deadline = &template["Parameters"]["RequestDeadlineMs"];
+    let max_deadline_ms = deadline["MaxValue"].as_u64().expect("a MaxValue");
+    let timeout_s = function()["Properties"]["Timeout"]
+        .as_u64()
+        .expect("a Timeout");
+    assert!(
+        max_deadline_ms + 500 <= timeout_s * 1000,
+        "a deadline of {max_deadline_ms} ms must leave time to answer within {timeout_s} s"
+    );
+    assert!(timeout_s < 30, "API Gateway's HTTP API gives up after 30 s");
+    assert_eq!(
+        deadline["Default"].as_u64(),
+        Some(disconnect_integration::config::DEFAULT_REQUEST_DEADLINE_MS)
+    );
+    let variables = &function()["Properties"]["Environment"]["Variables"];
+    assert!(!variables["REQUEST_DEADLINE_MS"].is_null());
+    assert!(!variables["API_KEYS_MAX_STALE_SECONDS"].is_null());
+}
+
+#[test]
 fn the_release_profile_unwinds_so_panics_become_the_500_envelope() {
     let manifest = std::fs::read_to_string(repo_root().join("Cargo.toml")).unwrap();
     let release = manifest

@@ -220,3 +220,71 @@ async fn alb_host_values_that_break_uri_parsing_are_served_as_usual() {
         }
     }
 }
+
+/// A listener that accepts connections and never answers: a hanging dependency.
+fn black_hole() -> (std::net::TcpListener, String) {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    (listener, url)
+}
+
+#[tokio::test]
+async fn a_hanging_secrets_manager_bounds_init_and_the_first_request_answers_503_by_the_deadline() {
+    let stage = Stage::new().await;
+    let (_listener, url) = black_hole();
+    let function = stage.start(&[
+        ("AWS_ENDPOINT_URL_SECRETS_MANAGER", &url),
+        ("REQUEST_DEADLINE_MS", "1500"),
+    ]);
+    let event = http_api("DELETE", "/v1/integration/int_1", &[("x-api-key", KEY)]);
+
+    let asked = std::time::Instant::now();
+    let answer = function.invoke(&event);
+    let took = asked.elapsed();
+
+    let init = function.0.api.first_poll().expect("the function polled") - function.0.started;
+    assert!(
+        init < std::time::Duration::from_millis(2_800),
+        "init waited {init:?} for the secret"
+    );
+    envelope(
+        503,
+        "service_unavailable",
+        "Service temporarily unavailable, please retry",
+        &answer,
+    );
+    assert_eq!(answer.headers["retry-after"], "1");
+    assert!(
+        took < std::time::Duration::from_millis(1_500 + 2_800 + 500),
+        "answered after {took:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_hanging_dynamodb_answers_503_by_the_deadline() {
+    let stage = Stage::new().await;
+    let (_listener, url) = black_hole();
+    let function = stage.start(&[
+        ("AWS_ENDPOINT_URL_DYNAMODB", &url),
+        ("REQUEST_DEADLINE_MS", "1000"),
+    ]);
+    // Warm: the keys are read at init (Secrets Manager answers).
+    let started = std::time::Instant::now();
+    let answer = function.invoke(&http_api(
+        "DELETE",
+        "/v1/integration/int_1",
+        &[("x-api-key", KEY)],
+    ));
+    let took = started.elapsed();
+    envelope(
+        503,
+        "service_unavailable",
+        "Service temporarily unavailable, please retry",
+        &answer,
+    );
+    assert!(
+        took >= std::time::Duration::from_millis(900)
+            && took < std::time::Duration::from_millis(1_600),
+        "answered after {took:?}, the deadline is 1 s"
+    );
+}

@@ -203,3 +203,51 @@ async fn a_missing_or_invalid_setting_fails_init_and_is_named() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_disabled_key_and_the_entries_left_out_are_logged_without_key_material() {
+    let stage = Stage::new().await;
+    let entry = |key: &str| serde_json::json!({"sha256": test_support::local::hash_key(key), "accountId": ACCOUNT});
+    let mut disabled = entry(KEY);
+    disabled["disabled"] = true.into();
+    let mut upper = entry(crate::binary::OTHER_KEY);
+    upper["sha256"] = upper["sha256"].as_str().unwrap().to_uppercase().into();
+    stage
+        .secret
+        .set_string(&serde_json::json!({"keys": [disabled, upper]}).to_string())
+        .await;
+    let mut function = stage.start(&[]);
+
+    let answer = function.invoke(&http_api(
+        "DELETE",
+        "/v1/integration/int_1",
+        &[("x-api-key", KEY)],
+    ));
+    assert_eq!(answer.status, 401);
+    function.stop();
+
+    let lines = function.log_lines();
+    let rejected: Vec<&Value> = lines.iter().filter(|l| l["target"] == "request").collect();
+    assert_eq!(rejected.len(), 1, "{lines:#?}");
+    assert!(
+        rejected[0]["reason"].as_str().unwrap().contains("disabled"),
+        "{}",
+        rejected[0]
+    );
+    let left_out: Vec<&Value> = lines
+        .iter()
+        .filter(|l| {
+            l["level"] == "ERROR" && l["message"] == "an entry of the API-keys secret is left out"
+        })
+        .collect();
+    assert!(!left_out.is_empty(), "{lines:#?}");
+    assert!(
+        left_out[0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("keys[1].sha256"),
+        "{}",
+        left_out[0]
+    );
+    assert_no_secrets(&function.all_output(), "left-out entries");
+}

@@ -24,11 +24,12 @@ pub struct Call {
     pub nth: usize,
 }
 
-/// A status and a body to answer with.
+/// A status and a body to answer with, at once or after a delay.
 #[derive(Debug, Clone)]
 pub struct Reply {
     pub status: u16,
     pub body: String,
+    pub delay: Option<std::time::Duration>,
 }
 
 impl Reply {
@@ -36,7 +37,14 @@ impl Reply {
         Self {
             status: 200,
             body: body.into(),
+            delay: None,
         }
+    }
+
+    /// The same answer, `delay` later (a slow or hanging service).
+    pub fn after(mut self, delay: std::time::Duration) -> Self {
+        self.delay = Some(delay);
+        self
     }
 
     /// An AWS JSON error of type `code` (the shape DynamoDB and Secrets Manager both use).
@@ -44,6 +52,7 @@ impl Reply {
         Self {
             status,
             body: format!(r#"{{"__type":"com.amazonaws.test#{code}","message":"test"}}"#),
+            delay: None,
         }
     }
 }
@@ -150,6 +159,12 @@ impl HttpConnector for FakeAws {
             StatusCode::try_from(reply.status).expect("a valid status"),
             SdkBody::from(reply.body),
         );
-        HttpConnectorFuture::ready(Ok(response))
+        match reply.delay {
+            None => HttpConnectorFuture::ready(Ok(response)),
+            Some(delay) => HttpConnectorFuture::new(async move {
+                tokio::time::sleep(delay).await;
+                Ok(response)
+            }),
+        }
     }
 }

@@ -31,6 +31,7 @@ struct State {
     queue: VecDeque<(String, String)>,
     outcomes: HashMap<String, Outcome>,
     init_error: Option<String>,
+    first_poll: Option<Instant>,
 }
 
 #[derive(Default)]
@@ -87,6 +88,11 @@ impl RuntimeApi {
         }
     }
 
+    /// When the function first asked for an event: the end of its init.
+    pub fn first_poll(&self) -> Option<Instant> {
+        self.shared.state.lock().unwrap().first_poll
+    }
+
     /// What the function reported to `POST /init/error`, if it did.
     pub fn init_error(&self) -> Option<String> {
         self.shared.state.lock().unwrap().init_error.clone()
@@ -100,6 +106,12 @@ fn serve(stream: TcpStream, shared: &Shared) {
     while let Some((method, path, body)) = read_request(&mut reader) {
         let reply = match (method.as_str(), path.as_str()) {
             ("GET", p) if p == format!("{PREFIX}/invocation/next") => {
+                shared
+                    .state
+                    .lock()
+                    .unwrap()
+                    .first_poll
+                    .get_or_insert_with(Instant::now);
                 let (id, event) = next_event(shared);
                 let deadline = SystemTime::now()
                     .duration_since(UNIX_EPOCH)
@@ -207,6 +219,8 @@ fn read_request(reader: &mut BufReader<TcpStream>) -> Option<(String, String, St
 /// runtime: a clean environment with the `AWS_LAMBDA_*` variables, plus `env`.
 pub struct Function {
     pub api: RuntimeApi,
+    /// When the process was started.
+    pub started: Instant,
     child: Child,
     stdout: Arc<Mutex<Vec<String>>>,
     stderr: Arc<Mutex<Vec<String>>>,
@@ -216,6 +230,7 @@ pub struct Function {
 impl Function {
     pub fn start(binary: &Path, env: &[(&str, &str)]) -> Self {
         let api = RuntimeApi::start();
+        let started = Instant::now();
         let mut command = Command::new(binary);
         command
             .env_clear()
@@ -240,6 +255,7 @@ impl Function {
         let (stderr, err_reader) = collect_lines(child.stderr.take().unwrap());
         Self {
             api,
+            started,
             child,
             stdout,
             stderr,
