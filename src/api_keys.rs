@@ -857,6 +857,18 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_secret_answer_cut_short_is_transient_and_its_content_is_not_in_the_error() {
+        let whole = json!({"Name": "s", "SecretString": secret(&[("good", "acct_1")])}).to_string();
+        let cut = whole[..whole.len() - 20].to_owned();
+        let fake = FakeAws::new(move |_| Reply::ok(cut.clone()));
+        let (verifier, _) = verifier(&fake, Duration::from_secs(60));
+        let err = verifier.verify("good", SCOPE_DELETE).await.unwrap_err();
+        let chain = crate::error::ErrorChain(&err).to_string();
+        assert!(err.is_transient(), "{chain}");
+        assert!(!chain.contains(&hash_key("good")[..12]), "{chain}");
+    }
+
+    #[tokio::test]
     async fn the_read_at_init_gives_up_after_its_bound() {
         let fake = FakeAws::new(|_| Reply::ok("{}").after(Duration::from_secs(60)));
         let (verifier, _) = verifier(&fake, Duration::from_secs(60));

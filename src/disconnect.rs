@@ -14,6 +14,7 @@ use std::time::{Duration, SystemTime};
 use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem};
 use integrations_table::batch::backoff;
 use integrations_table::keys::{Key, PK, SK_INTEGRATION, item_key};
+use integrations_table::tokens::VERSION_ATTRIBUTE;
 use integrations_table::{AccountId, DisconnectMarker, IntegrationId};
 
 use crate::clock::SharedClock;
@@ -29,8 +30,13 @@ pub const MAX_ATTEMPTS: u32 = 8;
 /// What to do about one DELETE.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Decision {
-    /// The same account disconnected it earlier and the marker lives: answer with that marker.
-    Repeat(DisconnectMarker),
+    /// The same account disconnected it earlier and the marker lives: delete any token still
+    /// there (written by a writer that ignored the token protocol), then answer with that
+    /// marker.
+    Repeat {
+        marker: DisconnectMarker,
+        leftover: Vec<Key>,
+    },
     /// No integration, another account's, or only an expired or foreign marker.
     NotFound,
     Commit(Plan),
@@ -63,7 +69,14 @@ pub fn decide(partition: &Partition, request: &Request<'_>) -> Decision {
     let Some(head) = &partition.integration else {
         return match &partition.marker {
             Some(m) if m.account_id == request.account.as_str() && m.is_live(request.now) => {
-                Decision::Repeat(m.clone())
+                Decision::Repeat {
+                    marker: m.clone(),
+                    leftover: partition
+                        .token_sort_keys
+                        .iter()
+                        .map(|sk| item_key(request.id, sk))
+                        .collect(),
+                }
             }
             _ => Decision::NotFound,
         };
@@ -81,23 +94,32 @@ pub fn decide(partition: &Partition, request: &Request<'_>) -> Decision {
     let tokens = &partition.token_sort_keys;
     let (surplus, last) = tokens.split_at(tokens.len().saturating_sub(MAX_TOKENS_IN_TRANSACTION));
 
+    // Still there, still the caller's, and no token written since the read (token writers bump
+    // `version` in the same transaction as their put; see integrations_table::tokens).
+    let integration = Delete::builder()
+        .table_name(request.table)
+        .set_key(Some(item_key(request.id, SK_INTEGRATION)))
+        .expression_attribute_names("#pk", PK)
+        .expression_attribute_names("#account", "accountId")
+        .expression_attribute_names("#version", VERSION_ATTRIBUTE)
+        .expression_attribute_values(
+            ":account",
+            AttributeValue::S(request.account.as_str().to_owned()),
+        );
+    let integration = match &head.version {
+        Some(version) => integration
+            .condition_expression(
+                "attribute_exists(#pk) AND #account = :account AND #version = :version",
+            )
+            .expression_attribute_values(":version", AttributeValue::N(version.clone())),
+        None => integration.condition_expression(
+            "attribute_exists(#pk) AND #account = :account AND attribute_not_exists(#version)",
+        ),
+    };
     let mut transaction = Vec::with_capacity(last.len() + 2);
     transaction.push(
         TransactWriteItem::builder()
-            .delete(
-                Delete::builder()
-                    .table_name(request.table)
-                    .set_key(Some(item_key(request.id, SK_INTEGRATION)))
-                    .condition_expression("attribute_exists(#pk) AND #account = :account")
-                    .expression_attribute_names("#pk", PK)
-                    .expression_attribute_names("#account", "accountId")
-                    .expression_attribute_values(
-                        ":account",
-                        AttributeValue::S(request.account.as_str().to_owned()),
-                    )
-                    .build()
-                    .expect("table name and key are set"),
-            )
+            .delete(integration.build().expect("table name and key are set"))
             .build(),
     );
     transaction.extend(last.iter().map(|sk| {
@@ -199,7 +221,17 @@ impl Disconnector {
                 marker_ttl: self.marker_ttl,
             };
             let plan = match decide(&partition, &request) {
-                Decision::Repeat(marker) => return Ok(Disconnect::Earlier(marker)),
+                Decision::Repeat { marker, leftover } => {
+                    if !leftover.is_empty() {
+                        tracing::warn!(
+                            integrationId = %id,
+                            tokens = leftover.len(),
+                            "tokens were written after the disconnect, outside the token protocol; deleting them"
+                        );
+                        self.store.delete_items(&leftover).await?;
+                    }
+                    return Ok(Disconnect::Earlier(marker));
+                }
                 Decision::NotFound => return Err(Error::IntegrationNotFound),
                 Decision::Commit(plan) => plan,
             };
@@ -253,6 +285,7 @@ mod tests {
             integration: Some(IntegrationHead {
                 account_id: account.into(),
                 integration_type: Some("youtube".into()),
+                version: None,
             }),
             token_sort_keys: (0..tokens).map(|i| format!("TOKEN#{i:03}")).collect(),
             marker: None,
@@ -334,12 +367,13 @@ mod tests {
         ];
         for (case, partition, caller, expected) in cases {
             let got = match decide_for(&partition, caller) {
-                Decision::Repeat(m) => {
+                Decision::Repeat { marker, leftover } => {
                     assert_eq!(
-                        m,
+                        marker,
                         partition.marker.clone().unwrap(),
                         "{case}: the original marker"
                     );
+                    assert!(leftover.is_empty(), "{case}");
                     "repeat"
                 }
                 Decision::NotFound => "not found",
@@ -356,9 +390,11 @@ mod tests {
         assert_eq!(plan.transaction.len(), 5, "integration, 3 tokens, marker");
         let first = plan.transaction[0].delete().expect("a delete first");
         assert_eq!(first.key()["SK"], AttributeValue::S("INTEGRATION".into()));
-        assert_eq!(
-            first.condition_expression(),
-            Some("attribute_exists(#pk) AND #account = :account")
+        assert!(
+            first
+                .condition_expression()
+                .unwrap()
+                .starts_with("attribute_exists(#pk) AND #account = :account AND ")
         );
         assert_eq!(
             first.expression_attribute_values().unwrap()[":account"],
@@ -383,6 +419,47 @@ mod tests {
             );
             assert!(plan.transaction.len() <= 100);
         }
+    }
+
+    #[test]
+    fn the_transaction_is_conditioned_on_the_version_read() {
+        let unversioned = plan(decide_for(&integration("a", 1), "a"));
+        let delete = unversioned.transaction[0].delete().unwrap();
+        assert_eq!(
+            delete.condition_expression(),
+            Some(
+                "attribute_exists(#pk) AND #account = :account AND attribute_not_exists(#version)"
+            )
+        );
+        let mut partition = integration("a", 1);
+        partition.integration.as_mut().unwrap().version = Some("7".into());
+        let versioned = plan(decide_for(&partition, "a"));
+        let delete = versioned.transaction[0].delete().unwrap();
+        assert_eq!(
+            delete.condition_expression(),
+            Some("attribute_exists(#pk) AND #account = :account AND #version = :version")
+        );
+        assert_eq!(
+            delete.expression_attribute_values().unwrap()[":version"],
+            AttributeValue::N("7".into())
+        );
+    }
+
+    #[test]
+    fn a_repeat_deletes_tokens_left_behind_but_never_another_accounts() {
+        let live = NOW_SECS as i64 + 1;
+        let with_tokens = |owner| Partition {
+            integration: None,
+            token_sort_keys: vec!["TOKEN#late".into()],
+            marker: Some(marker(owner, live)),
+        };
+        match decide_for(&with_tokens("a"), "a") {
+            Decision::Repeat { leftover, .. } => {
+                assert_eq!(leftover, [item_key(&id(), "TOKEN#late")]);
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(decide_for(&with_tokens("b"), "a"), Decision::NotFound);
     }
 
     #[test]
@@ -457,6 +534,8 @@ mod wire_tests {
             (400, "ResourceNotFoundException", false),
             (400, "AccessDeniedException", false),
             (400, "ValidationException", false),
+            (400, "TransactionConflictException", true),
+            (400, "ReplicatedWriteConflictException", true),
         ];
         for (status, code, transient) in cases {
             let (result, _) = disconnect_with(move |_| Reply::error(status, code)).await;
@@ -468,6 +547,19 @@ mod wire_tests {
                 "{status} {code}: the cause is kept: {chain}"
             );
         }
+    }
+
+    #[tokio::test]
+    async fn an_answer_cut_short_is_transient_and_its_body_is_not_in_the_error() {
+        let (result, _) = disconnect_with(|_| {
+            Reply::ok(r#"{"Items": [{"PK": {"S": "INTEGRATION#int_1"}, "SK": {"S": "secret-value-in-the-body"#)
+        })
+        .await;
+        let err = result.unwrap_err();
+        let chain = crate::error::ErrorChain(&err).to_string();
+        assert!(err.is_transient(), "{chain}");
+        // The log line shows the chain (Display); the SDK's Debug output holds the raw body.
+        assert!(!chain.contains("secret-value-in-the-body"), "{chain}");
     }
 
     #[tokio::test]

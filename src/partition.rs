@@ -8,6 +8,9 @@ use integrations_table::DisconnectMarker;
 pub struct IntegrationHead {
     pub account_id: String,
     pub integration_type: Option<String>,
+    /// The `version` attribute (a DynamoDB number, as written), bumped by every token write;
+    /// `None` while no token was written by the protocol of `integrations_table::tokens`.
+    pub version: Option<String>,
 }
 
 /// What one strongly consistent read of an integration's partition found.

@@ -8,6 +8,7 @@ use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{AttributeValue, DeleteRequest, TransactWriteItem, WriteRequest};
 use integrations_table::batch::{BATCH_WRITE_LIMIT, until_processed};
 use integrations_table::keys::{Key, SK, SortKey, partition_key};
+use integrations_table::tokens::VERSION_ATTRIBUTE;
 use integrations_table::{DisconnectMarker, IntegrationId};
 use serde::Deserialize;
 
@@ -57,12 +58,15 @@ impl IntegrationStore {
             .table_name(&self.table)
             .consistent_read(true)
             .key_condition_expression("#pk = :pk")
-            .projection_expression("#pk, #sk, #id, #account, #type, #at, #reason, #expires")
+            .projection_expression(
+                "#pk, #sk, #id, #account, #type, #version, #at, #reason, #expires",
+            )
             .expression_attribute_names("#pk", "PK")
             .expression_attribute_names("#sk", "SK")
             .expression_attribute_names("#id", "id")
             .expression_attribute_names("#account", "accountId")
             .expression_attribute_names("#type", "type")
+            .expression_attribute_names("#version", VERSION_ATTRIBUTE)
             .expression_attribute_names("#at", "disconnectedAt")
             .expression_attribute_names("#reason", "reason")
             .expression_attribute_names("#expires", "expiresAt")
@@ -79,10 +83,21 @@ impl IntegrationStore {
                 };
                 match SortKey::classify(sk) {
                     SortKey::Integration => {
+                        let version = match item.get(VERSION_ATTRIBUTE) {
+                            Some(AttributeValue::N(n)) => Some(n.clone()),
+                            None => None,
+                            Some(_) => {
+                                return Err(Error::internal(
+                                    format!("the integration item of {id} is unreadable"),
+                                    "its version is not a number",
+                                ));
+                            }
+                        };
                         let item: IntegrationItem = from_item(id, "integration", item)?;
                         partition.integration = Some(IntegrationHead {
                             account_id: item.account_id,
                             integration_type: item.integration_type,
+                            version,
                         });
                     }
                     SortKey::Marker => {

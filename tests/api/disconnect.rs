@@ -322,3 +322,160 @@ async fn a_body_and_a_query_string_are_ignored() {
     assert_eq!(response.status, 200, "{}", response.raw_body);
     assert_eq!(response.body["data"]["id"], "int_1");
 }
+
+/// Runs `action` once, on a thread of its own, just before the first request of `operation`
+/// leaves: another writer acting between the function's read and its write.
+#[derive(Clone)]
+struct BeforeFirst {
+    operation: &'static str,
+    action: Arc<dyn Fn() + Send + Sync>,
+    done: Arc<AtomicBool>,
+}
+
+impl std::fmt::Debug for BeforeFirst {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("BeforeFirst")
+    }
+}
+
+impl Intercept for BeforeFirst {
+    fn name(&self) -> &'static str {
+        "BeforeFirst"
+    }
+
+    fn modify_before_transmit(
+        &self,
+        context: &mut BeforeTransmitInterceptorContextMut<'_>,
+        _components: &RuntimeComponents,
+        _cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        let target = context
+            .request()
+            .headers()
+            .get("x-amz-target")
+            .unwrap_or_default();
+        if target.ends_with(self.operation) && !self.done.swap(true, Ordering::SeqCst) {
+            let action = self.action.clone();
+            std::thread::spawn(move || action()).join().unwrap();
+        }
+        Ok(())
+    }
+}
+
+/// Writes the token `name` of `id` by the protocol, from a runtime and a client of its own
+/// (a client's pooled connections belong to the runtime that opened them).
+fn put_token_now(
+    app_table: &test_support::local::Table,
+    id: &str,
+    name: &str,
+) -> Result<(), integrations_table::tokens::PutTokenError> {
+    let table = app_table.name.clone();
+    let (id, name) = (id.to_owned(), name.to_owned());
+    std::thread::spawn(move || {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+            .block_on(async {
+                let client =
+                    aws_sdk_dynamodb::Client::new(&test_support::local::sdk_config().await);
+                integrations_table::tokens::put_token(
+                    &client,
+                    &table,
+                    &integrations_table::IntegrationId::parse(&id).unwrap(),
+                    &name,
+                    std::collections::HashMap::from([(
+                        "token".to_owned(),
+                        aws_sdk_dynamodb::types::AttributeValue::S(
+                            "secret-token-value-late".into(),
+                        ),
+                    )]),
+                )
+                .await
+            })
+    })
+    .join()
+    .unwrap()
+}
+
+#[tokio::test]
+async fn a_token_written_by_the_protocol_between_the_read_and_the_transaction_is_not_orphaned() {
+    let fixture = TestApp::spawn().await;
+    let table = fixture.table.clone();
+    let writer = BeforeFirst {
+        operation: "TransactWriteItems",
+        action: Arc::new(move || put_token_now(&table, "int_race", "refreshed").unwrap()),
+        done: Arc::default(),
+    };
+    let app = fixture.with_interceptor(writer.clone());
+    app.seed_integration("int_race", ACCOUNT_A, "youtube", 3)
+        .await;
+
+    let response = app.delete_integration("int_race", Some(KEY_A)).await;
+
+    assert!(writer.done.load(Ordering::SeqCst), "the writer ran");
+    assert_eq!(response.status, 200, "{}", response.raw_body);
+    assert_eq!(
+        app.table.sort_keys("int_race").await,
+        ["DISCONNECTED"],
+        "the token written during the disconnect is gone too"
+    );
+}
+
+#[tokio::test]
+async fn a_token_write_after_the_disconnect_writes_nothing() {
+    let app = TestApp::spawn().await;
+    app.seed_integration("int_1", ACCOUNT_A, "youtube", 1).await;
+    assert_eq!(
+        app.delete_integration("int_1", Some(KEY_A)).await.status,
+        200
+    );
+
+    let result = put_token_now(&app.table, "int_1", "late");
+
+    assert!(
+        matches!(
+            result,
+            Err(integrations_table::tokens::PutTokenError::IntegrationGone(
+                _
+            ))
+        ),
+        "{result:?}"
+    );
+    assert_eq!(app.table.sort_keys("int_1").await, ["DISCONNECTED"]);
+}
+
+#[tokio::test]
+async fn a_token_written_outside_the_protocol_after_the_disconnect_is_deleted_by_a_repeat() {
+    let app = TestApp::spawn().await;
+    app.seed_integration("int_1", ACCOUNT_A, "youtube", 1).await;
+    let first = app.delete_integration("int_1", Some(KEY_A)).await;
+    app.table
+        .put(json!({"PK": "INTEGRATION#int_1", "SK": "TOKEN#careless", "token": "secret-token-value-x"}))
+        .await;
+
+    let repeat = app.delete_integration("int_1", Some(KEY_A)).await;
+
+    assert_eq!(repeat.status, 200, "{}", repeat.raw_body);
+    assert_eq!(repeat.raw_body, first.raw_body);
+    assert_eq!(app.table.sort_keys("int_1").await, ["DISCONNECTED"]);
+}
+
+#[tokio::test]
+async fn a_token_written_by_the_protocol_before_the_disconnect_is_deleted_with_it() {
+    let app = TestApp::spawn().await;
+    app.seed_integration("int_1", ACCOUNT_A, "youtube", 2).await;
+    put_token_now(&app.table, "int_1", "refreshed").unwrap();
+    let integration = app
+        .table
+        .get("INTEGRATION#int_1", "INTEGRATION")
+        .await
+        .unwrap();
+    assert_eq!(integration["version"], 1, "the write bumped the version");
+
+    assert_eq!(
+        app.delete_integration("int_1", Some(KEY_A)).await.status,
+        200
+    );
+    assert_eq!(app.table.sort_keys("int_1").await, ["DISCONNECTED"]);
+}

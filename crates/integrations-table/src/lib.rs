@@ -5,7 +5,8 @@
 //! - [`keys`]: the key layout (`PK`/`SK`, the sort keys of an integration's partition);
 //! - [`marker`]: the disconnect marker and its TTL rule;
 //! - [`batch`]: the retry of `UnprocessedItems` / `UnprocessedKeys`;
-//! - [`sdk`]: which SDK errors are worth retrying later.
+//! - [`sdk`]: which SDK errors are worth retrying later;
+//! - [`tokens`]: writing a token by the protocol that no disconnect can orphan.
 //!
 //! Nothing here performs a request of its own, and no module here imports a crate that imports
 //! it back: the writer and the readers both depend on this crate, never on each other.
@@ -15,6 +16,7 @@ pub mod ids;
 pub mod keys;
 pub mod marker;
 pub mod sdk;
+pub mod tokens;
 
 pub use ids::{AccountId, IntegrationId, InvalidIntegrationId};
 pub use marker::DisconnectMarker;

@@ -4,25 +4,47 @@ use aws_runtime::retries::classifiers::{THROTTLING_ERRORS, TRANSIENT_ERRORS};
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 
-/// Whether a failed call, after the SDK's own retries, is transient: a timeout, a failure to
-/// connect or send, a 5xx answer, or an error code that the SDK's retry classifier itself
-/// treats as throttling or transient (`aws-runtime`'s `THROTTLING_ERRORS` and
-/// `TRANSIENT_ERRORS`). Everything else (a missing table or secret, access denied, a
-/// validation error) is a fault that waiting will not fix.
+/// Error codes that DynamoDB documents as "retry the request" and that the SDK's classifier
+/// lists do not hold: a write that collided with a transaction in flight, and (multi-Region
+/// strong consistency) with a write replicated from another Region.
+pub const DYNAMODB_CONFLICT_ERRORS: &[&str] = &[
+    "TransactionConflictException",
+    "ReplicatedWriteConflictException",
+];
+
+/// Whether a failed call, after the SDK's own retries, is transient:
+/// - a timeout, or a failure to connect or send (dispatch failure);
+/// - an answer that could not be read (cut short, not JSON): a `ResponseError`, or a
+///   "service error" whose status is 2xx;
+/// - a 5xx answer;
+/// - an error code the SDK's own retry classifier treats as throttling or transient
+///   (`aws-runtime`'s `THROTTLING_ERRORS` and `TRANSIENT_ERRORS`), or a DynamoDB conflict
+///   ([`DYNAMODB_CONFLICT_ERRORS`]).
+///
+/// Everything else (a missing table or secret, access denied, a validation error) is a fault
+/// that waiting will not fix.
 pub fn is_transient<E: ProvideErrorMetadata>(err: &SdkError<E, HttpResponse>) -> bool {
     match err {
-        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) => true,
-        SdkError::ResponseError(ctx) => ctx.raw().status().is_server_error(),
+        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => {
+            true
+        }
         SdkError::ServiceError(ctx) => {
-            ctx.raw().status().is_server_error() || is_retryable_code(ctx.err().code())
+            let status = ctx.raw().status();
+            // A 2xx reported as an error is an answer the SDK could not read (cut short).
+            status.is_server_error() || status.is_success() || is_retryable_code(ctx.err().code())
         }
         _ => false,
     }
 }
 
-/// Whether `code` is in the SDK's throttling or transient error lists.
+/// Whether `code` is in the SDK's throttling or transient error lists, or is a DynamoDB
+/// conflict.
 pub fn is_retryable_code(code: Option<&str>) -> bool {
-    code.is_some_and(|code| THROTTLING_ERRORS.contains(&code) || TRANSIENT_ERRORS.contains(&code))
+    code.is_some_and(|code| {
+        THROTTLING_ERRORS.contains(&code)
+            || TRANSIENT_ERRORS.contains(&code)
+            || DYNAMODB_CONFLICT_ERRORS.contains(&code)
+    })
 }
 
 #[cfg(test)]
@@ -37,6 +59,8 @@ mod tests {
             "RequestLimitExceeded",
             "TransactionInProgressException",
             "RequestTimeout",
+            "TransactionConflictException",
+            "ReplicatedWriteConflictException",
         ] {
             assert!(is_retryable_code(Some(code)), "{code}");
         }
