@@ -11,4 +11,5 @@
 mod binary;
 mod bodies;
 mod events;
+mod faults;
 mod logs;

@@ -2,12 +2,14 @@
 //!
 //! - [`local`]: per-test tables and secrets on DynamoDB Local and moto, created from
 //!   `template.yaml`'s own table definition, and typed helpers to seed and read them;
+//! - [`fault_proxy`]: a fault-injecting HTTP proxy in front of DynamoDB Local or moto;
 //! - [`fake_aws`]: an SDK HTTP client that answers from a closure, for the unit tests of
 //!   error mapping that a real server cannot produce on demand;
 //! - [`runtime_api`]: a local Lambda Runtime API, to run the shipped binary as Lambda runs it;
 //! - [`lambda_response`]: a Lambda HTTP response object read as the front door reads it.
 
 pub mod fake_aws;
+pub mod fault_proxy;
 pub mod lambda_response;
 pub mod local;
 pub mod runtime_api;

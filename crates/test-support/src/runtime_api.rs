@@ -263,6 +263,19 @@ impl Function {
         }
     }
 
+    /// Waits until the function has finished its init (it asks for an event), 10 s at most.
+    pub fn wait_ready(&self) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while self.api.first_poll().is_none() {
+            assert!(
+                Instant::now() < deadline,
+                "no poll for an event within 10 s; stderr:\n{}",
+                self.stderr().join("\n")
+            );
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+
     /// Hands `event` to the function and waits for its answer (30 s at most).
     pub fn invoke(&self, event: &str) -> (String, Outcome) {
         let id = self.api.queue(event.to_owned());
