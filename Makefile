@@ -2,7 +2,7 @@
 # environment (DYNAMODB_PORT, MOTO_PORT, WATCH_PORT).
 SHELL := bash
 
-.PHONY: dev test lint fmt bootstrap services-up services-down services-status seed contract bench build api-key-entry
+.PHONY: dev test lint fmt bootstrap services-up services-down services-status seed contract bench soak build api-key-entry
 
 dev:            ## services + seed + cargo lambda watch on 127.0.0.1:$WATCH_PORT (the template's routes)
 	bash scripts/run.sh dev
@@ -12,6 +12,9 @@ test:           ## services + seed; shipped binary, cargo test, contract test, c
 
 bench:          ## cold start, warm latency and memory of the release binary (starts services itself)
 	bash scripts/run.sh bench $(ARGS)
+
+soak:           ## 2,000 deletes at concurrency 32 through 4 release-binary instances; fails on any 5xx, orphan or changed neighbour
+	bash scripts/run.sh soak
 
 build:          ## the deployable arm64 artefact .aws-sam/build/ (sam validate --lint, sam build, cargo lambda + zig, no Docker)
 	bash scripts/build.sh

@@ -5,6 +5,8 @@
 #   scripts/run.sh dev      make dev:   cargo lambda watch on 127.0.0.1:$WATCH_PORT, until Ctrl-C
 #   scripts/run.sh test     make test:  every test step; exit code non-zero if any failed
 #   scripts/run.sh bench    make bench: bench/coldstart.py against the release binary
+#   scripts/run.sh soak     make soak:  2,000 deletes at concurrency 32 through 4 instances of the
+#                           release binary, then a scan of the table (tests/shipped/soak.rs)
 set -euo pipefail
 # shellcheck source=scripts/env.sh
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
@@ -14,7 +16,7 @@ cd "$ROOT_DIR"
 
 command="${1:-}"
 shift || true
-case "$command" in dev|test|bench) ;; *) echo "usage: $0 dev|test|bench [args]" >&2; exit 2 ;; esac
+case "$command" in dev|test|bench|soak) ;; *) echo "usage: $0 dev|test|bench|soak [args]" >&2; exit 2 ;; esac
 
 services_for_this_run
 
@@ -67,6 +69,14 @@ run_test() {
   if (( ${#failed[@]} )); then echo "test: failed: ${failed[*]}"; fi
   echo "steps: $((steps - ${#failed[@]})) passed, ${#failed[@]} failed, in $((SECONDS - started)) s"
   (( ${#failed[@]} == 0 ))
+}
+
+run_soak() {
+  cargo build --release --locked --bin disconnect-integration
+  SHIPPED_BINARY="$ROOT_DIR/target/release/disconnect-integration" \
+    SOAK_DELETES="${SOAK_DELETES:-2000}" SOAK_CONCURRENCY="${SOAK_CONCURRENCY:-32}" \
+    SOAK_INSTANCES="${SOAK_INSTANCES:-4}" \
+    cargo test --locked --test shipped soak -- --nocapture
 }
 
 run_bench() {

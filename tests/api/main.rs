@@ -8,6 +8,7 @@ mod concurrency;
 mod disconnect;
 mod errors;
 mod events;
+mod fuzz;
 mod helpers;
 mod layers;
 mod processor;

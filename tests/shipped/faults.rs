@@ -52,6 +52,10 @@ fn faults(operation: &str) -> Vec<(&'static str, Fault)> {
     }
     if operation == "TransactWriteItems" {
         faults.push(("cancellation", Fault::cancelled()));
+        faults.push((
+            "in progress",
+            Fault::error(400, "TransactionInProgressException"),
+        ));
     }
     faults
 }

@@ -13,3 +13,4 @@ mod bodies;
 mod events;
 mod faults;
 mod logs;
+mod soak;

@@ -215,6 +215,67 @@ fn read_request(reader: &mut BufReader<TcpStream>) -> Option<(String, String, St
     Some((method, path, String::from_utf8_lossy(&body).into_owned()))
 }
 
+/// Several function processes behind one [`RuntimeApi`], as Lambda runs several execution
+/// environments of one function: each takes the next queued event when it is free.
+pub struct Fleet {
+    pub api: Arc<RuntimeApi>,
+    children: Vec<Child>,
+}
+
+impl Fleet {
+    pub fn start(binary: &Path, env: &[(&str, &str)], instances: usize) -> Self {
+        let api = Arc::new(RuntimeApi::start());
+        let children = (0..instances)
+            .map(|_| {
+                lambda_command(binary, &api.address(), env)
+                    .stdout(Stdio::null())
+                    .stderr(Stdio::null())
+                    .spawn()
+                    .unwrap_or_else(|e| panic!("start {}: {e}", binary.display()))
+            })
+            .collect();
+        Self { api, children }
+    }
+
+    /// Hands `event` to whichever instance is free and waits for the answer (30 s at most).
+    pub fn invoke(&self, event: &str) -> Outcome {
+        let id = self.api.queue(event.to_owned());
+        self.api
+            .outcome(&id, Duration::from_secs(30))
+            .expect("an answer within 30 s")
+    }
+}
+
+impl Drop for Fleet {
+    fn drop(&mut self) {
+        for child in &mut self.children {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// The command Lambda runs for a `provided.al2023` function: a clean environment with the
+/// `AWS_LAMBDA_*` variables, plus `env`.
+fn lambda_command(binary: &Path, runtime_api: &str, env: &[(&str, &str)]) -> Command {
+    let mut command = Command::new(binary);
+    command
+        .env_clear()
+        .env("AWS_LAMBDA_RUNTIME_API", runtime_api)
+        .env("AWS_LAMBDA_FUNCTION_NAME", "disconnect-integration")
+        .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "256")
+        .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+        .env(
+            "AWS_LAMBDA_LOG_GROUP_NAME",
+            "/aws/lambda/disconnect-integration",
+        )
+        .env("AWS_LAMBDA_LOG_STREAM_NAME", "local")
+        .env("AWS_REGION", "us-east-1")
+        .envs(env.iter().copied())
+        .stdin(Stdio::null());
+    command
+}
+
 /// A function process behind its own [`RuntimeApi`], started as Lambda starts a custom
 /// runtime: a clean environment with the `AWS_LAMBDA_*` variables, plus `env`.
 pub struct Function {
@@ -231,23 +292,8 @@ impl Function {
     pub fn start(binary: &Path, env: &[(&str, &str)]) -> Self {
         let api = RuntimeApi::start();
         let started = Instant::now();
-        let mut command = Command::new(binary);
-        command
-            .env_clear()
-            .env("AWS_LAMBDA_RUNTIME_API", api.address())
-            .env("AWS_LAMBDA_FUNCTION_NAME", "disconnect-integration")
-            .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "256")
-            .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
-            .env(
-                "AWS_LAMBDA_LOG_GROUP_NAME",
-                "/aws/lambda/disconnect-integration",
-            )
-            .env("AWS_LAMBDA_LOG_STREAM_NAME", "local")
-            .env("AWS_REGION", "us-east-1")
-            .envs(env.iter().copied())
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
+        let mut command = lambda_command(binary, &api.address(), env);
+        command.stdout(Stdio::piped()).stderr(Stdio::piped());
         let mut child = command
             .spawn()
             .unwrap_or_else(|e| panic!("start {}: {e}", binary.display()));
