@@ -84,10 +84,12 @@ async fn one_fault(operation: &'static str, name: &'static str, fault: Fault) ->
         };
         proxy.on(operation, fault);
         let deadline = DEADLINE_MS.to_string();
-        let function = stage.start(&[
+        let mut function = stage.start(&[
             ("AWS_ENDPOINT_URL_DYNAMODB", &dynamodb.url()),
             ("AWS_ENDPOINT_URL_SECRETS_MANAGER", &secrets.url()),
             ("REQUEST_DEADLINE_MS", &deadline),
+            // Every line there is: no fault may put a raw answer, a key or a token in one.
+            ("AWS_LAMBDA_LOG_LEVEL", "TRACE"),
         ]);
         function.0.wait_ready();
         if operation == "GetSecretValue" {
@@ -151,6 +153,8 @@ async fn one_fault(operation: &'static str, name: &'static str, fault: Fault) ->
             neighbour,
             "{case}"
         );
+        function.stop();
+        crate::logs::assert_no_secrets(&function.all_output(), &case);
         took
     }
 }

@@ -7,7 +7,7 @@ use serde_json::Value;
 
 use crate::binary::{ACCOUNT, KEY, Stage, http_api, secrets};
 
-fn assert_no_secrets(output: &str, case: &str) {
+pub fn assert_no_secrets(output: &str, case: &str) {
     for secret in secrets() {
         assert!(
             !output.contains(&secret),
