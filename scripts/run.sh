@@ -81,7 +81,8 @@ run_soak() {
 
 run_bench() {
   cargo build --release --locked --bin disconnect-integration
-  "$VENV_PY" bench/coldstart.py "$@"
+  cargo build --release --locked --manifest-path bench/hello/Cargo.toml --target-dir target/bench-hello
+  "$VENV_PY" bench/bench.py "$@"
 }
 
 "run_$command" "$@"

@@ -30,6 +30,9 @@ pub struct Config {
     /// `REQUEST_DEADLINE_MS`: the most a request may take, every AWS call, retry and back-off
     /// included; the Lambda invocation's own deadline shortens it further.
     pub request_deadline: Duration,
+    /// `AWS_CA_BUNDLE`: the PEM certificates of a file trusted besides the compiled-in Amazon
+    /// roots (behind a TLS-inspecting proxy). Read at init.
+    pub extra_ca_pem: Option<Vec<u8>>,
     /// `PANIC_PROBE_INTEGRATION_ID`: an authenticated DELETE of exactly this id panics inside
     /// the handler, so that an operator (and the black-box tests) can check in a deployed
     /// stage that a panic ends as the 500 envelope, not the front door's 502. Unset in normal
@@ -47,6 +50,14 @@ pub enum ConfigError {
         value: String,
         min: u64,
         max: u64,
+    },
+    #[error(
+        "environment variable {name} names {path:?}, which cannot be read as PEM certificates: {reason}"
+    )]
+    NotPem {
+        name: &'static str,
+        path: String,
+        reason: String,
     },
     #[error("environment variable {name} is not a valid integration id: {reason}")]
     NotAnId {
@@ -110,6 +121,10 @@ impl Config {
                 DEFAULT_REQUEST_DEADLINE_MS,
                 (100, MAX_REQUEST_DEADLINE_MS),
             )?),
+            extra_ca_pem: match lookup(crate::tls::EXTRA_CA_VARIABLE) {
+                Some(path) if !path.trim().is_empty() => Some(read_pem(path.trim())?),
+                _ => None,
+            },
             panic_probe: match lookup("PANIC_PROBE_INTEGRATION_ID") {
                 Some(raw) if !raw.trim().is_empty() => {
                     Some(IntegrationId::parse(raw.trim()).map_err(|reason| {
@@ -122,6 +137,20 @@ impl Config {
                 _ => None,
             },
         })
+    }
+}
+
+/// Reads a PEM file that must hold at least one certificate.
+fn read_pem(path: &str) -> Result<Vec<u8>, ConfigError> {
+    let not_pem = |reason: String| ConfigError::NotPem {
+        name: crate::tls::EXTRA_CA_VARIABLE,
+        path: path.to_owned(),
+        reason,
+    };
+    let pem = std::fs::read(path).map_err(|e| not_pem(e.to_string()))?;
+    match crate::tls::count_certificates(&pem) {
+        0 => Err(not_pem("it holds no certificate".into())),
+        _ => Ok(pem),
     }
 }
 
@@ -159,6 +188,29 @@ mod tests {
         assert_eq!(c.api_keys_max_stale, Duration::from_secs(900));
         assert_eq!(c.request_deadline, Duration::from_secs(8));
         assert_eq!(c.panic_probe, None);
+    }
+
+    #[test]
+    fn an_extra_ca_bundle_must_be_a_readable_pem_file() {
+        let base = [("TABLE_NAME", "t"), ("API_KEYS_SECRET_ID", "s")];
+        let dir = std::env::temp_dir().join(format!("ca-test-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let good = dir.join("good.pem");
+        std::fs::write(&good, crate::tls::AMAZON_ROOTS_PEM).unwrap();
+        let bad = dir.join("bad.pem");
+        std::fs::write(&bad, "not a certificate").unwrap();
+        let with = |path: &std::path::Path| {
+            let mut vars = base.to_vec();
+            let path = path.to_str().unwrap().to_owned();
+            vars.push(("AWS_CA_BUNDLE", Box::leak(path.into_boxed_str())));
+            config(&vars)
+        };
+        assert!(with(&good).unwrap().extra_ca_pem.is_some());
+        for path in [bad, dir.join("missing.pem")] {
+            let err = with(&path).unwrap_err().to_string();
+            assert!(err.contains("AWS_CA_BUNDLE"), "{err}");
+        }
+        assert_eq!(config(&base).unwrap().extra_ca_pem, None);
     }
 
     #[test]

@@ -19,6 +19,7 @@ pub mod http;
 pub mod partition;
 pub mod store;
 pub mod telemetry;
+pub mod tls;
 
 use std::time::Duration;
 
@@ -40,11 +41,13 @@ pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
 pub const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(3);
 
 /// The one `SdkConfig` both clients share, from the environment (credentials, region, endpoint
-/// overrides), with this function's timeouts and the SDK's standard retries. One AWS call, its
-/// retries included, never outlasts `request_deadline` (`REQUEST_DEADLINE_MS`), which also
-/// bounds the whole request.
-pub async fn sdk_config(request_deadline: Duration) -> SdkConfig {
+/// overrides), with this function's HTTPS client ([`tls::https_client`]), timeouts and the
+/// SDK's standard retries. One AWS call, its retries included, never outlasts the request
+/// deadline (`REQUEST_DEADLINE_MS`), which also bounds the whole request.
+pub async fn sdk_config(config: &Config) -> SdkConfig {
+    let request_deadline = config.request_deadline;
     aws_config::defaults(BehaviorVersion::latest())
+        .http_client(tls::https_client(config.extra_ca_pem.as_deref()))
         .timeout_config(
             TimeoutConfig::builder()
                 .connect_timeout(CONNECT_TIMEOUT.min(request_deadline))

@@ -13,7 +13,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     telemetry::init_from_env();
 
     let config = Config::from_env().inspect_err(|e| tracing::error!(error = %e, "cannot start"))?;
-    let sdk = sdk_config(config.request_deadline).await;
+    let sdk = sdk_config(&config).await;
     let app = Arc::new(App::from_config(&config, &sdk, SystemClock::shared()));
 
     // Read the API keys during init, which is not billed against the first request; a failure

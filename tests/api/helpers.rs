@@ -156,6 +156,7 @@ impl TestApp {
             api_keys_cache_ttl: std::time::Duration::from_secs(300),
             api_keys_max_stale: std::time::Duration::from_secs(900),
             request_deadline: std::time::Duration::from_secs(8),
+            extra_ca_pem: None,
             panic_probe: None,
         };
         tweak(&mut config);
