@@ -382,7 +382,7 @@ def main() -> int:
     raw = RawDynamo(raw_port, client_context)
 
     # Warm DynamoDB Local up (its JIT and tables) before anything is measured.
-    warmup = seed(50, args.tokens)
+    warmup = seed(300, args.tokens)
     for integration_id in warmup:
         raw.pair(integration_id, args.tokens)
 

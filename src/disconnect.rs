@@ -197,6 +197,14 @@ impl Disconnector {
         }
     }
 
+    /// Opens the connection to DynamoDB ahead of the first request: one consistent Query of a
+    /// partition no integration has (`INTEGRATION#__prime__`: `_` is a valid id character, but
+    /// no real id starts with two).
+    pub async fn prime(&self) -> Result<(), Error> {
+        let id = IntegrationId::parse("__prime__").expect("a valid id");
+        self.store.read_partition(&id).await.map(|_| ())
+    }
+
     /// Disconnects `id` for `account`.
     ///
     /// `idempotency_token` (the Lambda request id) becomes the transaction's

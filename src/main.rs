@@ -16,11 +16,9 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let sdk = sdk_config(&config).await;
     let app = Arc::new(App::from_config(&config, &sdk, SystemClock::shared()));
 
-    // Read the API keys during init, which is not billed against the first request; a failure
-    // here is retried by that request.
-    if let Err(err) = app.keys().warm_up().await {
-        tracing::warn!(error = %disconnect_integration::error::ErrorChain(&err), "could not read the API-keys secret at init");
-    }
+    // Read the API keys and open the DynamoDB connection during init, which is not billed
+    // against the first request; a failure here is retried by that request.
+    app.warm_up().await;
 
     // The event is taken raw: the app reads it itself, inside its panic guard.
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Box<RawValue>>| {

@@ -13,7 +13,7 @@ use futures_util::FutureExt;
 use integrations_table::IntegrationId;
 use lambda_runtime::Context;
 
-use crate::api_keys::{ApiKeyVerifier, SCOPE_DELETE};
+use crate::api_keys::{ApiKeyVerifier, INIT_READ_TIMEOUT, SCOPE_DELETE};
 use crate::config::DEFAULT_REQUEST_DEADLINE_MS;
 use crate::disconnect::{Disconnect, Disconnector};
 use crate::error::{Error, ErrorChain};
@@ -71,6 +71,26 @@ impl App {
 
     pub fn keys(&self) -> &ApiKeyVerifier {
         &self.keys
+    }
+
+    /// Init's head start, bounded by [`INIT_READ_TIMEOUT`]: reads the API-keys secret and, at
+    /// the same time, opens the DynamoDB connection with one consistent Query of a partition
+    /// that never exists (no IAM action beyond the function's own), so the first request pays
+    /// for neither. A failure never fails init: the first request tries again.
+    pub async fn warm_up(&self) {
+        let keys = self.keys.warm_up();
+        let table = tokio::time::timeout(INIT_READ_TIMEOUT, self.disconnector.prime());
+        let (keys, table) = tokio::join!(keys, table);
+        if let Err(err) = keys {
+            tracing::warn!(error = %ErrorChain(&err), "could not read the API-keys secret at init");
+        }
+        match table {
+            Ok(Ok(())) => {}
+            Ok(Err(err)) => {
+                tracing::warn!(error = %ErrorChain(&err), "could not reach DynamoDB at init")
+            }
+            Err(_) => tracing::warn!("DynamoDB did not answer within the init budget"),
+        }
     }
 
     /// Serves one event, given as the JSON text the runtime received. Never fails: every

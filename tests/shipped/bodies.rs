@@ -288,3 +288,45 @@ async fn a_hanging_dynamodb_answers_503_by_the_deadline() {
         "answered after {took:?}, the deadline is 1 s"
     );
 }
+
+/// Init reads the secret and opens the DynamoDB connection, so the first request opens none.
+#[tokio::test]
+async fn init_opens_both_connections_so_the_first_request_opens_none() {
+    let stage = Stage::new().await;
+    stage
+        .table
+        .seed_integration("int_first", ACCOUNT, "youtube", 1)
+        .await;
+    let dynamodb = test_support::fault_proxy::FaultProxy::start(
+        &std::env::var("AWS_ENDPOINT_URL_DYNAMODB").unwrap(),
+    );
+    let secrets = test_support::fault_proxy::FaultProxy::start(
+        &std::env::var("AWS_ENDPOINT_URL_SECRETS_MANAGER").unwrap(),
+    );
+    let function = stage.start(&[
+        ("AWS_ENDPOINT_URL_DYNAMODB", &dynamodb.url()),
+        ("AWS_ENDPOINT_URL_SECRETS_MANAGER", &secrets.url()),
+    ]);
+    function.0.wait_ready();
+    assert_eq!(
+        secrets.calls("GetSecretValue"),
+        1,
+        "the secret is read at init"
+    );
+    assert_eq!(dynamodb.calls("Query"), 1, "DynamoDB is primed at init");
+    assert_eq!(dynamodb.connections(), 1);
+
+    let answer = function.invoke(&http_api(
+        "DELETE",
+        "/v1/integration/int_first",
+        &[("x-api-key", KEY)],
+    ));
+
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    assert_eq!(
+        dynamodb.connections(),
+        1,
+        "the first request reused the primed connection"
+    );
+    assert_eq!(secrets.calls("GetSecretValue"), 1);
+}

@@ -71,6 +71,7 @@ struct Answer {
 }
 
 struct Shared {
+    connections: std::sync::atomic::AtomicUsize,
     upstream: SocketAddr,
     plan: Mutex<Arc<Plan>>,
     calls: Mutex<HashMap<String, usize>>,
@@ -94,6 +95,7 @@ impl FaultProxy {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind the proxy");
         let address = listener.local_addr().unwrap();
         let shared = Arc::new(Shared {
+            connections: Default::default(),
             upstream,
             plan: Mutex::new(Arc::new(|_: &str, _: usize| Fault::Pass)),
             calls: Mutex::default(),
@@ -102,6 +104,9 @@ impl FaultProxy {
         std::thread::spawn(move || {
             for stream in listener.incoming().flatten() {
                 let shared = accepting.clone();
+                shared
+                    .connections
+                    .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
                 std::thread::spawn(move || serve(stream, &shared));
             }
         });
@@ -134,6 +139,13 @@ impl FaultProxy {
     /// Passes everything on again.
     pub fn heal(&self) {
         self.set(|_, _| Fault::Pass);
+    }
+
+    /// How many connections clients opened, ever.
+    pub fn connections(&self) -> usize {
+        self.shared
+            .connections
+            .load(std::sync::atomic::Ordering::SeqCst)
     }
 
     /// How many calls of `operation` came since the last [`FaultProxy::set`].
