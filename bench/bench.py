@@ -50,7 +50,22 @@ FUNCTION = ROOT / "target" / "release" / "disconnect-integration"
 HELLO = ROOT / "target" / "bench-hello" / "release" / "hello-lambda"
 ACCOUNT = "acct_demo"
 KEY = os.environ.get("DEMO_API_KEY", "demo_local_key_do_not_use_in_prod")
-TABLE = os.environ.get("TABLE_NAME", "integrations-local")
+# A table of the bench's own, made and dropped by it: a table that grows run after run slows
+# DynamoDB Local down and blurs comparisons.
+TABLE = f"bench-{uuid.uuid4().hex[:12]}"
+
+
+def create_table() -> None:
+    client = boto3.client("dynamodb")
+    client.create_table(
+        TableName=TABLE, BillingMode="PAY_PER_REQUEST",
+        AttributeDefinitions=[{"AttributeName": "PK", "AttributeType": "S"},
+                              {"AttributeName": "SK", "AttributeType": "S"}],
+        KeySchema=[{"AttributeName": "PK", "KeyType": "HASH"}, {"AttributeName": "SK", "KeyType": "RANGE"}])
+
+
+def drop_table() -> None:
+    boto3.client("dynamodb").delete_table(TableName=TABLE)
 
 
 # --- events and seeding -------------------------------------------------------------
@@ -362,7 +377,15 @@ def main() -> int:
     ddb_port = int(os.environ["AWS_ENDPOINT_URL_DYNAMODB"].rsplit(":", 1)[1])
     sm_port = int(os.environ["AWS_ENDPOINT_URL_SECRETS_MANAGER"].rsplit(":", 1)[1])
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_LAMBDA_")}
-    env.update(AWS_LAMBDA_FUNCTION_NAME="disconnect-integration", AWS_LAMBDA_FUNCTION_MEMORY_SIZE="256",
+    create_table()
+    try:
+        return measure(args, env, ddb_port, sm_port)
+    finally:
+        drop_table()
+
+
+def measure(args: argparse.Namespace, env: dict, ddb_port: int, sm_port: int) -> int:
+    env.update(TABLE_NAME=TABLE, AWS_LAMBDA_FUNCTION_NAME="disconnect-integration", AWS_LAMBDA_FUNCTION_MEMORY_SIZE="256",
                AWS_LAMBDA_FUNCTION_VERSION="$LATEST", AWS_LAMBDA_LOG_FORMAT="JSON",
                AWS_LAMBDA_LOG_LEVEL="WARN")
     raw_port, client_context = ddb_port, None

@@ -23,6 +23,9 @@ pub mod tls;
 
 use std::time::Duration;
 
+use aws_config::environment::{
+    EnvironmentVariableCredentialsProvider, EnvironmentVariableRegionProvider,
+};
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, SdkConfig};
 
@@ -46,7 +49,11 @@ pub const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(3);
 /// deadline (`REQUEST_DEADLINE_MS`), which also bounds the whole request.
 pub async fn sdk_config(config: &Config) -> SdkConfig {
     let request_deadline = config.request_deadline;
+    // Lambda hands the function its credentials and region as environment variables: read
+    // only those, not the default chains (profiles, SSO, web identity through STS, IMDS).
     aws_config::defaults(BehaviorVersion::latest())
+        .credentials_provider(EnvironmentVariableCredentialsProvider::new())
+        .region(EnvironmentVariableRegionProvider::new())
         .http_client(tls::https_client(config.extra_ca_pem.as_deref()))
         .timeout_config(
             TimeoutConfig::builder()

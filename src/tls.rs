@@ -14,7 +14,7 @@ pub const AMAZON_ROOTS_PEM: &str = include_str!("tls/amazon-roots.pem");
 pub const EXTRA_CA_VARIABLE: &str = "AWS_CA_BUNDLE";
 
 /// The crypto of every TLS connection.
-const CRYPTO: tls::rustls_provider::CryptoMode = tls::rustls_provider::CryptoMode::AwsLc;
+const CRYPTO: tls::rustls_provider::CryptoMode = tls::rustls_provider::CryptoMode::Ring;
 
 /// An HTTPS client trusting the compiled-in roots and `extra_ca_pem` (PEM certificates).
 pub fn https_client(extra_ca_pem: Option<&[u8]>) -> SharedHttpClient {

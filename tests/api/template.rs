@@ -172,3 +172,17 @@ fn the_release_profile_unwinds_so_panics_become_the_500_envelope() {
         );
     }
 }
+
+#[test]
+fn no_aws_lc_is_built_so_no_cpu_jitter_entropy_runs_at_cold_start() {
+    // TLS runs on ring, whose random generator reads the kernel's (getrandom) on each use.
+    // aws-lc would seed its own generator from CPU-jitter sampling at the first handshake,
+    // tens of milliseconds of a cold start; it must not come back through a feature.
+    let lock = std::fs::read_to_string(repo_root().join("Cargo.lock")).unwrap();
+    for crate_name in ["aws-lc-sys", "aws-lc-rs"] {
+        assert!(
+            !lock.contains(&format!("name = \"{crate_name}\"")),
+            "{crate_name} is in Cargo.lock"
+        );
+    }
+}

@@ -268,7 +268,14 @@ async fn a_hanging_dynamodb_answers_503_by_the_deadline() {
         ("AWS_ENDPOINT_URL_DYNAMODB", &url),
         ("REQUEST_DEADLINE_MS", "1000"),
     ]);
-    // Warm: the keys are read at init (Secrets Manager answers).
+    // Init reads the keys (Secrets Manager answers) and gives up on priming DynamoDB after its
+    // 2 s budget; then the request meets the hang.
+    function.0.wait_ready();
+    let init = function.0.api.first_poll().unwrap() - function.0.started;
+    assert!(
+        init < std::time::Duration::from_millis(2_800),
+        "init waited {init:?} for DynamoDB"
+    );
     let started = std::time::Instant::now();
     let answer = function.invoke(&http_api(
         "DELETE",

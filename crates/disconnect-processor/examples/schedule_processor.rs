@@ -29,7 +29,17 @@ struct Checked {
 async fn main() -> Result<(), lambda_runtime::Error> {
     let table = std::env::var("TABLE_NAME")
         .map_err(|_| "missing required environment variable TABLE_NAME")?;
-    let sdk = aws_config::load_defaults(BehaviorVersion::latest()).await;
+    // The workspace builds the SDK without its default HTTPS client (see the function's
+    // src/tls.rs): rustls on ring, trusting the OS roots here.
+    let https = aws_smithy_http_client::Builder::new()
+        .tls_provider(aws_smithy_http_client::tls::Provider::Rustls(
+            aws_smithy_http_client::tls::rustls_provider::CryptoMode::Ring,
+        ))
+        .build_https();
+    let sdk = aws_config::defaults(BehaviorVersion::latest())
+        .http_client(https)
+        .load()
+        .await;
     let reader = MarkerReader::new(aws_sdk_dynamodb::Client::new(&sdk), table);
     let reader = &reader;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Batch>| async move {

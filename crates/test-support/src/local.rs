@@ -96,6 +96,7 @@ pub async fn sdk_config() -> SdkConfig {
     let retries = aws_config::retry::RetryConfig::standard()
         .with_initial_backoff(std::time::Duration::from_millis(20));
     aws_config::defaults(BehaviorVersion::latest())
+        .http_client(aws_smithy_http_client::Builder::new().build_http())
         .region("us-east-1")
         .credentials_provider(Credentials::new("local", "local", None, None, "tests"))
         .retry_config(retries)
