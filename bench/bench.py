@@ -46,7 +46,8 @@ from pathlib import Path
 import boto3
 
 ROOT = Path(__file__).resolve().parent.parent
-FUNCTION = ROOT / "target" / "release" / "disconnect-integration"
+# BENCH_FUNCTION: another build to measure (a before/after comparison).
+FUNCTION = Path(os.environ.get("BENCH_FUNCTION", ROOT / "target" / "release" / "disconnect-integration"))
 HELLO = ROOT / "target" / "bench-hello" / "release" / "hello-lambda"
 ACCOUNT = "acct_demo"
 KEY = os.environ.get("DEMO_API_KEY", "demo_local_key_do_not_use_in_prod")
@@ -355,6 +356,50 @@ def run_process(binary: Path, env: dict, ids: list[str], raw: RawDynamo | None, 
             "floors": floors, "cpu_per_warm": (cpu_after - cpu_before) / max(1, len(warm)), "rss": rss}
 
 
+def run_parallel(env: dict, processes: int, per_process: int, ids: list[str], clients: int) -> dict:
+    """`processes` function processes, each serving `per_process` requests at once
+    (AWS_LAMBDA_MAX_CONCURRENCY), behind one Runtime API; `clients` threads send the events."""
+    api = RuntimeApi()
+    env = dict(env, AWS_LAMBDA_RUNTIME_API=api.address, AWS_LAMBDA_MAX_CONCURRENCY=str(per_process))
+    children = [subprocess.Popen([str(FUNCTION)], env=env, stdout=subprocess.DEVNULL,
+                                 stderr=subprocess.DEVNULL) for _ in range(processes)]
+    try:
+        api.wait_ready()
+        time.sleep(0.2)  # every process past its init
+        cpu_before = sum(cpu_seconds(c.pid) for c in children)
+        latencies: list[float] = []
+        lock = threading.Lock()
+        queue = list(ids)
+
+        def client() -> None:
+            while True:
+                with lock:
+                    if not queue:
+                        return
+                    integration_id = queue.pop()
+                took, answer = api.invoke(event(integration_id))
+                if answer.get("statusCode") != 200:
+                    raise RuntimeError(f"answered {answer.get('statusCode')}")
+                with lock:
+                    latencies.append(took)
+
+        started = time.perf_counter()
+        threads = [threading.Thread(target=client) for _ in range(clients)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        elapsed = time.perf_counter() - started
+        cpu = sum(cpu_seconds(c.pid) for c in children) - cpu_before
+        rss = sum(peak_rss_mib(c.pid) for c in children)
+    finally:
+        for c in children:
+            c.kill()
+            c.wait()
+    return {"throughput": len(latencies) / elapsed, "p50": percentile(latencies, 50),
+            "p99": percentile(latencies, 99), "cpu": cpu / max(1, len(latencies)), "rss": rss}
+
+
 def percentile(values: list[float], p: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
@@ -369,6 +414,8 @@ def main() -> int:
     mode.add_argument("--tls", dest="tls", action="store_true", default=True, help="HTTPS to the backends (default)")
     mode.add_argument("--plain", dest="tls", action="store_false", help="plain HTTP to the backends")
     parser.add_argument("--seed", type=int, default=None, help="seed of the round order")
+    parser.add_argument("--concurrency", type=int, default=8,
+                        help="also compare one process serving N at once with N processes (default 8; 0: skip)")
     args = parser.parse_args()
     for binary in (FUNCTION, HELLO):
         if not binary.exists():
@@ -455,10 +502,25 @@ def measure(args: argparse.Namespace, env: dict, ddb_port: int, sm_port: int) ->
     print(f"|{'-' * 52}|{'-' * 14}|{'-' * 14}|")
     for name, function, hello in rows:
         print(f"| {name:<50} | {function:>12} | {hello:>12} |")
+    print_ratios(median)
+    if args.concurrency > 1:
+        n = args.concurrency
+        ids = seed(args.invocations * n, args.tokens)
+        one = run_parallel(env, 1, n, ids[: len(ids) // 2], n)
+        many = run_parallel(env, n, 1, ids[len(ids) // 2:], n)
+        print(f"concurrency {n}, {n} clients, {len(ids) // 2} disconnects each way:")
+        print(f"| {'':<30} | {'throughput':>12} | {'p50':>9} | {'p99':>9} | {'CPU/request':>11} | {'RSS, all':>9} |")
+        print(f"|{'-' * 32}|{'-' * 14}|{'-' * 11}|{'-' * 11}|{'-' * 13}|{'-' * 11}|")
+        for name, r in ((f"1 process, {n} at once", one), (f"{n} processes, 1 at a time", many)):
+            print(f"| {name:<30} | {r['throughput']:8.0f} r/s | {r['p50'] * 1e3:6.2f} ms | {r['p99'] * 1e3:6.2f} ms "
+                  f"| {r['cpu'] * 1e3:8.2f} ms | {r['rss']:5.1f} MiB |")
+    return 0
+
+
+def print_ratios(median) -> None:
     print(f"ratios to the hello floor: init {median('function', 'init') / median('hello', 'init'):.1f}x, "
           f"init CPU {median('function', 'init_cpu') / max(1e-9, median('hello', 'init_cpu')):.1f}x, "
           f"warm CPU {median('function', 'cpu_per_warm') / max(1e-9, median('hello', 'cpu_per_warm')):.1f}x")
-    return 0
 
 
 if __name__ == "__main__":

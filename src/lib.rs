@@ -26,6 +26,7 @@ use std::time::Duration;
 use aws_config::environment::{
     EnvironmentVariableCredentialsProvider, EnvironmentVariableRegionProvider,
 };
+use aws_config::stalled_stream_protection::StalledStreamProtectionConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, SdkConfig};
 
@@ -55,6 +56,9 @@ pub async fn sdk_config(config: &Config) -> SdkConfig {
         .credentials_provider(EnvironmentVariableCredentialsProvider::new())
         .region(EnvironmentVariableRegionProvider::new())
         .http_client(tls::https_client(config.extra_ca_pem.as_deref()))
+        // The request's deadline and the attempt timeout already bound a stalled answer; the
+        // SDK's own throughput watch costs timers on every call.
+        .stalled_stream_protection(StalledStreamProtectionConfig::disabled())
         .timeout_config(
             TimeoutConfig::builder()
                 .connect_timeout(CONNECT_TIMEOUT.min(request_deadline))

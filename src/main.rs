@@ -8,10 +8,29 @@ use disconnect_integration::{App, Config, sdk_config, telemetry};
 use lambda_runtime::{LambdaEvent, service_fn};
 use serde_json::value::RawValue;
 
-#[tokio::main(flavor = "current_thread")]
-async fn main() -> Result<(), lambda_runtime::Error> {
+fn main() -> Result<(), lambda_runtime::Error> {
     telemetry::init_from_env();
+    // One request at a time (classic Lambda): one thread, nothing to start. Several at once
+    // (Lambda Managed Instances set AWS_LAMBDA_MAX_CONCURRENCY): a worker thread per vCPU.
+    let concurrency = std::env::var("AWS_LAMBDA_MAX_CONCURRENCY")
+        .ok()
+        .and_then(|v| v.trim().parse::<usize>().ok())
+        .unwrap_or(1);
+    let runtime = if concurrency > 1 {
+        let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(cpus.min(concurrency))
+            .enable_all()
+            .build()?
+    } else {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?
+    };
+    runtime.block_on(serve(concurrency))
+}
 
+async fn serve(concurrency: usize) -> Result<(), lambda_runtime::Error> {
     let config = Config::from_env().inspect_err(|e| tracing::error!(error = %e, "cannot start"))?;
     let sdk = sdk_config(&config).await;
     let app = Arc::new(App::from_config(&config, &sdk, SystemClock::shared()));
@@ -20,12 +39,18 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     // against the first request; a failure here is retried by that request.
     app.warm_up().await;
 
-    // The event is taken raw: the app reads it itself, inside its panic guard.
-    lambda_runtime::run(service_fn(move |event: LambdaEvent<Box<RawValue>>| {
+    // The event is taken raw: the app reads it itself, inside its panic guard. With
+    // AWS_LAMBDA_MAX_CONCURRENCY above 1, that many requests are served at once; otherwise the
+    // runtime's plain loop serves one after another.
+    let handler = service_fn(move |event: LambdaEvent<Box<RawValue>>| {
         let app = Arc::clone(&app);
         async move {
             Ok::<_, lambda_runtime::Error>(app.handle(event.payload.get(), &event.context).await)
         }
-    }))
-    .await
+    });
+    if concurrency > 1 {
+        lambda_runtime::run_concurrent(handler).await
+    } else {
+        lambda_runtime::run(handler).await
+    }
 }

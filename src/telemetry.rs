@@ -17,8 +17,9 @@ use std::io;
 use json_subscriber::JsonLayer;
 use tracing::field::{Field, Visit};
 use tracing::span::{Attributes, Id, Record};
+use tracing::subscriber::Interest;
 use tracing::{Level, Metadata, Subscriber};
-use tracing_subscriber::filter::{EnvFilter, FilterExt, filter_fn};
+use tracing_subscriber::filter::{EnvFilter, FilterExt};
 use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::layer::{Context, SubscriberExt};
 use tracing_subscriber::registry::LookupSpan;
@@ -85,8 +86,8 @@ where
     // The invocation span carries requestId: it is kept at every level, so that a WARN or
     // ERROR line still names its invocation when INFO is filtered out.
     let filter = env_filter
-        .or(filter_fn(is_invocation_span))
-        .and(filter_fn(dependencies_never_trace));
+        .or(ByCallsite(is_invocation_span))
+        .and(ByCallsite(dependencies_never_trace));
     let registry = Registry::default().with(InvocationIds);
     match settings.format {
         LogFormat::Json => {
@@ -135,6 +136,25 @@ pub fn init_from_env() {
             .unwrap_or("non-string payload");
         tracing::error!(target: PANIC, location, panic = message, "panicked");
     }));
+}
+
+/// A filter decided by the callsite alone, so tracing caches its answer per callsite instead of
+/// asking again at every event (`filter_fn` would be asked every time).
+#[derive(Clone, Copy)]
+struct ByCallsite(fn(&Metadata<'_>) -> bool);
+
+impl<S> tracing_subscriber::layer::Filter<S> for ByCallsite {
+    fn enabled(&self, metadata: &Metadata<'_>, _: &Context<'_, S>) -> bool {
+        (self.0)(metadata)
+    }
+
+    fn callsite_enabled(&self, metadata: &'static Metadata<'static>) -> Interest {
+        if (self.0)(metadata) {
+            Interest::always()
+        } else {
+            Interest::never()
+        }
+    }
 }
 
 fn is_invocation_span(metadata: &Metadata<'_>) -> bool {

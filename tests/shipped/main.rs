@@ -10,6 +10,7 @@
 
 mod binary;
 mod bodies;
+mod concurrency;
 mod events;
 mod faults;
 mod logs;
