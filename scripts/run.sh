@@ -4,7 +4,7 @@
 #
 #   scripts/run.sh dev      make dev:   cargo lambda watch on 127.0.0.1:$WATCH_PORT, until Ctrl-C
 #   scripts/run.sh test     make test:  every test step; exit code non-zero if any failed
-#   scripts/run.sh bench    make bench: bench/coldstart.py against the release binary
+#   scripts/run.sh bench    make bench: bench/bench.py against the release binary and bench/hello
 #   scripts/run.sh soak     make soak:  2,000 deletes at concurrency 32 through 4 instances of the
 #                           release binary, then a scan of the table (tests/shipped/soak.rs)
 set -euo pipefail
