@@ -10,6 +10,7 @@
 
 pub mod fake_aws;
 pub mod fault_proxy;
+mod http1;
 pub mod lambda_response;
 pub mod local;
 pub mod runtime_api;
