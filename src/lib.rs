@@ -73,18 +73,31 @@ pub async fn sdk_config(config: &Config) -> SdkConfig {
 impl App {
     /// Builds the function from its configuration, one shared SDK configuration and a clock.
     pub fn from_config(config: &Config, sdk: &SdkConfig, clock: SharedClock) -> Self {
-        let keys = ApiKeyVerifier::new(
+        Self::from_clients(
+            config,
+            aws_sdk_dynamodb::Client::new(sdk),
             aws_sdk_secretsmanager::Client::new(sdk),
+            clock,
+        )
+    }
+
+    /// Builds the function from its configuration and the two clients, so that tests wire
+    /// clients of their own (fakes, interceptors, other endpoints) exactly as `main` does.
+    pub fn from_clients(
+        config: &Config,
+        dynamodb: aws_sdk_dynamodb::Client,
+        secrets: aws_sdk_secretsmanager::Client,
+        clock: SharedClock,
+    ) -> Self {
+        let keys = ApiKeyVerifier::new(
+            secrets,
             config.api_keys_secret_id.clone(),
             config.api_keys_cache_ttl,
             config.api_keys_max_stale,
             clock.clone(),
         );
         let disconnector = Disconnector::new(
-            IntegrationStore::new(
-                aws_sdk_dynamodb::Client::new(sdk),
-                config.table_name.clone(),
-            ),
+            IntegrationStore::new(dynamodb, config.table_name.clone()),
             config.marker_ttl,
             clock,
         );

@@ -1,10 +1,5 @@
 //! Every row of the error table, at every front door, and the order in which checks apply.
 
-use disconnect_integration::App;
-use disconnect_integration::api_keys::ApiKeyVerifier;
-use disconnect_integration::disconnect::Disconnector;
-use disconnect_integration::store::IntegrationStore;
-
 use crate::helpers::{ACCOUNT_A, Door, KEY_A, KEY_B, TestApp, TestResponse};
 
 fn assert_error(response: &TestResponse, status: u16, code: &str, case: &str) {
@@ -304,37 +299,25 @@ async fn checks_apply_in_order_route_method_key_id() {
     }
 }
 
+/// `app` rebuilt with one dependency (`"dynamodb"` or `"secretsmanager"`) at `url`.
+fn with_dependency_at(app: TestApp, dependency: &str, url: &str) -> TestApp {
+    let mut ddb = aws_sdk_dynamodb::config::Builder::from(&app.sdk);
+    let mut sm = aws_sdk_secretsmanager::config::Builder::from(&app.sdk);
+    if dependency == "dynamodb" {
+        ddb = ddb.endpoint_url(url);
+    } else {
+        sm = sm.endpoint_url(url);
+    }
+    app.with_clients(
+        aws_sdk_dynamodb::Client::from_conf(ddb.build()),
+        aws_sdk_secretsmanager::Client::from_conf(sm.build()),
+    )
+}
+
 /// An app whose DynamoDB or Secrets Manager endpoint has nothing listening.
 async fn app_with_dead(dependency: &str) -> TestApp {
-    let mut fixture = TestApp::spawn().await;
     // Port 1 is privileged: nothing listens there, and no test's server can take it.
-    let dead = "http://127.0.0.1:1";
-    let mut ddb = aws_sdk_dynamodb::config::Builder::from(&fixture.sdk);
-    let mut sm = aws_sdk_secretsmanager::config::Builder::from(&fixture.sdk);
-    if dependency == "dynamodb" {
-        ddb = ddb.endpoint_url(dead);
-    } else {
-        sm = sm.endpoint_url(dead);
-    }
-    let clock = std::sync::Arc::new(fixture.clock.clone());
-    fixture.app = App::new(
-        ApiKeyVerifier::new(
-            aws_sdk_secretsmanager::Client::from_conf(sm.build()),
-            fixture.secret.id.clone(),
-            std::time::Duration::from_secs(300),
-            std::time::Duration::from_secs(900),
-            clock.clone(),
-        ),
-        Disconnector::new(
-            IntegrationStore::new(
-                aws_sdk_dynamodb::Client::from_conf(ddb.build()),
-                fixture.table.name.clone(),
-            ),
-            std::time::Duration::from_secs(86_400),
-            clock,
-        ),
-    );
-    fixture
+    with_dependency_at(TestApp::spawn().await, dependency, "http://127.0.0.1:1")
 }
 
 #[tokio::test]
@@ -411,35 +394,10 @@ fn black_hole() -> (std::net::TcpListener, String) {
 async fn a_hanging_dependency_answers_503_when_the_deadline_passes() {
     for dependency in ["dynamodb", "secretsmanager"] {
         let (_listener, url) = black_hole();
-        let mut app =
+        let app =
             TestApp::spawn_with(|c| c.request_deadline = std::time::Duration::from_millis(400))
                 .await;
-        let mut ddb = aws_sdk_dynamodb::config::Builder::from(&app.sdk);
-        let mut sm = aws_sdk_secretsmanager::config::Builder::from(&app.sdk);
-        if dependency == "dynamodb" {
-            ddb = ddb.endpoint_url(&url);
-        } else {
-            sm = sm.endpoint_url(&url);
-        }
-        let clock = std::sync::Arc::new(app.clock.clone());
-        app.app = App::new(
-            ApiKeyVerifier::new(
-                aws_sdk_secretsmanager::Client::from_conf(sm.build()),
-                app.secret.id.clone(),
-                std::time::Duration::from_secs(300),
-                std::time::Duration::from_secs(900),
-                clock.clone(),
-            ),
-            Disconnector::new(
-                IntegrationStore::new(
-                    aws_sdk_dynamodb::Client::from_conf(ddb.build()),
-                    app.table.name.clone(),
-                ),
-                std::time::Duration::from_secs(86_400),
-                clock,
-            ),
-        )
-        .with_deadline(std::time::Duration::from_millis(400));
+        let app = with_dependency_at(app, dependency, &url);
         let started = std::time::Instant::now();
 
         let response = app.delete_integration("int_1", Some(KEY_A)).await;

@@ -8,18 +8,16 @@
 //! Bounded in cases (`FUZZ_CASES`, default 10000) and time (20 s); the seed is fixed unless
 //! `FUZZ_SEED` is set, and a failure names the seed and the case to replay it.
 
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use disconnect_integration::App;
-use disconnect_integration::api_keys::ApiKeyVerifier;
 use disconnect_integration::clock::SystemClock;
-use disconnect_integration::disconnect::Disconnector;
-use disconnect_integration::store::IntegrationStore;
 use serde_json::{Map, Value, json};
 use test_support::fake_aws::{FakeAws, Reply};
 use test_support::lambda_response::HttpAnswer;
 use test_support::local::hash_key;
+
+use crate::helpers::config;
 
 const KEY: &str = "fuzz_key_0123456789";
 
@@ -265,20 +263,11 @@ fn app() -> App {
         "Query" => Reply::ok(r#"{"Items": [], "Count": 0}"#),
         _ => Reply::ok("{}"),
     });
-    let clock = SystemClock::shared();
-    App::new(
-        ApiKeyVerifier::new(
-            secrets.secrets_manager(),
-            "s",
-            Duration::from_secs(300),
-            Duration::from_secs(900),
-            Arc::clone(&clock),
-        ),
-        Disconnector::new(
-            IntegrationStore::new(dynamodb.dynamodb(), "t"),
-            Duration::from_secs(86_400),
-            clock,
-        ),
+    App::from_clients(
+        &config("t", "s"),
+        dynamodb.dynamodb(),
+        secrets.secrets_manager(),
+        SystemClock::shared(),
     )
 }
 

@@ -149,16 +149,7 @@ impl TestApp {
             ],
         )
         .await;
-        let mut config = Config {
-            table_name: table.name.clone(),
-            api_keys_secret_id: secret.id.clone(),
-            marker_ttl: std::time::Duration::from_secs(90 * 86_400),
-            api_keys_cache_ttl: std::time::Duration::from_secs(300),
-            api_keys_max_stale: std::time::Duration::from_secs(900),
-            request_deadline: std::time::Duration::from_secs(8),
-            extra_ca_pem: None,
-            panic_probe: None,
-        };
+        let mut config = config(&table.name, &secret.id);
         tweak(&mut config);
         let clock = OffsetClock::default();
         Self {
@@ -256,16 +247,33 @@ pub fn event(name: &str) -> String {
     std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()))
 }
 
+/// The function's configuration with its defaults, for `table` and the keys secret `secret_id`.
+pub fn config(table: &str, secret_id: &str) -> Config {
+    Config::from_lookup(|name| match name {
+        "TABLE_NAME" => Some(table.to_owned()),
+        "API_KEYS_SECRET_ID" => Some(secret_id.to_owned()),
+        _ => None,
+    })
+    .expect("a valid configuration")
+}
+
 impl TestApp {
+    /// Rebuilds the app on other clients, with the same configuration and clock.
+    pub fn with_clients(
+        mut self,
+        dynamodb: aws_sdk_dynamodb::Client,
+        secrets: aws_sdk_secretsmanager::Client,
+    ) -> Self {
+        let clock = std::sync::Arc::new(self.clock.clone());
+        self.app = App::from_clients(&self.config, dynamodb, secrets, clock);
+        self
+    }
+
     /// Rebuilds the app with `interceptor` on both AWS clients (same configuration otherwise).
-    pub fn with_interceptor<I>(mut self, interceptor: I) -> Self
+    pub fn with_interceptor<I>(self, interceptor: I) -> Self
     where
         I: aws_smithy_runtime_api::client::interceptors::Intercept + Clone + 'static,
     {
-        use disconnect_integration::api_keys::ApiKeyVerifier;
-        use disconnect_integration::disconnect::Disconnector;
-        use disconnect_integration::store::IntegrationStore;
-
         let dynamodb = aws_sdk_dynamodb::Client::from_conf(
             aws_sdk_dynamodb::config::Builder::from(&self.sdk)
                 .interceptor(interceptor.clone())
@@ -276,22 +284,6 @@ impl TestApp {
                 .interceptor(interceptor)
                 .build(),
         );
-        let clock = std::sync::Arc::new(self.clock.clone());
-        self.app = App::new(
-            ApiKeyVerifier::new(
-                secrets,
-                self.config.api_keys_secret_id.clone(),
-                self.config.api_keys_cache_ttl,
-                self.config.api_keys_max_stale,
-                clock.clone(),
-            ),
-            Disconnector::new(
-                IntegrationStore::new(dynamodb, self.config.table_name.clone()),
-                self.config.marker_ttl,
-                clock,
-            ),
-        )
-        .with_deadline(self.config.request_deadline);
-        self
+        self.with_clients(dynamodb, secrets)
     }
 }

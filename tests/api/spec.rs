@@ -7,20 +7,16 @@
 //! `ErrorCode::ALL`, the success from the real handler over fake AWS answers.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::Arc;
-use std::time::Duration;
 
 use disconnect_integration::App;
-use disconnect_integration::api_keys::{ApiKeyVerifier, hash_key};
+use disconnect_integration::api_keys::hash_key;
 use disconnect_integration::clock::SystemClock;
-use disconnect_integration::disconnect::Disconnector;
 use disconnect_integration::http::response::{Answer, ErrorCode};
-use disconnect_integration::store::IntegrationStore;
 use serde_json::{Value as Json, json};
 use serde_yaml::Value;
 use test_support::fake_aws::{FakeAws, Reply};
 
-use crate::helpers::{Door, TestResponse};
+use crate::helpers::{Door, TestResponse, config};
 
 const PATH: &str = "/v1/integration/{integrationId}";
 const MEDIA_TYPE: &str = "application/json";
@@ -196,20 +192,11 @@ async fn a_real_success() -> TestResponse {
         ),
         _ => Reply::ok("{}"),
     });
-    let clock = SystemClock::shared();
-    let app = App::new(
-        ApiKeyVerifier::new(
-            secrets.secrets_manager(),
-            "spec/api-keys",
-            Duration::from_secs(300),
-            Duration::from_secs(900),
-            Arc::clone(&clock),
-        ),
-        Disconnector::new(
-            IntegrationStore::new(dynamodb.dynamodb(), "spec-table"),
-            Duration::from_secs(86_400),
-            clock,
-        ),
+    let app = App::from_clients(
+        &config("spec-table", "spec/api-keys"),
+        dynamodb.dynamodb(),
+        secrets.secrets_manager(),
+        SystemClock::shared(),
     );
     let event = Door::HttpApi.event(
         "DELETE",
