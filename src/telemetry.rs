@@ -88,7 +88,6 @@ where
     let filter = env_filter
         .or(ByCallsite(is_invocation_span))
         .and(ByCallsite(dependencies_never_trace));
-    let registry = Registry::default().with(InvocationIds);
     match settings.format {
         LogFormat::Json => {
             let mut layer = JsonLayer::new(writer);
@@ -103,10 +102,12 @@ where
             layer.add_dynamic_field("xrayTraceId", |event, ctx| {
                 invocation_ids(event, ctx).and_then(|ids| ids.xray_trace_id)
             });
-            Box::new(registry.with(layer.with_filter(filter)))
+            // InvocationIds sits under the same filter: a span the filter leaves out (the SDK
+            // opens several DEBUG spans per call) is then never built at all.
+            Box::new(Registry::default().with(InvocationIds.and_then(layer).with_filter(filter)))
         }
         LogFormat::Text => Box::new(
-            registry.with(
+            Registry::default().with(
                 tracing_subscriber::fmt::layer()
                     .with_writer(writer)
                     .with_ansi(false)
@@ -342,6 +343,19 @@ mod tests {
         });
         assert_eq!(lines.len(), 1, "{lines:#?}");
         assert_eq!(lines[0]["requestId"], "req-2");
+    }
+
+    #[test]
+    fn spans_the_level_filters_out_are_never_built() {
+        // The SDK opens several DEBUG spans on every call: at INFO none of them may cost a
+        // registry entry on the hot path.
+        let info = settings(&[("AWS_LAMBDA_LOG_FORMAT", "JSON")]);
+        tracing::subscriber::with_default(subscriber(&info, Buffer::default()), || {
+            let attempt = tracing::debug_span!(target: "aws_smithy_runtime::client::orchestrator", "try_attempt");
+            assert!(attempt.is_disabled());
+            let invoke = tracing::info_span!(target: "lambda_runtime::layers::trace", "Lambda runtime invoke", requestId = "r");
+            assert!(!invoke.is_disabled());
+        });
     }
 
     #[test]
