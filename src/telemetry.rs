@@ -129,14 +129,18 @@ pub fn init_from_env() {
             .location()
             .map(|l| format!("{}:{}", l.file(), l.line()))
             .unwrap_or_default();
-        let payload = info.payload();
-        let message = payload
-            .downcast_ref::<&str>()
-            .copied()
-            .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
-            .unwrap_or("non-string payload");
+        let message = panic_message(info.payload());
         tracing::error!(target: PANIC, location, panic = message, "panicked");
     }));
+}
+
+/// The text of a panic's payload (`panic!` gives a `&str` or a `String`).
+pub fn panic_message(payload: &(dyn std::any::Any + Send)) -> &str {
+    payload
+        .downcast_ref::<&str>()
+        .copied()
+        .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
+        .unwrap_or("non-string payload")
 }
 
 /// A filter decided by the callsite alone, so tracing caches its answer per callsite instead of
@@ -270,6 +274,14 @@ mod tests {
         text.lines()
             .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
             .collect()
+    }
+
+    #[test]
+    fn panic_payloads_are_described() {
+        let from_str = std::panic::catch_unwind(|| panic!("static")).unwrap_err();
+        assert_eq!(panic_message(from_str.as_ref()), "static");
+        let from_string = std::panic::catch_unwind(|| panic!("{}", 42)).unwrap_err();
+        assert_eq!(panic_message(from_string.as_ref()), "42");
     }
 
     #[test]

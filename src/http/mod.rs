@@ -17,7 +17,7 @@ use crate::api_keys::{ApiKeyVerifier, INIT_READ_TIMEOUT, SCOPE_DELETE};
 use crate::config::DEFAULT_REQUEST_DEADLINE_MS;
 use crate::disconnect::{Disconnect, Disconnector};
 use crate::error::{Error, ErrorChain};
-use crate::telemetry::{AUDIT, REQUEST};
+use crate::telemetry::{AUDIT, REQUEST, panic_message};
 use front_door::Incoming;
 use response::{Answer, ApiError, LambdaResponse};
 
@@ -205,14 +205,6 @@ fn api_key(incoming: &Incoming) -> Result<&str, ApiError> {
     }
 }
 
-fn panic_message(panic: &(dyn std::any::Any + Send)) -> &str {
-    panic
-        .downcast_ref::<&str>()
-        .copied()
-        .or_else(|| panic.downcast_ref::<String>().map(String::as_str))
-        .unwrap_or("non-string payload")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -240,13 +232,5 @@ mod tests {
         for (path, expected) in cases {
             assert_eq!(route(path), *expected, "path {path:?}");
         }
-    }
-
-    #[test]
-    fn panic_payloads_are_described() {
-        let from_str = std::panic::catch_unwind(|| panic!("static")).unwrap_err();
-        assert_eq!(panic_message(from_str.as_ref()), "static");
-        let from_string = std::panic::catch_unwind(|| panic!("{}", 42)).unwrap_err();
-        assert_eq!(panic_message(from_string.as_ref()), "42");
     }
 }
