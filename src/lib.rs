@@ -16,6 +16,7 @@ pub mod config;
 pub mod disconnect;
 pub mod error;
 pub mod http;
+pub mod metrics;
 pub mod partition;
 pub mod store;
 pub mod telemetry;

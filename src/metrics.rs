@@ -1,0 +1,551 @@
+//! Metrics in CloudWatch Embedded Metric Format (EMF): one JSON document per invocation,
+//! written to stdout as the invocation ends, which CloudWatch Logs turns into metrics. No API
+//! call, no added latency, no permission beyond writing logs.
+//!
+//! - Every metric is published under exactly one dimension set ([`Metric::dimensions`]), and
+//!   every dimension value comes from a small closed set: `Service` (a setting, the stack name
+//!   in the template), `IntegrationType` (the platform, or `other`, see
+//!   [`integration_type_dimension`]) and `Code` (an `error.code`). Account and integration ids
+//!   are never dimensions; the document carries the invocation's `requestId` as a plain
+//!   property, so a metric point leads to its log lines.
+//! - Each invocation collects into its own [`Recorder`] (a task-local), so that concurrent
+//!   invocations in one process (Lambda Managed Instances) never mix their metrics. What is
+//!   recorded outside an invocation (init's secret read and DynamoDB Query) waits in a
+//!   process-wide list and goes into the next invocation's document, with `ColdStart`.
+//! - AWS calls are timed by [`CallTimer`], an SDK interceptor on both clients, from the
+//!   start of the operation to its end, retries included.
+//!
+//! Why not the `metrics` facade with `metrics_cloudwatch_embedded`: its collector is global
+//! and flushed per invocation, so with several invocations at once in one process their
+//! metrics would land in each other's documents (under the wrong `requestId`), and every
+//! record would go through a global registry. The EMF writer here is one struct and one
+//! `serde_json` call.
+
+use std::cell::RefCell;
+use std::future::Future;
+use std::io::Write;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use aws_smithy_runtime_api::box_error::BoxError;
+use aws_smithy_runtime_api::client::interceptors::Intercept;
+use aws_smithy_runtime_api::client::interceptors::context::{
+    BeforeSerializationInterceptorContextRef, FinalizerInterceptorContextRef,
+};
+use aws_smithy_runtime_api::client::orchestrator::Metadata;
+use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
+use aws_smithy_types::config_bag::{ConfigBag, Storable, StoreReplace};
+use serde_json::{Map, Value, json};
+
+/// `METRICS_NAMESPACE` when unset.
+pub const DEFAULT_NAMESPACE: &str = "DisconnectIntegration";
+/// `METRICS_SERVICE` when unset (and `AWS_LAMBDA_FUNCTION_NAME` is unset too).
+pub const DEFAULT_SERVICE: &str = "disconnect-integration";
+
+/// The dimension every metric has: the deployment (the stack name in the template).
+pub const SERVICE: &str = "Service";
+/// The platform of a disconnected integration.
+pub const INTEGRATION_TYPE: &str = "IntegrationType";
+/// The `error.code` of a rejected or failed request.
+pub const CODE: &str = "Code";
+
+/// Platforms that are their own `IntegrationType` value; any other type is `other`.
+pub const KNOWN_PLATFORMS: [&str; 14] = [
+    "youtube",
+    "tiktok",
+    "instagram",
+    "facebook",
+    "linkedin",
+    "x",
+    "twitter",
+    "threads",
+    "pinterest",
+    "bluesky",
+    "reddit",
+    "snapchat",
+    "google_business",
+    "telegram",
+];
+
+/// The `IntegrationType` value of a platform type read from the table: known platforms as
+/// they are (lower case), anything else `other`, so the table's data cannot mint dimensions.
+pub fn integration_type_dimension(integration_type: &str) -> &'static str {
+    let lower = integration_type.trim().to_ascii_lowercase();
+    KNOWN_PLATFORMS
+        .iter()
+        .find(|p| **p == lower)
+        .copied()
+        .unwrap_or("other")
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unit {
+    Count,
+    Milliseconds,
+}
+
+impl Unit {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Count => "Count",
+            Self::Milliseconds => "Milliseconds",
+        }
+    }
+}
+
+/// Every metric the function emits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Metric {
+    /// The first invocation of an execution environment.
+    ColdStart,
+    /// A DELETE that disconnected an integration (200, first time).
+    Disconnects,
+    /// A DELETE of an integration this account had already disconnected (200 again).
+    Repeats,
+    /// A request answered with a 4xx, by `error.code`.
+    Rejected,
+    /// A request answered with a 5xx, by `error.code`.
+    ServerErrors,
+    /// A good read of the API-keys secret into the key cache.
+    KeyCacheRefreshes,
+    /// A failed read of the API-keys secret (the call failed, or the content is malformed).
+    KeyCacheRefreshFailures,
+    /// A request whose key was checked against the last good keys past their TTL, because
+    /// Secrets Manager failed.
+    StaleKeysServed,
+    /// One DynamoDB Query (one page), retries included.
+    QueryLatency,
+    /// One DynamoDB BatchWriteItem (surplus tokens), retries included.
+    BatchWriteItemLatency,
+    /// One DynamoDB TransactWriteItems, retries included.
+    TransactWriteItemsLatency,
+    /// One Secrets Manager GetSecretValue, retries included.
+    GetSecretValueLatency,
+}
+
+impl Metric {
+    pub const ALL: [Metric; 12] = [
+        Self::ColdStart,
+        Self::Disconnects,
+        Self::Repeats,
+        Self::Rejected,
+        Self::ServerErrors,
+        Self::KeyCacheRefreshes,
+        Self::KeyCacheRefreshFailures,
+        Self::StaleKeysServed,
+        Self::QueryLatency,
+        Self::BatchWriteItemLatency,
+        Self::TransactWriteItemsLatency,
+        Self::GetSecretValueLatency,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::ColdStart => "ColdStart",
+            Self::Disconnects => "Disconnects",
+            Self::Repeats => "Repeats",
+            Self::Rejected => "Rejected",
+            Self::ServerErrors => "ServerErrors",
+            Self::KeyCacheRefreshes => "KeyCacheRefreshes",
+            Self::KeyCacheRefreshFailures => "KeyCacheRefreshFailures",
+            Self::StaleKeysServed => "StaleKeysServed",
+            Self::QueryLatency => "QueryLatency",
+            Self::BatchWriteItemLatency => "BatchWriteItemLatency",
+            Self::TransactWriteItemsLatency => "TransactWriteItemsLatency",
+            Self::GetSecretValueLatency => "GetSecretValueLatency",
+        }
+    }
+
+    pub fn unit(self) -> Unit {
+        match self {
+            Self::QueryLatency
+            | Self::BatchWriteItemLatency
+            | Self::TransactWriteItemsLatency
+            | Self::GetSecretValueLatency => Unit::Milliseconds,
+            _ => Unit::Count,
+        }
+    }
+
+    /// The one dimension set the metric is published under.
+    pub fn dimensions(self) -> &'static [&'static str] {
+        match self {
+            Self::Disconnects | Self::Repeats => &[SERVICE, INTEGRATION_TYPE],
+            Self::Rejected | Self::ServerErrors => &[SERVICE, CODE],
+            _ => &[SERVICE],
+        }
+    }
+
+    /// The latency metric of an AWS operation, by its name in the SDK.
+    pub fn latency_of(operation: &str) -> Option<Metric> {
+        match operation {
+            "Query" => Some(Self::QueryLatency),
+            "BatchWriteItem" => Some(Self::BatchWriteItemLatency),
+            "TransactWriteItems" => Some(Self::TransactWriteItemsLatency),
+            "GetSecretValue" => Some(Self::GetSecretValueLatency),
+            _ => None,
+        }
+    }
+}
+
+/// What one invocation recorded.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct Recorder {
+    values: Vec<(Metric, f64)>,
+    integration_type: Option<&'static str>,
+    code: Option<&'static str>,
+}
+
+impl Recorder {
+    pub fn add(&mut self, metric: Metric, value: f64) {
+        self.values.push((metric, value));
+    }
+
+    /// The invocation disconnected (or repeated) an integration of this platform type.
+    pub fn disconnected(&mut self, integration_type: &str, repeat: bool) {
+        self.integration_type = Some(integration_type_dimension(integration_type));
+        let metric = if repeat {
+            Metric::Repeats
+        } else {
+            Metric::Disconnects
+        };
+        self.add(metric, 1.0);
+    }
+
+    /// The invocation answered an error with this `error.code`.
+    pub fn failed(&mut self, code: &'static str, server_error: bool) {
+        self.code = Some(code);
+        let metric = if server_error {
+            Metric::ServerErrors
+        } else {
+            Metric::Rejected
+        };
+        self.add(metric, 1.0);
+    }
+
+    /// The values of `metric`, in the order recorded.
+    pub fn values(&self, metric: Metric) -> Vec<f64> {
+        self.values
+            .iter()
+            .filter(|(m, _)| *m == metric)
+            .map(|(_, v)| *v)
+            .collect()
+    }
+}
+
+tokio::task_local! {
+    static CURRENT: RefCell<Recorder>;
+}
+
+/// What was recorded outside any invocation (init), for the next invocation's document.
+static PENDING: Mutex<Vec<(Metric, f64)>> = Mutex::new(Vec::new());
+
+/// Records `value` for `metric` in the current invocation, or for the next one outside any.
+pub fn record(metric: Metric, value: f64) {
+    let in_invocation = CURRENT.try_with(|r| r.borrow_mut().add(metric, value));
+    if in_invocation.is_err() {
+        PENDING
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push((metric, value));
+    }
+}
+
+/// Counts one occurrence of `metric`.
+pub fn count(metric: Metric) {
+    record(metric, 1.0);
+}
+
+/// Runs `invocation` with a recorder of its own and returns what it recorded besides its
+/// output. Whatever waited from init is added to it.
+pub async fn collect<T>(invocation: impl Future<Output = T>) -> (T, Recorder) {
+    let pending = std::mem::take(&mut *PENDING.lock().unwrap_or_else(|e| e.into_inner()));
+    let recorder = Recorder {
+        values: pending,
+        ..Recorder::default()
+    };
+    CURRENT
+        .scope(RefCell::new(recorder), async {
+            let output = invocation.await;
+            (output, CURRENT.with(|r| r.take()))
+        })
+        .await
+}
+
+/// Where documents go.
+#[derive(Clone)]
+pub enum Sink {
+    /// The process's stdout, one line per document: what CloudWatch Logs reads.
+    Stdout,
+    /// Kept in memory, for tests of the library.
+    Memory(std::sync::Arc<Mutex<Vec<String>>>),
+    /// Nowhere.
+    Off,
+}
+
+impl std::fmt::Debug for Sink {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Stdout => "Stdout",
+            Self::Memory(_) => "Memory",
+            Self::Off => "Off",
+        })
+    }
+}
+
+/// Writes one EMF document per invocation.
+#[derive(Debug, Clone)]
+pub struct Emitter {
+    namespace: String,
+    service: String,
+    sink: Sink,
+    cold: std::sync::Arc<AtomicBool>,
+}
+
+impl Emitter {
+    pub fn new(namespace: impl Into<String>, service: impl Into<String>, sink: Sink) -> Self {
+        Self {
+            namespace: namespace.into(),
+            service: service.into(),
+            sink,
+            cold: std::sync::Arc::new(AtomicBool::new(true)),
+        }
+    }
+
+    pub fn with_sink(mut self, sink: Sink) -> Self {
+        self.sink = sink;
+        self
+    }
+
+    /// Writes the document of one invocation (the first one of the process also counts
+    /// `ColdStart`).
+    pub fn emit(&self, mut recorder: Recorder, request_id: &str) {
+        if matches!(self.sink, Sink::Off) {
+            return;
+        }
+        if self.cold.swap(false, Ordering::Relaxed) {
+            recorder.values.insert(0, (Metric::ColdStart, 1.0));
+        }
+        let line = self.document(&recorder, request_id, now_ms()).to_string();
+        match &self.sink {
+            Sink::Stdout => {
+                let mut out = std::io::stdout().lock();
+                // One write of the whole line: never interleaved with a log line.
+                let mut bytes = line.into_bytes();
+                bytes.push(b'\n');
+                let _ = out.write_all(&bytes).and_then(|()| out.flush());
+            }
+            Sink::Memory(lines) => lines.lock().unwrap_or_else(|e| e.into_inner()).push(line),
+            Sink::Off => {}
+        }
+    }
+
+    /// The EMF document: one metric directive per dimension set in use, the dimension values
+    /// and the metric values at the root (a list when a metric was recorded more than once).
+    pub fn document(&self, recorder: &Recorder, request_id: &str, timestamp_ms: u64) -> Value {
+        let mut root = Map::new();
+        let mut directives: Vec<(&'static [&'static str], Vec<Value>)> = Vec::new();
+        let mut seen: Vec<Metric> = Vec::new();
+        for (metric, _) in &recorder.values {
+            let metric = *metric;
+            if seen.contains(&metric) || !self.has_dimension_values(metric, recorder) {
+                continue;
+            }
+            seen.push(metric);
+            let values = recorder.values(metric);
+            root.insert(
+                metric.name().to_owned(),
+                match values.as_slice() {
+                    [one] => json!(one),
+                    many => json!(many),
+                },
+            );
+            let definition = json!({"Name": metric.name(), "Unit": metric.unit().as_str()});
+            match directives
+                .iter_mut()
+                .find(|(dims, _)| *dims == metric.dimensions())
+            {
+                Some((_, metrics)) => metrics.push(definition),
+                None => directives.push((metric.dimensions(), vec![definition])),
+            }
+        }
+        let directives: Vec<Value> = directives
+            .into_iter()
+            .map(|(dims, metrics)| {
+                json!({"Namespace": self.namespace, "Dimensions": [dims], "Metrics": metrics})
+            })
+            .collect();
+        root.insert(SERVICE.to_owned(), json!(self.service));
+        if let Some(t) = recorder.integration_type {
+            root.insert(INTEGRATION_TYPE.to_owned(), json!(t));
+        }
+        if let Some(code) = recorder.code {
+            root.insert(CODE.to_owned(), json!(code));
+        }
+        root.insert("requestId".to_owned(), json!(request_id));
+        let mut document = Map::new();
+        document.insert(
+            "_aws".to_owned(),
+            json!({"Timestamp": timestamp_ms, "CloudWatchMetrics": directives}),
+        );
+        document.extend(root);
+        Value::Object(document)
+    }
+
+    fn has_dimension_values(&self, metric: Metric, recorder: &Recorder) -> bool {
+        metric.dimensions().iter().all(|d| match *d {
+            INTEGRATION_TYPE => recorder.integration_type.is_some(),
+            CODE => recorder.code.is_some(),
+            _ => true,
+        })
+    }
+}
+
+fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}
+
+/// Times every AWS operation of a client, retries included, into its latency metric.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct CallTimer;
+
+#[derive(Debug, Clone, Copy)]
+struct StartedAt(Instant);
+
+impl Storable for StartedAt {
+    type Storer = StoreReplace<Self>;
+}
+
+impl Intercept for CallTimer {
+    fn name(&self) -> &'static str {
+        "CallTimer"
+    }
+
+    fn read_before_execution(
+        &self,
+        _context: &BeforeSerializationInterceptorContextRef<'_>,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        cfg.interceptor_state().store_put(StartedAt(Instant::now()));
+        Ok(())
+    }
+
+    fn read_after_execution(
+        &self,
+        _context: &FinalizerInterceptorContextRef<'_>,
+        _runtime_components: &RuntimeComponents,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        let metric = cfg
+            .load::<Metadata>()
+            .and_then(|m| Metric::latency_of(m.name()));
+        if let (Some(metric), Some(StartedAt(started))) = (metric, cfg.load::<StartedAt>()) {
+            record(metric, started.elapsed().as_secs_f64() * 1000.0);
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn emitter() -> Emitter {
+        Emitter::new("Ns", "svc", Sink::Off)
+    }
+
+    #[test]
+    fn every_metric_has_a_name_unit_and_one_dimension_set_starting_with_service() {
+        let mut names: Vec<&str> = Metric::ALL.iter().map(|m| m.name()).collect();
+        names.sort();
+        names.dedup();
+        assert_eq!(names.len(), Metric::ALL.len());
+        for metric in Metric::ALL {
+            assert_eq!(metric.dimensions()[0], SERVICE, "{metric:?}");
+        }
+    }
+
+    #[test]
+    fn platform_types_outside_the_known_list_are_other() {
+        let cases = [
+            ("youtube", "youtube"),
+            ("YouTube", "youtube"),
+            (" tiktok ", "tiktok"),
+            ("myspace", "other"),
+            ("", "other"),
+            ("acct_123", "other"),
+        ];
+        for (raw, expected) in cases {
+            assert_eq!(integration_type_dimension(raw), expected, "{raw:?}");
+        }
+    }
+
+    #[test]
+    fn a_document_has_a_directive_per_dimension_set_and_lists_for_repeated_values() {
+        let mut recorder = Recorder::default();
+        recorder.add(Metric::QueryLatency, 2.5);
+        recorder.add(Metric::QueryLatency, 3.0);
+        recorder.add(Metric::TransactWriteItemsLatency, 4.0);
+        recorder.disconnected("Instagram", false);
+        let doc = emitter().document(&recorder, "req-1", 1_700_000_000_000);
+        assert_eq!(
+            doc,
+            json!({
+                "_aws": {"Timestamp": 1_700_000_000_000u64, "CloudWatchMetrics": [
+                    {"Namespace": "Ns", "Dimensions": [["Service"]], "Metrics": [
+                        {"Name": "QueryLatency", "Unit": "Milliseconds"},
+                        {"Name": "TransactWriteItemsLatency", "Unit": "Milliseconds"}]},
+                    {"Namespace": "Ns", "Dimensions": [["Service", "IntegrationType"]], "Metrics": [
+                        {"Name": "Disconnects", "Unit": "Count"}]}
+                ]},
+                "QueryLatency": [2.5, 3.0],
+                "TransactWriteItemsLatency": 4.0,
+                "Disconnects": 1.0,
+                "Service": "svc",
+                "IntegrationType": "instagram",
+                "requestId": "req-1"
+            })
+        );
+    }
+
+    #[test]
+    fn the_first_document_of_a_process_counts_the_cold_start_and_later_ones_do_not() {
+        let lines = std::sync::Arc::new(Mutex::new(Vec::new()));
+        let emitter = Emitter::new("Ns", "svc", Sink::Memory(lines.clone()));
+        let mut failed = Recorder::default();
+        failed.failed("invalid_api_key", false);
+        emitter.emit(failed.clone(), "a");
+        emitter.emit(failed, "b");
+        let docs: Vec<Value> = lines
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        assert_eq!(docs[0]["ColdStart"], 1.0);
+        assert!(docs[1].get("ColdStart").is_none());
+        assert_eq!(docs[1]["Rejected"], 1.0);
+        assert_eq!(docs[1]["Code"], "invalid_api_key");
+    }
+
+    #[tokio::test]
+    async fn concurrent_invocations_keep_their_own_metrics() {
+        let (a, b) = tokio::join!(
+            collect(async {
+                count(Metric::StaleKeysServed);
+                tokio::task::yield_now().await;
+                count(Metric::StaleKeysServed);
+            }),
+            collect(async {
+                tokio::task::yield_now().await;
+                record(Metric::QueryLatency, 1.0);
+            })
+        );
+        assert_eq!(a.1.values(Metric::StaleKeysServed), [1.0, 1.0]);
+        assert!(a.1.values(Metric::QueryLatency).is_empty());
+        assert_eq!(b.1.values(Metric::QueryLatency), [1.0]);
+        assert!(b.1.values(Metric::StaleKeysServed).is_empty());
+    }
+}
