@@ -39,6 +39,7 @@ use tokio::sync::Mutex;
 
 use crate::clock::SharedClock;
 use crate::error::{Dependency, Error};
+use crate::metrics::{self, Metric};
 
 /// An unknown key forces a fresh read of the secret at most this often.
 pub const MIN_FORCED_REFRESH_INTERVAL: Duration = Duration::from_secs(10);
@@ -385,7 +386,10 @@ impl ApiKeyVerifier {
             self.elapsed_since(*at) < self.ttl.saturating_add(self.max_stale)
         };
         match (failure.kind, self.cached().filter(usable)) {
-            (FailureKind::Call { .. }, Some(stale)) => Ok(stale),
+            (FailureKind::Call { .. }, Some(stale)) => {
+                metrics::count(Metric::StaleKeysServed);
+                Ok(stale)
+            }
             _ => Err(failure.error),
         }
     }
@@ -422,7 +426,13 @@ impl ApiKeyVerifier {
             };
             return Err(ReadFailure { kind, error });
         }
-        match self.read_secret().await {
+        let read = self.read_secret().await;
+        metrics::count(if read.is_ok() {
+            Metric::KeyCacheRefreshes
+        } else {
+            Metric::KeyCacheRefreshFailures
+        });
+        match read {
             Ok(keys) => {
                 let keys = Arc::new(keys);
                 let now = self.clock.monotonic();

@@ -38,6 +38,11 @@ pub struct Config {
     /// stage that a panic ends as the 500 envelope, not the front door's 502. Unset in normal
     /// operation.
     pub panic_probe: Option<IntegrationId>,
+    /// `METRICS_NAMESPACE`: the CloudWatch namespace of the EMF metrics.
+    pub metrics_namespace: String,
+    /// `METRICS_SERVICE` (else `AWS_LAMBDA_FUNCTION_NAME`): the `Service` dimension of every
+    /// metric; the template sets the stack name.
+    pub metrics_service: String,
 }
 
 #[derive(Debug, PartialEq, Eq, thiserror::Error)]
@@ -79,6 +84,11 @@ impl Config {
                 .map(|v| v.trim().to_owned())
                 .filter(|v| !v.is_empty())
                 .ok_or(ConfigError::Missing(name))
+        };
+        let optional = |name: &str| {
+            lookup(name)
+                .map(|v| v.trim().to_owned())
+                .filter(|v| !v.is_empty())
         };
         let number = |name: &'static str, default: u64, (min, max): (u64, u64)| match lookup(name) {
             None => Ok(default),
@@ -136,6 +146,11 @@ impl Config {
                 }
                 _ => None,
             },
+            metrics_namespace: optional("METRICS_NAMESPACE")
+                .unwrap_or_else(|| crate::metrics::DEFAULT_NAMESPACE.to_owned()),
+            metrics_service: optional("METRICS_SERVICE")
+                .or_else(|| optional("AWS_LAMBDA_FUNCTION_NAME"))
+                .unwrap_or_else(|| crate::metrics::DEFAULT_SERVICE.to_owned()),
         })
     }
 }

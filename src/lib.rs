@@ -7,8 +7,11 @@
 //! integration's pending posts when their time comes. [`http`] is the edge: it reads the front
 //! door's event, checks route, method, key and id, and turns every outcome into an answer.
 //!
+//! Every invocation writes one CloudWatch EMF metrics document ([`metrics`]).
+//!
 //! Layers, each importing only those below it: `http` → `api_keys`, `disconnect` → `store` →
-//! `partition`, `error`, `clock`, and the table vocabulary of the `integrations-table` crate.
+//! `partition`, `error`, `clock`, `metrics`, and the table vocabulary of the
+//! `integrations-table` crate.
 
 pub mod api_keys;
 pub mod clock;
@@ -90,6 +93,21 @@ impl App {
         secrets: aws_sdk_secretsmanager::Client,
         clock: SharedClock,
     ) -> Self {
+        // Every AWS call is timed into its latency metric, whoever built the clients.
+        let dynamodb = aws_sdk_dynamodb::Client::from_conf(
+            dynamodb
+                .config()
+                .to_builder()
+                .interceptor(metrics::CallTimer)
+                .build(),
+        );
+        let secrets = aws_sdk_secretsmanager::Client::from_conf(
+            secrets
+                .config()
+                .to_builder()
+                .interceptor(metrics::CallTimer)
+                .build(),
+        );
         let keys = ApiKeyVerifier::new(
             secrets,
             config.api_keys_secret_id.clone(),
@@ -105,5 +123,10 @@ impl App {
         Self::new(keys, disconnector)
             .with_deadline(config.request_deadline)
             .with_panic_probe(config.panic_probe.clone())
+            .with_metrics(metrics::Emitter::new(
+                &config.metrics_namespace,
+                &config.metrics_service,
+                metrics::Sink::Stdout,
+            ))
     }
 }

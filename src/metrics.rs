@@ -9,9 +9,9 @@
 //!   are never dimensions; the document carries the invocation's `requestId` as a plain
 //!   property, so a metric point leads to its log lines.
 //! - Each invocation collects into its own [`Recorder`] (a task-local), so that concurrent
-//!   invocations in one process (Lambda Managed Instances) never mix their metrics. What is
-//!   recorded outside an invocation (init's secret read and DynamoDB Query) waits in a
-//!   process-wide list and goes into the next invocation's document, with `ColdStart`.
+//!   invocations in one process (Lambda Managed Instances) never mix their metrics. What init
+//!   records (its secret read and DynamoDB Query) is carried into the first invocation's
+//!   document, with `ColdStart`.
 //! - AWS calls are timed by [`CallTimer`], an SDK interceptor on both clients, from the
 //!   start of the operation to its end, retries included.
 //!
@@ -237,18 +237,15 @@ tokio::task_local! {
     static CURRENT: RefCell<Recorder>;
 }
 
-/// What was recorded outside any invocation (init), for the next invocation's document.
-static PENDING: Mutex<Vec<(Metric, f64)>> = Mutex::new(Vec::new());
-
-/// Records `value` for `metric` in the current invocation, or for the next one outside any.
+/// Records `value` for `metric` in the current [`collect`] scope (an invocation, or init);
+/// outside any scope it is dropped.
 pub fn record(metric: Metric, value: f64) {
-    let in_invocation = CURRENT.try_with(|r| r.borrow_mut().add(metric, value));
-    if in_invocation.is_err() {
-        PENDING
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .push((metric, value));
-    }
+    let _ = CURRENT.try_with(|r| r.borrow_mut().add(metric, value));
+}
+
+/// Runs `f` on the current invocation's recorder, if there is one.
+pub fn with_current(f: impl FnOnce(&mut Recorder)) {
+    let _ = CURRENT.try_with(|r| f(&mut r.borrow_mut()));
 }
 
 /// Counts one occurrence of `metric`.
@@ -256,17 +253,12 @@ pub fn count(metric: Metric) {
     record(metric, 1.0);
 }
 
-/// Runs `invocation` with a recorder of its own and returns what it recorded besides its
-/// output. Whatever waited from init is added to it.
-pub async fn collect<T>(invocation: impl Future<Output = T>) -> (T, Recorder) {
-    let pending = std::mem::take(&mut *PENDING.lock().unwrap_or_else(|e| e.into_inner()));
-    let recorder = Recorder {
-        values: pending,
-        ..Recorder::default()
-    };
+/// Runs `work` with a recorder of its own, which starts with `carried` (what init recorded,
+/// for the first invocation), and returns what it recorded besides its output.
+pub async fn collect<T>(carried: Recorder, work: impl Future<Output = T>) -> (T, Recorder) {
     CURRENT
-        .scope(RefCell::new(recorder), async {
-            let output = invocation.await;
+        .scope(RefCell::new(carried), async {
+            let output = work.await;
             (output, CURRENT.with(|r| r.take()))
         })
         .await
@@ -533,19 +525,27 @@ mod tests {
     #[tokio::test]
     async fn concurrent_invocations_keep_their_own_metrics() {
         let (a, b) = tokio::join!(
-            collect(async {
-                count(Metric::StaleKeysServed);
+            collect(Recorder::default(), async {
+                record(Metric::QueryLatency, 11.25);
                 tokio::task::yield_now().await;
-                count(Metric::StaleKeysServed);
+                record(Metric::QueryLatency, 11.5);
             }),
-            collect(async {
+            collect(Recorder::default(), async {
                 tokio::task::yield_now().await;
-                record(Metric::QueryLatency, 1.0);
+                record(Metric::QueryLatency, 22.25);
             })
         );
-        assert_eq!(a.1.values(Metric::StaleKeysServed), [1.0, 1.0]);
-        assert!(a.1.values(Metric::QueryLatency).is_empty());
-        assert_eq!(b.1.values(Metric::QueryLatency), [1.0]);
-        assert!(b.1.values(Metric::StaleKeysServed).is_empty());
+        let (a, b) = (
+            a.1.values(Metric::QueryLatency),
+            b.1.values(Metric::QueryLatency),
+        );
+        assert!(
+            a.contains(&11.25) && a.contains(&11.5) && !a.contains(&22.25),
+            "{a:?}"
+        );
+        assert!(
+            b.contains(&22.25) && !b.contains(&11.25) && !b.contains(&11.5),
+            "{b:?}"
+        );
     }
 }

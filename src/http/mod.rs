@@ -17,6 +17,7 @@ use crate::api_keys::{ApiKeyVerifier, INIT_READ_TIMEOUT, SCOPE_DELETE};
 use crate::config::DEFAULT_REQUEST_DEADLINE_MS;
 use crate::disconnect::{Disconnect, Disconnector};
 use crate::error::{Error, ErrorChain};
+use crate::metrics::{Emitter, Recorder, Sink};
 use crate::telemetry::{AUDIT, REQUEST, panic_message};
 use front_door::Incoming;
 use response::{Answer, ApiError, LambdaResponse};
@@ -30,6 +31,9 @@ pub struct App {
     disconnector: Disconnector,
     deadline: Duration,
     panic_probe: Option<IntegrationId>,
+    metrics: Emitter,
+    /// What init recorded, for the first invocation's metrics document.
+    carried: std::sync::Mutex<Recorder>,
 }
 
 impl App {
@@ -39,7 +43,25 @@ impl App {
             disconnector,
             deadline: Duration::from_millis(DEFAULT_REQUEST_DEADLINE_MS),
             panic_probe: None,
+            metrics: Emitter::new(
+                crate::metrics::DEFAULT_NAMESPACE,
+                crate::metrics::DEFAULT_SERVICE,
+                Sink::Stdout,
+            ),
+            carried: std::sync::Mutex::default(),
         }
+    }
+
+    /// Where and how the EMF document of each invocation is written (see [`crate::metrics`]).
+    pub fn with_metrics(mut self, metrics: Emitter) -> Self {
+        self.metrics = metrics;
+        self
+    }
+
+    /// Sends the EMF documents to `sink` instead (tests keep them in memory).
+    pub fn with_metrics_sink(mut self, sink: Sink) -> Self {
+        self.metrics = self.metrics.with_sink(sink);
+        self
     }
 
     /// See [`crate::Config::request_deadline`].
@@ -80,7 +102,9 @@ impl App {
     pub async fn warm_up(&self) {
         let keys = self.keys.warm_up();
         let table = tokio::time::timeout(INIT_READ_TIMEOUT, self.disconnector.prime());
-        let (keys, table) = tokio::join!(keys, table);
+        let ((keys, table), recorded) =
+            crate::metrics::collect(Recorder::default(), async { tokio::join!(keys, table) }).await;
+        *self.carried.lock().unwrap_or_else(|e| e.into_inner()) = recorded;
         if let Err(err) = keys {
             tracing::warn!(error = %ErrorChain(&err), "could not read the API-keys secret at init");
         }
@@ -99,6 +123,15 @@ impl App {
         let request_id = Some(context.request_id.as_str())
             .filter(|id| !id.is_empty())
             .unwrap_or("unknown");
+        let carried = std::mem::take(&mut *self.carried.lock().unwrap_or_else(|e| e.into_inner()));
+        let (response, recorder) =
+            crate::metrics::collect(carried, self.answer(event, context, request_id)).await;
+        self.metrics.emit(recorder, request_id);
+        response
+    }
+
+    /// The answer to one event, with the invocation's outcome recorded for its metrics.
+    async fn answer(&self, event: &str, context: &Context, request_id: &str) -> LambdaResponse {
         let door = OnceLock::new();
         let method = OnceLock::new();
         let budget = self.budget(context);
@@ -123,7 +156,15 @@ impl App {
 
         let method = method.get().map(String::as_str).unwrap_or("");
         let answer = match outcome {
-            Ok(outcome) => Answer::success(outcome.marker()),
+            Ok(outcome) => {
+                record(|r| {
+                    r.disconnected(
+                        &outcome.marker().integration_type,
+                        matches!(outcome, Disconnect::Earlier(_)),
+                    )
+                });
+                Answer::success(outcome.marker(), request_id)
+            }
             Err(err) => {
                 let code = err.code();
                 if code.is_server_error() {
@@ -131,6 +172,7 @@ impl App {
                 } else {
                     tracing::info!(target: REQUEST, method, code = code.as_str(), reason = %ErrorChain(&err), "request rejected");
                 }
+                record(|r| r.failed(code.as_str(), code.is_server_error()));
                 Answer::error(code, request_id)
             }
         };
@@ -172,6 +214,11 @@ impl App {
         );
         Ok(outcome)
     }
+}
+
+/// Records into the current invocation's metrics.
+fn record(f: impl FnOnce(&mut Recorder)) {
+    crate::metrics::with_current(f);
 }
 
 /// Matches `/v1/integration/{id}`, optionally behind one prefix segment (a REST API stage or a

@@ -176,22 +176,33 @@ pub struct ErrorDetail<'a> {
     pub request_id: &'a str,
 }
 
+/// The header that carries the Lambda request id on every answer.
+pub const REQUEST_ID_HEADER: &str = "x-request-id";
+
 pub const SUCCESS_MESSAGE: &str = "Integration disconnected successfully";
 
 /// A status, headers and a JSON body: what any front door gets, before its own wrapping.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Answer {
     pub status: u16,
-    /// Lower-case names; `content-type` and `cache-control` come first.
+    /// Lower-case names; `content-type`, `cache-control` and `x-request-id` come first.
     pub headers: Vec<(&'static str, String)>,
     pub body: String,
 }
 
 impl Answer {
-    fn json(status: u16, body: String, extra: Vec<(&'static str, String)>) -> Self {
+    /// Every answer carries `x-request-id`: the Lambda request id, the same as the error
+    /// body's `error.requestId` and the `requestId` of the log lines and the metrics document.
+    fn json(
+        status: u16,
+        body: String,
+        request_id: &str,
+        extra: Vec<(&'static str, String)>,
+    ) -> Self {
         let mut headers = vec![
             ("content-type", "application/json".to_owned()),
             ("cache-control", "no-store".to_owned()),
+            (REQUEST_ID_HEADER, request_id.to_owned()),
         ];
         headers.extend(extra);
         Self {
@@ -201,7 +212,7 @@ impl Answer {
         }
     }
 
-    pub fn success(marker: &DisconnectMarker) -> Self {
+    pub fn success(marker: &DisconnectMarker, request_id: &str) -> Self {
         let body = SuccessBody {
             success: true,
             message: SUCCESS_MESSAGE,
@@ -212,7 +223,7 @@ impl Answer {
                 disconnected_at: &marker.disconnected_at,
             },
         };
-        Self::json(200, to_json(&body), vec![])
+        Self::json(200, to_json(&body), request_id, vec![])
     }
 
     pub fn error(code: ErrorCode, request_id: &str) -> Self {
@@ -224,7 +235,12 @@ impl Answer {
                 request_id,
             },
         };
-        Self::json(code.status(), to_json(&body), code.extra_headers())
+        Self::json(
+            code.status(),
+            to_json(&body),
+            request_id,
+            code.extra_headers(),
+        )
     }
 
     pub fn header(&self, name: &str) -> Option<&str> {
@@ -369,7 +385,7 @@ mod tests {
             expires_at: 1,
         };
         assert_eq!(
-            Answer::success(&marker).body,
+            Answer::success(&marker, "r-1").body,
             r#"{"success":true,"message":"Integration disconnected successfully","data":{"id":"int_yt_abc123","type":"youtube","deleted":true,"disconnectedAt":"2026-11-28T10:00:00Z"}}"#
         );
         assert_eq!(

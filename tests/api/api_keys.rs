@@ -214,4 +214,18 @@ async fn the_last_good_keys_serve_while_secrets_manager_is_down_up_to_the_max_st
         response.raw_body
     );
     assert_eq!(response.headers["retry-after"], "1");
+
+    // What the operators see: the stale serving and the failed reads, then a server error.
+    let docs = app.metric_documents();
+    let [fresh, stale, too_old] = &docs[..] else {
+        panic!("one document per request: {docs:#?}")
+    };
+    assert!(fresh.get("StaleKeysServed").is_none(), "{fresh}");
+    assert_eq!(stale["StaleKeysServed"], 1.0, "{stale}");
+    assert_eq!(stale["KeyCacheRefreshFailures"], 1.0, "{stale}");
+    assert_eq!(stale["Disconnects"], 1.0, "{stale}");
+    assert!(too_old.get("StaleKeysServed").is_none(), "{too_old}");
+    assert_eq!(too_old["KeyCacheRefreshFailures"], 1.0, "{too_old}");
+    assert_eq!(too_old["ServerErrors"], 1.0, "{too_old}");
+    assert_eq!(too_old["Code"], "service_unavailable");
 }

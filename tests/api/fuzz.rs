@@ -269,6 +269,7 @@ fn app() -> App {
         secrets.secrets_manager(),
         SystemClock::shared(),
     )
+    .with_metrics_sink(disconnect_integration::metrics::Sink::Off)
 }
 
 /// What must hold of every answer.

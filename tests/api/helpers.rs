@@ -3,9 +3,11 @@
 //! send events shaped like each front door's.
 
 use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
 
 use aws_config::SdkConfig;
 use disconnect_integration::clock::OffsetClock;
+use disconnect_integration::metrics::Sink;
 use disconnect_integration::{App, Config};
 use lambda_runtime::Context;
 use percent_encoding::percent_decode_str;
@@ -116,6 +118,8 @@ pub struct TestApp {
     pub sdk: SdkConfig,
     pub clock: OffsetClock,
     pub config: Config,
+    /// The EMF documents the app wrote, one per invocation (kept in memory, not on stdout).
+    pub metrics: Arc<Mutex<Vec<String>>>,
 }
 
 #[derive(Debug)]
@@ -152,14 +156,27 @@ impl TestApp {
         let mut config = config(&table.name, &secret.id);
         tweak(&mut config);
         let clock = OffsetClock::default();
+        let metrics = Arc::default();
         Self {
-            app: App::from_config(&config, &sdk, std::sync::Arc::new(clock.clone())),
+            app: App::from_config(&config, &sdk, Arc::new(clock.clone()))
+                .with_metrics_sink(Sink::Memory(Arc::clone(&metrics))),
             table,
             secret,
             sdk,
             clock,
             config,
+            metrics,
         }
+    }
+
+    /// The EMF documents written so far, parsed.
+    pub fn metric_documents(&self) -> Vec<Value> {
+        self.metrics
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|line| serde_json::from_str(line).expect("an EMF document is JSON"))
+            .collect()
     }
 
     /// Reads the API-keys secret now, so that concurrent requests race in DynamoDB rather than
@@ -264,8 +281,9 @@ impl TestApp {
         dynamodb: aws_sdk_dynamodb::Client,
         secrets: aws_sdk_secretsmanager::Client,
     ) -> Self {
-        let clock = std::sync::Arc::new(self.clock.clone());
-        self.app = App::from_clients(&self.config, dynamodb, secrets, clock);
+        let clock = Arc::new(self.clock.clone());
+        self.app = App::from_clients(&self.config, dynamodb, secrets, clock)
+            .with_metrics_sink(Sink::Memory(Arc::clone(&self.metrics)));
         self
     }
 

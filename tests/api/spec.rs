@@ -197,7 +197,8 @@ async fn a_real_success() -> TestResponse {
         dynamodb.dynamodb(),
         secrets.secrets_manager(),
         SystemClock::shared(),
-    );
+    )
+    .with_metrics_sink(disconnect_integration::metrics::Sink::Off);
     let event = Door::HttpApi.event(
         "DELETE",
         "/v1/integration/int_yt_abc123",

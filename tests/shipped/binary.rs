@@ -135,9 +135,9 @@ impl Shipped {
         self.0.stop();
     }
 
-    /// The JSON lines the process wrote to stdout; panics on any line that is not JSON.
+    /// Every line the process wrote to stdout, parsed; panics on any line that is not JSON.
     /// [`Shipped::stop`] first to read everything.
-    pub fn log_lines(&self) -> Vec<Value> {
+    pub fn stdout_lines(&self) -> Vec<Value> {
         self.0
             .stdout()
             .iter()
@@ -145,6 +145,24 @@ impl Shipped {
                 serde_json::from_str(line)
                     .unwrap_or_else(|e| panic!("a stdout line that is not JSON ({e}): {line}"))
             })
+            .collect()
+    }
+
+    /// The log lines on stdout (the EMF metric documents left out).
+    pub fn log_lines(&self) -> Vec<Value> {
+        let lines = self.stdout_lines();
+        lines
+            .into_iter()
+            .filter(|l| l.get("_aws").is_none())
+            .collect()
+    }
+
+    /// The EMF metric documents on stdout, one per invocation.
+    pub fn metric_documents(&self) -> Vec<Value> {
+        let lines = self.stdout_lines();
+        lines
+            .into_iter()
+            .filter(|l| l.get("_aws").is_some())
             .collect()
     }
 

@@ -16,6 +16,10 @@ fn envelope(status: u16, code: &str, message: &str, answer: &Answer) {
     );
     assert_eq!(answer.headers["content-type"], "application/json", "{code}");
     assert_eq!(answer.headers["cache-control"], "no-store", "{code}");
+    assert_eq!(
+        answer.headers["x-request-id"], answer.request_id,
+        "{code}: the Lambda request id, as in the body"
+    );
 }
 
 #[tokio::test]
@@ -47,6 +51,7 @@ async fn the_200_body_is_the_documented_one_byte_for_byte() {
         )
     );
     assert_eq!(answer.headers["content-type"], "application/json");
+    assert_eq!(answer.headers["x-request-id"], answer.request_id);
     assert_eq!(
         stage.table.sort_keys("int_yt_abc123").await,
         ["DISCONNECTED"]

@@ -14,4 +14,5 @@ mod concurrency;
 mod events;
 mod faults;
 mod logs;
+mod metrics;
 mod soak;

@@ -1,0 +1,305 @@
+//! The EMF metric documents the binary writes to stdout: checked against the format's rules
+//! (what CloudWatch Logs would reject or silently ignore) and for their values, per outcome.
+
+use serde_json::Value;
+
+use crate::binary::{ACCOUNT, DEAD_ENDPOINT, KEY, Stage, http_api};
+
+/// The units CloudWatch accepts (`StandardUnit`).
+const UNITS: [&str; 27] = [
+    "Seconds",
+    "Microseconds",
+    "Milliseconds",
+    "Bytes",
+    "Kilobytes",
+    "Megabytes",
+    "Gigabytes",
+    "Terabytes",
+    "Bits",
+    "Kilobits",
+    "Megabits",
+    "Gigabits",
+    "Terabits",
+    "Percent",
+    "Count",
+    "Bytes/Second",
+    "Kilobytes/Second",
+    "Megabytes/Second",
+    "Gigabytes/Second",
+    "Terabytes/Second",
+    "Bits/Second",
+    "Kilobits/Second",
+    "Megabits/Second",
+    "Gigabits/Second",
+    "Terabits/Second",
+    "Count/Second",
+    "None",
+];
+
+/// The rules of the EMF specification that a document must follow to become metrics, as
+/// problems found (empty: valid).
+fn emf_problems(doc: &Value) -> Vec<String> {
+    let mut problems = vec![];
+    let Some(aws) = doc.get("_aws").and_then(Value::as_object) else {
+        return vec!["no _aws object".into()];
+    };
+    if !aws.get("Timestamp").is_some_and(Value::is_u64) {
+        problems.push("_aws.Timestamp is not epoch milliseconds".into());
+    }
+    let Some(directives) = aws.get("CloudWatchMetrics").and_then(Value::as_array) else {
+        return vec!["_aws.CloudWatchMetrics is not an array".into()];
+    };
+    let mut metric_count = 0;
+    for directive in directives {
+        let namespace = directive["Namespace"].as_str().unwrap_or("");
+        if namespace.is_empty() || namespace.len() > 255 {
+            problems.push(format!(
+                "namespace {namespace:?} is not 1 to 255 characters"
+            ));
+        }
+        let Some(dimension_sets) = directive["Dimensions"].as_array() else {
+            problems.push("Dimensions is not an array".into());
+            continue;
+        };
+        for set in dimension_sets {
+            let keys = set.as_array().cloned().unwrap_or_default();
+            if keys.len() > 30 {
+                problems.push(format!(
+                    "a dimension set of {} keys (at most 30)",
+                    keys.len()
+                ));
+            }
+            for key in keys {
+                let key = key.as_str().unwrap_or("");
+                match doc.get(key) {
+                    Some(Value::String(value)) if !value.is_empty() && value.len() <= 1024 => {}
+                    other => problems.push(format!(
+                        "dimension {key:?} is not a non-empty string at the root: {other:?}"
+                    )),
+                }
+            }
+        }
+        let metrics = directive["Metrics"].as_array().cloned().unwrap_or_default();
+        metric_count += metrics.len();
+        for metric in metrics {
+            let name = metric["Name"].as_str().unwrap_or("");
+            match doc.get(name) {
+                Some(Value::Number(_)) => {}
+                Some(Value::Array(values))
+                    if !values.is_empty()
+                        && values.len() <= 100
+                        && values.iter().all(Value::is_number) => {}
+                other => problems.push(format!(
+                    "metric {name:?} has no number (or list of at most 100) at the root: {other:?}"
+                )),
+            }
+            if let Some(unit) = metric.get("Unit")
+                && !UNITS.contains(&unit.as_str().unwrap_or(""))
+            {
+                problems.push(format!("metric {name:?} has an invalid unit {unit}"));
+            }
+        }
+    }
+    if metric_count > 100 {
+        problems.push(format!(
+            "{metric_count} metrics in one document (at most 100)"
+        ));
+    }
+    problems
+}
+
+/// The metric names a document declares, with their dimension set.
+fn declared(doc: &Value) -> Vec<(String, Vec<String>)> {
+    doc["_aws"]["CloudWatchMetrics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|d| {
+            let dims: Vec<String> = d["Dimensions"][0]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|k| k.as_str().unwrap().to_owned())
+                .collect();
+            d["Metrics"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(move |m| (m["Name"].as_str().unwrap().to_owned(), dims.clone()))
+        })
+        .collect()
+}
+
+fn names(doc: &Value) -> Vec<String> {
+    let mut names: Vec<String> = declared(doc).into_iter().map(|(n, _)| n).collect();
+    names.sort();
+    names
+}
+
+#[tokio::test]
+async fn each_invocation_writes_one_valid_emf_document_with_its_outcome() {
+    let stage = Stage::new().await;
+    stage
+        .table
+        .seed_integration("int_metrics_1", ACCOUNT, "youtube", 2)
+        .await;
+    let mut function = stage.start(&[
+        ("METRICS_NAMESPACE", "Test/Disconnect"),
+        ("METRICS_SERVICE", "metrics-test"),
+    ]);
+    let delete = |id: &str, key: &str| {
+        http_api(
+            "DELETE",
+            &format!("/v1/integration/{id}"),
+            &[("x-api-key", key)],
+        )
+    };
+    let ok = function.invoke(&delete("int_metrics_1", KEY));
+    let repeat = function.invoke(&delete("int_metrics_1", KEY));
+    let unauthorized = function.invoke(&delete("int_metrics_1", "not-a-key"));
+    let missing = function.invoke(&delete("int_never_was", KEY));
+    assert_eq!(
+        [
+            ok.status,
+            repeat.status,
+            unauthorized.status,
+            missing.status
+        ],
+        [200, 200, 401, 404]
+    );
+    function.stop();
+
+    let docs = function.metric_documents();
+    assert_eq!(docs.len(), 4, "one document per invocation: {docs:#?}");
+    for doc in &docs {
+        assert_eq!(emf_problems(doc), Vec::<String>::new(), "{doc}");
+        assert_eq!(doc["Service"], "metrics-test");
+        for directive in doc["_aws"]["CloudWatchMetrics"].as_array().unwrap() {
+            assert_eq!(directive["Namespace"], "Test/Disconnect");
+            assert_eq!(directive["Dimensions"].as_array().unwrap().len(), 1);
+        }
+        // Never an account or integration id: not as a dimension, not as a property.
+        let text = doc.to_string();
+        for id in [ACCOUNT, "int_metrics_1", "int_never_was", KEY] {
+            assert!(!text.contains(id), "{id} in {text}");
+        }
+    }
+    let [ok_doc, repeat_doc, unauthorized_doc, missing_doc] = &docs[..] else {
+        unreachable!()
+    };
+    let by_request: Vec<&str> = docs
+        .iter()
+        .map(|d| d["requestId"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        by_request,
+        [
+            &ok.request_id,
+            &repeat.request_id,
+            &unauthorized.request_id,
+            &missing.request_id
+        ]
+    );
+
+    // The first invocation: the cold start, init's secret read and Query, and its own calls.
+    assert_eq!(
+        names(ok_doc),
+        [
+            "ColdStart",
+            "Disconnects",
+            "GetSecretValueLatency",
+            "KeyCacheRefreshes",
+            "QueryLatency",
+            "TransactWriteItemsLatency"
+        ]
+    );
+    assert_eq!(ok_doc["ColdStart"], 1.0);
+    assert_eq!(ok_doc["Disconnects"], 1.0);
+    assert_eq!(ok_doc["IntegrationType"], "youtube");
+    assert_eq!(ok_doc["KeyCacheRefreshes"], 1.0);
+    assert_eq!(
+        ok_doc["QueryLatency"].as_array().map(Vec::len),
+        Some(2),
+        "init's Query and the request's: {ok_doc}"
+    );
+    assert!(ok_doc["TransactWriteItemsLatency"].as_f64().unwrap() > 0.0);
+    assert!(declared(ok_doc).contains(&(
+        "Disconnects".into(),
+        vec!["Service".into(), "IntegrationType".into()]
+    )));
+
+    assert_eq!(names(repeat_doc), ["QueryLatency", "Repeats"]);
+    assert_eq!(repeat_doc["Repeats"], 1.0);
+    assert_eq!(repeat_doc["IntegrationType"], "youtube");
+
+    // An unknown key forces one read of the secret (the key may be new), then is refused.
+    assert_eq!(
+        names(unauthorized_doc),
+        ["GetSecretValueLatency", "KeyCacheRefreshes", "Rejected"]
+    );
+    assert_eq!(unauthorized_doc["Rejected"], 1.0);
+    assert_eq!(unauthorized_doc["Code"], "invalid_api_key");
+    assert!(
+        declared(unauthorized_doc)
+            .contains(&("Rejected".into(), vec!["Service".into(), "Code".into()]))
+    );
+
+    assert_eq!(names(missing_doc), ["QueryLatency", "Rejected"]);
+    assert_eq!(missing_doc["Code"], "integration_not_found");
+}
+
+#[tokio::test]
+async fn a_dead_dynamodb_counts_a_server_error_with_its_code() {
+    let stage = Stage::new().await;
+    let mut function = stage.start(&[
+        ("AWS_ENDPOINT_URL_DYNAMODB", DEAD_ENDPOINT),
+        ("REQUEST_DEADLINE_MS", "1500"),
+    ]);
+    let answer = function.invoke(&http_api(
+        "DELETE",
+        "/v1/integration/int_metrics_503",
+        &[("x-api-key", KEY)],
+    ));
+    assert_eq!(answer.status, 503, "{}", answer.body);
+    function.stop();
+
+    let docs = function.metric_documents();
+    assert_eq!(docs.len(), 1, "{docs:#?}");
+    let doc = &docs[0];
+    assert_eq!(emf_problems(doc), Vec::<String>::new(), "{doc}");
+    assert_eq!(doc["ServerErrors"], 1.0);
+    assert_eq!(doc["Code"], "service_unavailable");
+    assert_eq!(doc["requestId"], answer.request_id.as_str());
+    assert!(
+        declared(doc).contains(&("ServerErrors".into(), vec!["Service".into(), "Code".into()]))
+    );
+    // The failed calls are timed too: a dead endpoint is no reason to lose the latency.
+    assert!(doc.get("QueryLatency").is_some(), "{doc}");
+    assert!(doc.get("Disconnects").is_none() && doc.get("Rejected").is_none());
+}
+
+#[test]
+fn the_emf_rules_catch_what_cloudwatch_would_not_take() {
+    let valid = serde_json::json!({
+        "_aws": {"Timestamp": 1, "CloudWatchMetrics": [
+            {"Namespace": "N", "Dimensions": [["Service"]], "Metrics": [{"Name": "A", "Unit": "Count"}]}
+        ]},
+        "Service": "s", "A": 1
+    });
+    assert!(emf_problems(&valid).is_empty());
+    let broken = [
+        ("/Service", Value::Null),
+        ("/A", Value::from("1")),
+        ("/_aws/Timestamp", Value::from("now")),
+        (
+            "/_aws/CloudWatchMetrics/0/Metrics/0/Unit",
+            Value::from("Requests"),
+        ),
+        ("/_aws/CloudWatchMetrics/0/Namespace", Value::from("")),
+    ];
+    for (pointer, value) in broken {
+        let mut doc = valid.clone();
+        *doc.pointer_mut(pointer).unwrap() = value;
+        assert!(!emf_problems(&doc).is_empty(), "{pointer} broken passes");
+    }
+}
