@@ -4,12 +4,13 @@
 #      and the rustup target aarch64-unknown-linux-gnu, when missing.
 #   2. `sam validate --lint` (the SAM transform and SAM's cfn-lint rules, offline: env.sh's
 #      dummy credentials and region are all it needs; the template names no managed policy
-#      that would need an IAM look-up), then
+#      that would need an IAM look-up), and scripts/check-transform.py (AWS::LanguageExtensions
+#      then SAM, as CloudFormation runs them, for classic Lambda and Managed Instances), then
 #      `cargo lambda build --release --arm64 --bin disconnect-integration --locked`: the
 #      command SAM's rust-cargolambda build method runs, plus --locked (SAM cannot pass it),
 #      with its progress shown (SAM prints cargo's output only when it fails). zig is the
-#      C compiler and linker for aarch64, aws-lc-sys (C, via the SDK's HTTPS client)
-#      included; it links against glibc 2.28-era symbols, well under AL2023's 2.34.
+#      C compiler and linker for aarch64 (ring's few C and assembly files included); it links
+#      against glibc 2.28-era symbols, well under AL2023's 2.34.
 #   3. `sam build --beta-features` (the rust-cargolambda method is a beta feature): reruns
 #      the same cargo command, a no-op by then, and writes .aws-sam/build/: the template
 #      for `sam deploy` and DisconnectIntegrationFunction/bootstrap.
@@ -43,6 +44,9 @@ export SAM_CLI_TELEMETRY=0
 # The SAM transform and lint, before minutes of compiling.
 echo "build: sam validate --lint"
 sam validate --lint --template-file template.yaml
+# `sam validate` does not run AWS::LanguageExtensions: the deployed transform, both modes.
+echo "build: scripts/check-transform.py (AWS::LanguageExtensions + SAM, classic and managed instances)"
+"$BUILD_VENV_DIR/bin/python" scripts/check-transform.py template.yaml
 
 echo "build: cargo lambda build --release --arm64 --bin $BIN --locked"
 cargo lambda build --release --arm64 --bin "$BIN" --locked

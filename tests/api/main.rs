@@ -11,6 +11,7 @@ mod events;
 mod fuzz;
 mod helpers;
 mod layers;
+mod operability;
 mod processor;
 mod spec;
 mod template;
