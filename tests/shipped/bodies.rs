@@ -227,7 +227,8 @@ async fn alb_host_values_that_break_uri_parsing_are_served_as_usual() {
 }
 
 /// A listener that accepts connections and never answers: a hanging dependency.
-fn black_hole() -> (std::net::TcpListener, String) {
+/// A TCP endpoint that accepts connections (the kernel's backlog) and never answers.
+pub fn black_hole() -> (std::net::TcpListener, String) {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     (listener, url)

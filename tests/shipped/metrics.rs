@@ -3,7 +3,8 @@
 
 use serde_json::Value;
 
-use crate::binary::{ACCOUNT, DEAD_ENDPOINT, KEY, Stage, http_api};
+use crate::binary::{ACCOUNT, KEY, Stage, http_api};
+use crate::bodies::black_hole;
 
 /// The units CloudWatch accepts (`StandardUnit`).
 const UNITS: [&str; 27] = [
@@ -249,11 +250,12 @@ async fn each_invocation_writes_one_valid_emf_document_with_its_outcome() {
 }
 
 #[tokio::test]
-async fn a_dead_dynamodb_counts_a_server_error_with_its_code() {
+async fn a_hanging_dynamodb_counts_a_server_error_and_the_calls_the_deadline_cut_short() {
     let stage = Stage::new().await;
+    let (_listener, url) = black_hole();
     let mut function = stage.start(&[
-        ("AWS_ENDPOINT_URL_DYNAMODB", DEAD_ENDPOINT),
-        ("REQUEST_DEADLINE_MS", "1500"),
+        ("AWS_ENDPOINT_URL_DYNAMODB", url.as_str()),
+        ("REQUEST_DEADLINE_MS", "1000"),
     ]);
     let answer = function.invoke(&http_api(
         "DELETE",
@@ -273,9 +275,22 @@ async fn a_dead_dynamodb_counts_a_server_error_with_its_code() {
     assert!(
         declared(doc).contains(&("ServerErrors".into(), vec!["Service".into(), "Code".into()]))
     );
-    // The failed calls are timed too: a dead endpoint is no reason to lose the latency.
-    assert!(doc.get("QueryLatency").is_some(), "{doc}");
     assert!(doc.get("Disconnects").is_none() && doc.get("Rejected").is_none());
+    // Neither Query ever finished: both were cut at the 1 s deadline (init's by the SDK's
+    // operation timeout, which is the deadline too). Both are timed, for as long as they waited.
+    let waited: Vec<f64> = doc["QueryLatency"]
+        .as_array()
+        .unwrap_or_else(|| panic!("two Query latencies: {doc}"))
+        .iter()
+        .map(|v| v.as_f64().unwrap())
+        .collect();
+    assert_eq!(waited.len(), 2, "{doc}");
+    for (call, waited) in ["init's", "the request's"].iter().zip(&waited) {
+        assert!(
+            (900.0..1_600.0).contains(waited),
+            "{call} Query waited {waited} ms"
+        );
+    }
 }
 
 #[test]
