@@ -90,7 +90,8 @@ pub fn decide(partition: &Partition, request: &Request<'_>) -> Decision {
         head.integration_type.as_deref().unwrap_or("unknown"),
         request.now,
         request.marker_ttl,
-    );
+    )
+    .with_grant_id(head.grant_id.clone());
     let tokens = &partition.token_sort_keys;
     let (surplus, last) = tokens.split_at(tokens.len().saturating_sub(MAX_TOKENS_IN_TRANSACTION));
 
@@ -294,6 +295,7 @@ mod tests {
                 account_id: account.into(),
                 integration_type: Some("youtube".into()),
                 version: None,
+                grant_id: Some("grant_1".into()),
             }),
             token_sort_keys: (0..tokens).map(|i| format!("TOKEN#{i:03}")).collect(),
             marker: None,
@@ -308,6 +310,7 @@ mod tests {
             disconnected_at: "2026-11-01T00:00:00Z".into(),
             reason: "integration_disconnected".into(),
             expires_at,
+            grant_id: None,
         }
     }
 
@@ -413,6 +416,11 @@ mod tests {
         assert_eq!(plan.marker.disconnected_at, "2026-11-28T10:00:00Z");
         assert_eq!(plan.marker.expires_at, NOW_SECS as i64 + 86_400);
         assert_eq!(plan.marker.integration_type, "youtube");
+        assert_eq!(
+            plan.marker.grant_id.as_deref(),
+            Some("grant_1"),
+            "the grant is copied"
+        );
     }
 
     #[test]

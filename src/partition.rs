@@ -11,6 +11,8 @@ pub struct IntegrationHead {
     /// The `version` attribute (a DynamoDB number, as written), bumped by every token write;
     /// `None` while no token was written by the protocol of `integrations_table::tokens`.
     pub version: Option<String>,
+    /// The `grantId` attribute: the platform grant behind the tokens, copied onto the marker.
+    pub grant_id: Option<String>,
 }
 
 /// What one strongly consistent read of an integration's partition found.

@@ -35,6 +35,7 @@ struct IntegrationItem {
     account_id: String,
     #[serde(rename = "type")]
     integration_type: Option<String>,
+    grant_id: Option<String>,
 }
 
 impl IntegrationStore {
@@ -59,7 +60,7 @@ impl IntegrationStore {
             .consistent_read(true)
             .key_condition_expression("#pk = :pk")
             .projection_expression(
-                "#pk, #sk, #id, #account, #type, #version, #at, #reason, #expires",
+                "#pk, #sk, #id, #account, #type, #version, #at, #reason, #expires, #grant",
             )
             .expression_attribute_names("#pk", "PK")
             .expression_attribute_names("#sk", "SK")
@@ -70,6 +71,7 @@ impl IntegrationStore {
             .expression_attribute_names("#at", "disconnectedAt")
             .expression_attribute_names("#reason", "reason")
             .expression_attribute_names("#expires", "expiresAt")
+            .expression_attribute_names("#grant", "grantId")
             .expression_attribute_values(":pk", partition_key(id))
             .into_paginator()
             .send();
@@ -98,6 +100,7 @@ impl IntegrationStore {
                             account_id: item.account_id,
                             integration_type: item.integration_type,
                             version,
+                            grant_id: item.grant_id,
                         });
                     }
                     SortKey::Marker => {

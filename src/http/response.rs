@@ -383,6 +383,7 @@ mod tests {
             disconnected_at: "2026-11-28T10:00:00Z".into(),
             reason: "integration_disconnected".into(),
             expires_at: 1,
+            grant_id: None,
         };
         assert_eq!(
             Answer::success(&marker, "r-1").body,

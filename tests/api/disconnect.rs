@@ -479,3 +479,35 @@ async fn a_token_written_by_the_protocol_before_the_disconnect_is_deleted_with_i
     );
     assert_eq!(app.table.sort_keys("int_1").await, ["DISCONNECTED"]);
 }
+
+#[tokio::test]
+async fn the_marker_keeps_the_integrations_grant_id_for_the_token_revoker() {
+    let app = TestApp::spawn().await;
+    app.seed_integration("int_grant", ACCOUNT_A, "youtube", 1)
+        .await;
+    let mut integration = app
+        .table
+        .get("INTEGRATION#int_grant", "INTEGRATION")
+        .await
+        .unwrap();
+    integration["grantId"] = json!("google_grant_1");
+    app.table.put(integration).await;
+    app.seed_integration("int_no_grant", ACCOUNT_A, "tiktok", 1)
+        .await;
+
+    for id in ["int_grant", "int_no_grant"] {
+        let response = app.delete_integration(id, Some(KEY_A)).await;
+        assert_eq!(response.status, 200, "{}", response.raw_body);
+    }
+
+    let marker = |id: &str| {
+        let table = &app.table;
+        let pk = format!("INTEGRATION#{id}");
+        async move { table.get(&pk, "DISCONNECTED").await.unwrap() }
+    };
+    assert_eq!(marker("int_grant").await["grantId"], "google_grant_1");
+    assert!(
+        marker("int_no_grant").await.get("grantId").is_none(),
+        "no grantId attribute when the integration had none"
+    );
+}

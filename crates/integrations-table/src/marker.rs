@@ -31,6 +31,10 @@ pub struct DisconnectMarker {
     pub reason: String,
     /// Epoch seconds after which the marker no longer counts.
     pub expires_at: i64,
+    /// The integration's `grantId` (the platform grant behind its tokens), when it had one:
+    /// the token revoker skips revoking a grant another live integration still uses.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub grant_id: Option<String>,
 }
 
 impl DisconnectMarker {
@@ -50,7 +54,14 @@ impl DisconnectMarker {
             disconnected_at: rfc3339(now_secs),
             reason: REASON_DISCONNECTED.to_owned(),
             expires_at: now_secs.saturating_add(ttl.as_secs().try_into().unwrap_or(i64::MAX)),
+            grant_id: None,
         }
+    }
+
+    /// The marker with the integration's `grantId`, if it had one.
+    pub fn with_grant_id(mut self, grant_id: Option<String>) -> Self {
+        self.grant_id = grant_id.filter(|g| !g.is_empty());
+        self
     }
 
     /// Whether the marker still counts at `now`: `expiresAt` is strictly in the future.
