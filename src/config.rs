@@ -156,7 +156,7 @@ impl Config {
 }
 
 /// Reads a PEM file that must hold at least one certificate.
-fn read_pem(path: &str) -> Result<Vec<u8>, ConfigError> {
+pub fn read_pem(path: &str) -> Result<Vec<u8>, ConfigError> {
     let not_pem = |reason: String| ConfigError::NotPem {
         name: crate::tls::EXTRA_CA_VARIABLE,
         path: path.to_owned(),

@@ -53,13 +53,19 @@ pub const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(3);
 /// SDK's standard retries. One AWS call, its retries included, never outlasts the request
 /// deadline (`REQUEST_DEADLINE_MS`), which also bounds the whole request.
 pub async fn sdk_config(config: &Config) -> SdkConfig {
-    let request_deadline = config.request_deadline;
+    sdk_config_with(config.extra_ca_pem.as_deref(), config.request_deadline).await
+}
+
+/// [`sdk_config`] from its two inputs, for the workspace's other functions: the PEM
+/// certificates trusted besides the Amazon roots (`AWS_CA_BUNDLE`), and the most one AWS call,
+/// retries included, may take.
+pub async fn sdk_config_with(extra_ca_pem: Option<&[u8]>, request_deadline: Duration) -> SdkConfig {
     // Lambda hands the function its credentials and region as environment variables: read
     // only those, not the default chains (profiles, SSO, web identity through STS, IMDS).
     aws_config::defaults(BehaviorVersion::latest())
         .credentials_provider(EnvironmentVariableCredentialsProvider::new())
         .region(EnvironmentVariableRegionProvider::new())
-        .http_client(tls::https_client(config.extra_ca_pem.as_deref()))
+        .http_client(tls::https_client(extra_ca_pem))
         // The request's deadline and the attempt timeout already bound a stalled answer; the
         // SDK's own throughput watch costs timers on every call.
         .stalled_stream_protection(StalledStreamProtectionConfig::disabled())

@@ -1,0 +1,183 @@
+use std::time::Duration;
+
+use platform_revoke::{Credentials, Outcome, Platform::TikTok, TokenType};
+use serde_json::json;
+use wiremock::matchers::{any, method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+use crate::{
+    CLIENT_ID, CLIENT_SECRET, FormIs, NoAuthorization, SLOW, TOKEN, permanent, revoke,
+    revoke_within_timeout, revoker, revoker_with, token, transient,
+};
+
+/// The documented request: `POST /v2/oauth/revoke/`, form `client_key`, `client_secret`,
+/// `token`, no Authorization header.
+fn revoke_call() -> wiremock::MockBuilder {
+    Mock::given(method("POST"))
+        .and(path("/v2/oauth/revoke/"))
+        .and(FormIs(&[
+            ("client_key", CLIENT_ID),
+            ("client_secret", CLIENT_SECRET),
+            ("token", TOKEN),
+        ]))
+        .and(NoAuthorization)
+}
+
+async fn answering(template: ResponseTemplate) -> MockServer {
+    let server = MockServer::start().await;
+    revoke_call()
+        .respond_with(template)
+        .expect(1)
+        .mount(&server)
+        .await;
+    server
+}
+
+#[tokio::test]
+async fn tiktok_answers_an_empty_object_so_the_token_is_revoked() {
+    let server = answering(ResponseTemplate::new(200).set_body_string("{}")).await;
+    assert_eq!(revoke(&server, TikTok).await, Ok(Outcome::Revoked));
+}
+
+#[tokio::test]
+async fn tiktok_answers_an_empty_body_or_an_empty_error_so_the_token_is_revoked() {
+    for template in [
+        ResponseTemplate::new(200),
+        ResponseTemplate::new(200)
+            .set_body_json(json!({"error": "", "error_description": "", "log_id": "2024"})),
+        ResponseTemplate::new(200)
+            .set_body_json(json!({"data": {}, "error": {"code": "ok", "message": ""}})),
+    ] {
+        let server = answering(template).await;
+        assert_eq!(revoke(&server, TikTok).await, Ok(Outcome::Revoked));
+    }
+}
+
+#[tokio::test]
+async fn tiktok_answers_200_with_error_invalid_grant_so_the_token_is_already_revoked() {
+    let server = answering(ResponseTemplate::new(200).set_body_json(json!({
+        "error": "invalid_grant",
+        "error_description": "Access token is invalid or expired.",
+        "log_id": "20240101000000ABCDEF"
+    })))
+    .await;
+    assert_eq!(revoke(&server, TikTok).await, Ok(Outcome::AlreadyRevoked));
+}
+
+#[tokio::test]
+async fn tiktok_answers_401_access_token_invalid_in_the_v2_envelope_so_the_token_is_already_revoked()
+ {
+    let server = answering(ResponseTemplate::new(401).set_body_json(json!({
+        "error": {"code": "access_token_invalid", "message": "The access token is invalid", "log_id": "x"}
+    })))
+    .await;
+    assert_eq!(revoke(&server, TikTok).await, Ok(Outcome::AlreadyRevoked));
+}
+
+#[tokio::test]
+async fn tiktok_answers_503_so_the_revocation_is_transient() {
+    let server = answering(ResponseTemplate::new(503)).await;
+    let error = transient(revoke(&server, TikTok).await, TikTok);
+    assert_eq!(error.reason(), "http 503");
+}
+
+#[tokio::test]
+async fn tiktok_answers_429_rate_limit_exceeded_so_the_revocation_is_transient() {
+    let server = answering(ResponseTemplate::new(429).set_body_json(json!({
+        "error": {"code": "rate_limit_exceeded", "message": "slow down", "log_id": "x"}
+    })))
+    .await;
+    let error = transient(revoke(&server, TikTok).await, TikTok);
+    assert_eq!(error.reason(), "http 429 (rate_limit_exceeded)");
+}
+
+#[tokio::test]
+async fn tiktok_answers_200_with_error_temporarily_unavailable_so_the_revocation_is_transient() {
+    let server = answering(
+        ResponseTemplate::new(200).set_body_json(json!({"error": "temporarily_unavailable"})),
+    )
+    .await;
+    let error = transient(revoke(&server, TikTok).await, TikTok);
+    assert_eq!(error.reason(), "http 200 (temporarily_unavailable)");
+}
+
+#[tokio::test]
+async fn tiktok_answers_200_with_a_body_that_is_not_json_so_the_revocation_is_transient() {
+    let server =
+        answering(ResponseTemplate::new(200).set_body_string("<html>gateway</html>")).await;
+    let error = transient(revoke(&server, TikTok).await, TikTok);
+    assert_eq!(error.reason(), "http 200 with a body that is not JSON");
+}
+
+#[tokio::test]
+async fn tiktok_answers_200_with_error_invalid_client_so_bad_client_credentials_are_permanent() {
+    let server = answering(ResponseTemplate::new(200).set_body_json(json!({
+        "error": "invalid_client",
+        "error_description": "Client key or secret is incorrect.",
+        "log_id": "x"
+    })))
+    .await;
+    let error = permanent(revoke(&server, TikTok).await, TikTok);
+    assert_eq!(error.reason(), "http 200 (invalid_client)");
+}
+
+#[tokio::test]
+async fn tiktok_answers_400_invalid_request_so_the_revocation_is_permanent() {
+    let server =
+        answering(ResponseTemplate::new(400).set_body_json(json!({"error": "invalid_request"})))
+            .await;
+    let error = permanent(revoke(&server, TikTok).await, TikTok);
+    assert_eq!(error.reason(), "http 400 (invalid_request)");
+}
+
+#[tokio::test]
+async fn tiktok_answers_403_without_a_body_so_the_revocation_is_permanent() {
+    let server = answering(ResponseTemplate::new(403)).await;
+    let error = permanent(revoke(&server, TikTok).await, TikTok);
+    assert_eq!(error.reason(), "http 403");
+}
+
+#[tokio::test]
+async fn tiktok_without_client_credentials_fails_permanently_without_a_request() {
+    let server = MockServer::start().await;
+    Mock::given(any())
+        .respond_with(ResponseTemplate::new(200))
+        .expect(0)
+        .mount(&server)
+        .await;
+    let revoker = revoker_with(&server, Credentials::default(), Duration::from_secs(5));
+    let error = permanent(
+        revoker
+            .revoke(TikTok, &token(), TokenType::AccessToken)
+            .await,
+        TikTok,
+    );
+    assert!(
+        error.reason().contains("no tiktok client credentials"),
+        "{error}"
+    );
+}
+
+#[tokio::test]
+async fn tiktok_refuses_a_refresh_token_permanently_without_a_request() {
+    let server = MockServer::start().await;
+    Mock::given(any())
+        .respond_with(ResponseTemplate::new(200))
+        .expect(0)
+        .mount(&server)
+        .await;
+    let error = permanent(
+        revoker(&server)
+            .revoke(TikTok, &token(), TokenType::RefreshToken)
+            .await,
+        TikTok,
+    );
+    assert!(error.reason().contains("access tokens only"), "{error}");
+}
+
+#[tokio::test]
+async fn tiktok_not_answering_within_the_timeout_is_transient() {
+    let server = answering(ResponseTemplate::new(200).set_delay(SLOW)).await;
+    let error = transient(revoke_within_timeout(&server, TikTok).await, TikTok);
+    assert_eq!(error.reason(), "no answer within 300 ms");
+}

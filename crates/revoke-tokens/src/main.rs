@@ -1,0 +1,57 @@
+//! Wires telemetry, configuration, the AWS clients and the platform revoker, then serves the
+//! table's stream batches; everything else is the library's.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use disconnect_integration::clock::SystemClock;
+use disconnect_integration::{sdk_config_with, telemetry};
+use lambda_runtime::{LambdaEvent, service_fn};
+use platform_revoke::Revoker;
+use revoke_tokens::stream::StreamEvent;
+use revoke_tokens::{Config, Consumer, MetricsOut, load_credentials};
+
+/// The most one AWS call, retries included, may take.
+const AWS_CALL_DEADLINE: Duration = Duration::from_secs(5);
+
+fn main() -> Result<(), lambda_runtime::Error> {
+    telemetry::init_from_env();
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?
+        .block_on(serve())
+}
+
+async fn serve() -> Result<(), lambda_runtime::Error> {
+    let config = Config::from_env().inspect_err(|e| tracing::error!(error = %e, "cannot start"))?;
+    let sdk = sdk_config_with(config.extra_ca_pem.as_deref(), AWS_CALL_DEADLINE).await;
+    let secrets = aws_sdk_secretsmanager::Client::new(&sdk);
+    let credentials = load_credentials(&secrets, &config.credentials_secret_id)
+        .await
+        .inspect_err(|e| tracing::error!(error = %e, "cannot start"))?;
+    let consumer = Arc::new(Consumer::new(
+        aws_sdk_dynamodb::Client::new(&sdk),
+        config.table_name.clone(),
+        Revoker::new(
+            config.endpoints.clone(),
+            credentials,
+            config.platform_timeout,
+        ),
+        SystemClock::shared(),
+        MetricsOut::Stdout {
+            namespace: config.metrics_namespace.clone(),
+            service: config.metrics_service.clone(),
+        },
+    ));
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<StreamEvent>| {
+        let consumer = Arc::clone(&consumer);
+        async move {
+            Ok::<_, lambda_runtime::Error>(
+                consumer
+                    .handle(&event.payload, &event.context.request_id)
+                    .await,
+            )
+        }
+    }))
+    .await
+}
