@@ -6,6 +6,7 @@ mod api_keys;
 mod calls;
 mod concurrency;
 mod disconnect;
+mod disconnect_event;
 mod errors;
 mod events;
 mod fuzz;

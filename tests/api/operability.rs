@@ -23,7 +23,7 @@ const SERVICE_VALUE: &str = "${AWS::StackName}";
 const ALIAS: &str = "live";
 
 /// Alarms that deliberately do not roll a deployment back, and why.
-const NOT_ROLLBACK: [(&str, &str); 2] = [
+const NOT_ROLLBACK: [(&str, &str); 3] = [
     (
         "FunctionThrottlesAlarm",
         "throttling is the account's or the function's concurrency, not the new version's code",
@@ -31,6 +31,10 @@ const NOT_ROLLBACK: [(&str, &str); 2] = [
     (
         "StaleKeysServedAlarm",
         "Secrets Manager failing is not caused by a version, and a rollback cannot cure it",
+    ),
+    (
+        "DisconnectEventDeadLetterAlarm",
+        "the Pipe delivers the disconnect event without running the function's code, so no version causes its failures and a rollback of the alias cannot cure them",
     ),
 ];
 

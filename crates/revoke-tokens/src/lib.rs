@@ -44,6 +44,20 @@ use serde_json::{Value, json};
 
 use stream::{BatchResponse, ItemFailure, StreamEvent, StreamRecord};
 
+/// The marker's attributes: all the consumer reads of an item (besides an integration's key).
+pub const MARKER_ATTRIBUTES: &[&str] = &[
+    PK,
+    SK,
+    "id",
+    "accountId",
+    "type",
+    "disconnectedAt",
+    "reason",
+    "expiresAt",
+    "grantId",
+    REVOCATION_EVENTS,
+];
+
 /// The table's global secondary index on `grantId` (keys only).
 pub const GRANT_INDEX: &str = "GrantIndex";
 /// The marker's list of revocation outcomes.
@@ -350,7 +364,7 @@ impl Consumer {
 
     /// The partition's marker, if it is live at the clock's now, with the events it recorded.
     async fn live_marker(&self, pk: &str) -> Result<Option<ReadMarker>, String> {
-        let item = self.get_item(pk, SK_MARKER).await?;
+        let item = self.get_item(pk, SK_MARKER, MARKER_ATTRIBUTES).await?;
         let Some(item) = item else { return Ok(None) };
         let recorded_events = match item.get(REVOCATION_EVENTS) {
             Some(AttributeValue::Ss(events)) => events.clone(),
@@ -365,20 +379,31 @@ impl Consumer {
     }
 
     async fn item_exists(&self, pk: &str, sk: &str) -> Result<bool, String> {
-        Ok(self.get_item(pk, sk).await?.is_some())
+        Ok(self.get_item(pk, sk, &[PK]).await?.is_some())
     }
 
+    /// One item, consistently, with only `attributes`: the role may read nothing else (the
+    /// template's policy conditions on `dynamodb:Attributes`).
     async fn get_item(
         &self,
         pk: &str,
         sk: &str,
+        attributes: &[&str],
     ) -> Result<Option<HashMap<String, AttributeValue>>, String> {
-        self.dynamodb
+        let mut get = self
+            .dynamodb
             .get_item()
             .table_name(&self.table)
             .consistent_read(true)
             .key(PK, AttributeValue::S(pk.to_owned()))
-            .key(SK, AttributeValue::S(sk.to_owned()))
+            .key(SK, AttributeValue::S(sk.to_owned()));
+        let mut names = Vec::with_capacity(attributes.len());
+        for (i, attribute) in attributes.iter().enumerate() {
+            let name = format!("#a{i}");
+            get = get.expression_attribute_names(&name, *attribute);
+            names.push(name);
+        }
+        get.projection_expression(names.join(", "))
             .send()
             .await
             .map(|out| out.item)
@@ -404,6 +429,9 @@ impl Consumer {
             .key_condition_expression("#grant = :grant")
             .expression_attribute_names("#grant", "grantId")
             .expression_attribute_values(":grant", AttributeValue::S(grant.to_owned()))
+            .projection_expression("#pk, #sk")
+            .expression_attribute_names("#pk", PK)
+            .expression_attribute_names("#sk", SK)
             .into_paginator()
             .send();
         while let Some(page) = pages.next().await {

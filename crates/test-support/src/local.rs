@@ -10,8 +10,9 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use aws_config::{BehaviorVersion, SdkConfig};
 use aws_sdk_dynamodb::config::Credentials;
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType, PutRequest,
-    ScalarAttributeType, TimeToLiveSpecification, WriteRequest,
+    AttributeDefinition, AttributeValue, BillingMode, GlobalSecondaryIndex, KeySchemaElement,
+    KeyType, Projection, ProjectionType, PutRequest, ScalarAttributeType, StreamSpecification,
+    StreamViewType, TimeToLiveSpecification, WriteRequest,
 };
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
@@ -206,6 +207,41 @@ impl Table {
             .map(|item| serde_dynamo::from_item(item).unwrap())
     }
 
+    /// The ARN of the table's stream (the template's `StreamSpecification`; see [`create_table`]).
+    /// Turns on the template's `StreamSpecification` (same view type), before the writes a test
+    /// wants to read back from the stream.
+    pub async fn enable_stream(&self) {
+        let spec = table_spec_from_template();
+        let view = spec["Properties"]["StreamSpecification"]["StreamViewType"]
+            .as_str()
+            .expect("template.yaml's table has a StreamSpecification");
+        self.client
+            .update_table()
+            .table_name(&self.name)
+            .stream_specification(
+                StreamSpecification::builder()
+                    .stream_enabled(true)
+                    .stream_view_type(StreamViewType::from(view))
+                    .build()
+                    .unwrap(),
+            )
+            .send()
+            .await
+            .expect("enable the stream of the test table");
+    }
+
+    pub async fn stream_arn(&self) -> String {
+        self.client
+            .describe_table()
+            .table_name(&self.name)
+            .send()
+            .await
+            .expect("describe the test table")
+            .table
+            .and_then(|t| t.latest_stream_arn)
+            .expect("the test table has a stream: call Table::enable_stream first")
+    }
+
     /// Every item of the table, as JSON, sorted by key.
     pub async fn all_items(&self) -> Vec<Value> {
         let mut items: Vec<Value> = Vec::new();
@@ -282,8 +318,8 @@ impl KeysSecret {
     }
 }
 
-/// Creates `name` with the key schema, attribute definitions, billing mode and TTL of the table
-/// in `template.yaml`, so the tests run against the definition that is deployed.
+/// Creates `name` with the key schema, attribute definitions, billing mode, stream and TTL of the
+/// table in `template.yaml`, so the tests run against the definition that is deployed.
 pub async fn create_table(client: &aws_sdk_dynamodb::Client, name: &str) {
     let spec = table_spec_from_template();
     let properties = &spec["Properties"];
@@ -313,6 +349,34 @@ pub async fn create_table(client: &aws_sdk_dynamodb::Client, name: &str) {
                 .unwrap(),
         );
     }
+    for index in properties["GlobalSecondaryIndexes"]
+        .as_sequence()
+        .map(Vec::as_slice)
+        .unwrap_or_default()
+    {
+        let mut gsi = GlobalSecondaryIndex::builder()
+            .index_name(index["IndexName"].as_str().unwrap())
+            .projection(
+                Projection::builder()
+                    .projection_type(ProjectionType::from(
+                        index["Projection"]["ProjectionType"].as_str().unwrap(),
+                    ))
+                    .build(),
+            );
+        for key in index["KeySchema"].as_sequence().unwrap() {
+            gsi = gsi.key_schema(
+                KeySchemaElement::builder()
+                    .attribute_name(key["AttributeName"].as_str().unwrap())
+                    .key_type(KeyType::from(key["KeyType"].as_str().unwrap()))
+                    .build()
+                    .unwrap(),
+            );
+        }
+        create = create.global_secondary_indexes(gsi.build().unwrap());
+    }
+    // No stream here, though the template's table has one: DynamoDB Local's stream slows every
+    // write enough to push the deadline tests (tests/shipped/faults.rs) past their budgets, and
+    // only the tests that read the stream need it: they call `Table::enable_stream` first.
     create.send().await.expect("create the test table");
     let ttl = &properties["TimeToLiveSpecification"];
     client
