@@ -1,10 +1,10 @@
 # Local development and tests. The logic lives in scripts/; see scripts/env.sh for ports and
-# environment (DYNAMODB_PORT, MOTO_PORT, WATCH_PORT).
+# environment (DYNAMODB_PORT, MOTO_PORT, WATCH_PORT, REVOKE_WATCH_PORT, PLATFORM_STUB_PORT).
 SHELL := bash
 
-.PHONY: dev test lint fmt bootstrap services-up services-down services-status seed contract bench soak build api-key-entry
+.PHONY: dev test lint fmt bootstrap services-up services-down services-status seed marker contract bench soak build api-key-entry
 
-dev:            ## services + seed + cargo lambda watch on 127.0.0.1:$WATCH_PORT (the template's routes)
+dev:            ## services + seed + cargo lambda watch on 127.0.0.1:$WATCH_PORT (the template's routes), and the stream -> revoke-tokens -> platform stub
 	bash scripts/run.sh dev
 
 test:           ## services + seed; shipped binary, cargo test, contract test, cfn-lint, openapi lint, api-key-entry tests
@@ -38,8 +38,11 @@ services-down:
 services-status:
 	bash scripts/services.sh status
 
-seed:           ## (re)create table, secret and demo items; services must be up
+seed:           ## (re)create table, secrets and demo items; services must be up
 	source scripts/env.sh && "$$VENV_PY" scripts/seed.py
+
+marker:         ## make marker ID=int_yt_abc123: the local disconnect marker, with its revocation outcomes
+	@source scripts/env.sh && "$$VENV_PY" scripts/show-marker.py "$(ID)"
 
 contract:       ## schemathesis against openapi.yaml through cargo lambda watch; services up and seeded
 	bash scripts/contract-test.sh

@@ -22,10 +22,14 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 cd "$ROOT_DIR"
 
-FUNCTION_ID="DisconnectIntegrationFunction"
-BIN="disconnect-integration"
+# Each function of the template and its binary.
+# Each function of the template, its binary, and its CodeUri (SAM's rust-cargolambda method
+# runs `cargo lambda build --bin <binary>` there; a binary of another workspace member needs its
+# crate's folder).
+FUNCTIONS=(DisconnectIntegrationFunction RevokeTokensFunction)
+BINS=(disconnect-integration revoke-tokens)
+CODE_URIS=(. crates/revoke-tokens)
 BUILD_DIR="$ROOT_DIR/.aws-sam/build"
-ARTEFACT="$BUILD_DIR/$FUNCTION_ID/bootstrap"
 
 die() { echo "build: $*" >&2; exit 1; }
 
@@ -48,13 +52,17 @@ sam validate --lint --template-file template.yaml
 echo "build: scripts/check-transform.py (AWS::LanguageExtensions + SAM, classic and managed instances)"
 "$BUILD_VENV_DIR/bin/python" scripts/check-transform.py template.yaml
 
-echo "build: cargo lambda build --release --arm64 --bin $BIN --locked"
-cargo lambda build --release --arm64 --bin "$BIN" --locked
+for i in "${!BINS[@]}"; do
+  echo "build: (in ${CODE_URIS[$i]}) cargo lambda build --release --arm64 --bin ${BINS[$i]} --locked"
+  (cd "${CODE_URIS[$i]}" && cargo lambda build --release --arm64 --bin "${BINS[$i]}" --locked)
+done
 
 echo "build: sam build --beta-features"
 rm -rf "$BUILD_DIR"
 sam build --beta-features --template-file template.yaml --build-dir "$BUILD_DIR"
 
+for function_id in "${FUNCTIONS[@]}"; do
+ARTEFACT="$BUILD_DIR/$function_id/bootstrap"
 [[ -f "$ARTEFACT" ]] || die "sam build did not produce $ARTEFACT"
 # The hard check, without relying on file(1): a 64-bit little-endian aarch64 ELF executable
 # (PIE counts) with a program interpreter, needing no glibc newer than AL2023's 2.34.
@@ -89,4 +97,5 @@ if command -v file >/dev/null 2>&1; then
 fi
 size="$(stat -c %s "$ARTEFACT")"
 echo "build: $ARTEFACT: $size bytes ($(( (size + 524288) / 1048576 )) MiB)"
+done
 echo "build: done in $((SECONDS - started))s; deploy with: sam deploy --guided (see README, Deploy)"

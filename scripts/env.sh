@@ -23,6 +23,10 @@ esac
 export DYNAMODB_PORT="${DYNAMODB_PORT:-8765}"
 export MOTO_PORT="${MOTO_PORT:-8766}"
 export WATCH_PORT="${WATCH_PORT:-9765}"   # cargo lambda watch invoke port
+# make dev's token revocation: the consumer (revoke-tokens) under its own cargo lambda watch, and
+# the stub platform server it revokes at.
+export REVOKE_WATCH_PORT="${REVOKE_WATCH_PORT:-$((WATCH_PORT + 1))}"
+export PLATFORM_STUB_PORT="${PLATFORM_STUB_PORT:-$((WATCH_PORT + 2))}"
 
 # AWS SDK settings: local endpoints, dummy credentials, no profile/IMDS lookups.
 export AWS_REGION="us-east-1"
@@ -41,6 +45,10 @@ export TABLE_NAME="integrations-local"
 export API_KEYS_SECRET_ID="local/api-keys"
 export MARKER_TTL_DAYS="${MARKER_TTL_DAYS:-90}"
 export API_KEYS_CACHE_TTL_SECONDS="${API_KEYS_CACHE_TTL_SECONDS:-5}"  # short locally so reseeded keys show up fast
+# What the consumer (revoke-tokens) reads besides TABLE_NAME: the platforms' client ids and
+# secrets (fake ones locally, seeded by seed.py). Its REVOKE_ENDPOINT_* point at the stub only in
+# make dev (scripts/run.sh), so nothing else that sources this file is sent to the stub.
+export REVOKE_CREDENTIALS_SECRET_ID="local/revoke-credentials"
 
 # The demo key (plaintext, fake) used by events/ and the smoke test.
 export DEMO_API_KEY="demo_local_key_do_not_use_in_prod"

@@ -6,6 +6,12 @@
 #                                              what this call started is stopped on exit
 #   watch_start / watch_stop                   `cargo lambda watch` on 127.0.0.1:$WATCH_PORT, in the
 #                                              background (tests); `make dev` runs it in front
+#   watch_start_bin [-p PKG] BIN PORT LOG [K=V...] [-- ARG...]
+#                                              `cargo lambda watch --bin BIN` on 127.0.0.1:PORT in the
+#                                              background, with extra environment and watch arguments
+#   bg_start NAME LOG|- COMMAND...             a helper process in its own session, stopped on exit
+#                                              (LOG - : its output goes to this terminal)
+#   port_open PORT / port_wait PORT PID NAME   something listens on 127.0.0.1:PORT / wait for it
 #   on_exit COMMAND...                         one more thing to run on exit (last added runs first)
 
 # --- exit handlers ---------------------------------------------------------------
@@ -54,6 +60,54 @@ services_for_this_run() {
   "$VENV_PY" "$ROOT_DIR/scripts/seed.py"
 }
 
+# --- background processes ------------------------------------------------------------
+# Each runs in its own session (setsid), so a Ctrl-C in the terminal reaches only the foreground
+# and stopping one stops its children too; each is stopped on exit, by its own pid.
+_bg_pids=()
+
+port_open() {
+  "$VENV_PY" -c 'import socket,sys; socket.create_connection(("127.0.0.1", int(sys.argv[1])), 1)' "$1" 2>/dev/null
+}
+
+# Waits until 127.0.0.1:PORT listens, while PID lives (WATCH_START_TIMEOUT, default 120 s).
+port_wait() {
+  local port="$1" pid="$2" name="$3" deadline=$((SECONDS + ${WATCH_START_TIMEOUT:-120}))
+  until port_open "$port"; do
+    if ! kill -0 "$pid" 2>/dev/null || (( SECONDS >= deadline )); then
+      echo "$name did not listen on 127.0.0.1:$port" >&2
+      return 1
+    fi
+    sleep 0.5
+  done
+}
+
+bg_start() {
+  local name="$1" log="$2"; shift 2
+  if [[ "$log" == "-" ]]; then
+    setsid "$@" < /dev/null &
+  else
+    mkdir -p "$(dirname "$log")"
+    setsid "$@" > "$log" 2>&1 < /dev/null &
+  fi
+  BG_PID=$!
+  _bg_pids+=("$BG_PID")
+  on_exit bg_stop "$BG_PID" "$name"
+}
+
+# Stops the session of PID (TERM, then KILL after 10 s), if it is one that bg_start started.
+bg_stop() {
+  local pid="$1" i kept=()
+  for i in "${_bg_pids[@]}"; do [[ "$i" == "$pid" ]] || kept+=("$i"); done
+  (( ${#kept[@]} < ${#_bg_pids[@]} )) || return 0
+  _bg_pids=("${kept[@]}")
+  if kill -0 "$pid" 2>/dev/null; then
+    kill -TERM -- "-$pid" 2>/dev/null || true
+    for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
+    kill -KILL -- "-$pid" 2>/dev/null || true
+  fi
+  wait "$pid" 2>/dev/null || true
+}
+
 # --- cargo lambda watch --------------------------------------------------------------
 # Watch runs in its own session, so stopping it stops its children (the function) too. Its log
 # goes to $WATCH_LOG (default .local/watch.log). WATCH_START_TIMEOUT (default 120 s) bounds the
@@ -64,44 +118,48 @@ WATCH_LOG="${WATCH_LOG:-$LOCAL_DIR/watch.log}"
 # CORS either, so every method reaches the function as it does there. The routes come from
 # Cargo.toml's [package.metadata.lambda.watch.router], the template's routes.
 WATCH_ARGS=(--invoke-address 127.0.0.1 --invoke-port "$WATCH_PORT" --disable-cors --locked --bin "$WATCH_FUNCTION")
-_watch_pid=""
+_watch_pids=()
 
-_watch_port_open() {
-  "$VENV_PY" -c 'import socket,sys; socket.create_connection(("127.0.0.1", int(sys.argv[1])), 1)' "$1" 2>/dev/null
-}
-
-watch_start() {
+# watch_start_bin [-p PACKAGE] BIN PORT LOG [NAME=VALUE ...] [-- WATCH_ARG ...]
+# Builds BIN first (so the first invocation does not wait for a compile), then starts
+# `cargo lambda watch --bin BIN` on 127.0.0.1:PORT with the NAME=VALUE pairs added to its
+# environment (the function inherits it), and waits until it listens. PACKAGE: the workspace
+# member that has BIN, when it is not the root package (cargo's -p).
+watch_start_bin() {
+  local package=()
+  if [[ "$1" == "-p" ]]; then package=(--package "$2"); shift 2; fi
+  local bin="$1" port="$2" log="$3" envs=() args=()
+  shift 3
+  while (( $# )); do
+    if [[ "$1" == "--" ]]; then shift; args=("$@"); break; fi
+    [[ "$1" =~ ^[A-Za-z_][A-Za-z0-9_]*= ]] || { echo "watch: not NAME=VALUE: $1" >&2; return 1; }
+    envs+=("$1"); shift
+  done
   command -v cargo-lambda >/dev/null || { echo "watch: cargo-lambda not found; run scripts/bootstrap.sh" >&2; return 1; }
-  # Something else on the port (a `make dev`, say) would be tested instead of this build.
-  if _watch_port_open "$WATCH_PORT"; then
-    echo "watch: 127.0.0.1:$WATCH_PORT is already in use; stop what listens there or set WATCH_PORT" >&2
+  # Something else on the port (a `make dev`, say) would be used instead of this build.
+  if port_open "$port"; then
+    echo "watch: 127.0.0.1:$port is already in use; stop what listens there or change its port (scripts/env.sh)" >&2
     return 1
   fi
-  mkdir -p "$LOCAL_DIR"
-  # Build first, so the first request does not wait for a compile.
-  cargo build --locked --bin "$WATCH_FUNCTION"
-  setsid cargo lambda watch "${WATCH_ARGS[@]}" --ignore-changes > "$WATCH_LOG" 2>&1 < /dev/null &
-  _watch_pid=$!
-  on_exit watch_stop
-  local deadline=$((SECONDS + ${WATCH_START_TIMEOUT:-120}))
-  until _watch_port_open "$WATCH_PORT"; do
-    if ! kill -0 "$_watch_pid" 2>/dev/null || (( SECONDS >= deadline )); then
-      tail -n 30 "$WATCH_LOG" >&2
-      echo "watch: cargo lambda watch did not listen on 127.0.0.1:$WATCH_PORT" >&2
-      return 1
-    fi
-    sleep 0.5
-  done
-  echo "watch: cargo lambda watch up on 127.0.0.1:$WATCH_PORT (log: ${WATCH_LOG#"$ROOT_DIR"/})"
+  cargo build --locked "${package[@]}" --bin "$bin"
+  bg_start "cargo lambda watch --bin $bin" "$log" env "${envs[@]}" \
+    cargo lambda watch --invoke-address 127.0.0.1 --invoke-port "$port" --locked "${package[@]}" --bin "$bin" "${args[@]}"
+  _watch_pids+=("$BG_PID")
+  if ! port_wait "$port" "$BG_PID" "watch: cargo lambda watch --bin $bin"; then
+    tail -n 30 "$log" >&2
+    return 1
+  fi
+  echo "watch: cargo lambda watch --bin $bin up on 127.0.0.1:$port (log: ${log#"$ROOT_DIR"/})"
 }
 
+# The DELETE function, as the tests want it: no reload on changes.
+watch_start() {
+  watch_start_bin "$WATCH_FUNCTION" "$WATCH_PORT" "$WATCH_LOG" -- --disable-cors --ignore-changes
+}
+
+# Stops every watch started here (each is also stopped on exit).
 watch_stop() {
-  [[ -n "$_watch_pid" ]] || return 0
-  if kill -0 "$_watch_pid" 2>/dev/null; then
-    kill -TERM -- "-$_watch_pid" 2>/dev/null || true
-    for _ in $(seq 1 50); do kill -0 "$_watch_pid" 2>/dev/null || break; sleep 0.2; done
-    kill -KILL -- "-$_watch_pid" 2>/dev/null || true
-  fi
-  wait "$_watch_pid" 2>/dev/null || true
-  _watch_pid=""
+  local pid
+  for pid in "${_watch_pids[@]}"; do bg_stop "$pid"; done
+  _watch_pids=()
 }

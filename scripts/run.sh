@@ -2,7 +2,10 @@
 # The local entry points, after one common start (tools installed, DynamoDB Local and moto up on
 # 127.0.0.1, demo data seeded; what was started here is stopped on exit):
 #
-#   scripts/run.sh dev      make dev:   cargo lambda watch on 127.0.0.1:$WATCH_PORT, until Ctrl-C
+#   scripts/run.sh dev      make dev:   cargo lambda watch on 127.0.0.1:$WATCH_PORT, until Ctrl-C;
+#                           and token revocation: the table's stream (scripts/stream-poller.py)
+#                           -> revoke-tokens (cargo lambda watch on 127.0.0.1:$REVOKE_WATCH_PORT)
+#                           -> the platform stub (scripts/platform-stub.py, 127.0.0.1:$PLATFORM_STUB_PORT)
 #   scripts/run.sh test     make test:  every test step; exit code non-zero if any failed
 #   scripts/run.sh bench    make bench: bench/bench.py against the release binary and bench/hello
 #   scripts/run.sh soak     make soak:  2,000 deletes at concurrency 32 through 4 instances of the
@@ -20,12 +23,44 @@ case "$command" in dev|test|bench|soak) ;; *) echo "usage: $0 dev|test|bench|soa
 
 services_for_this_run
 
+REVOKE_FUNCTION="revoke-tokens"
+REVOKE_WATCH_LOG="$LOCAL_DIR/revoke-watch.log"
+
+# Token revocation as deployed, on loopback: the stub platform server, revoke-tokens under its
+# own `cargo lambda watch` pointed at the stub, and the poller that plays the stream's event
+# source mapping. The stub's and the poller's lines go to this terminal; the consumer's log to
+# $REVOKE_WATCH_LOG. Each runs in its own session and is stopped on exit (lib.sh, bg_start).
+start_revocation() {
+  local port stub="http://127.0.0.1:$PLATFORM_STUB_PORT"
+  for port in "$WATCH_PORT" "$REVOKE_WATCH_PORT" "$PLATFORM_STUB_PORT"; do
+    if port_open "$port"; then
+      echo "dev: 127.0.0.1:$port is in use (another make dev or make test?); stop it or change the ports in scripts/env.sh" >&2
+      return 1
+    fi
+  done
+  bg_start "platform stub" - "$VENV_PY" -u scripts/platform-stub.py --port "$PLATFORM_STUB_PORT"
+  port_wait "$PLATFORM_STUB_PORT" "$BG_PID" "dev: the platform stub" || return 1
+  watch_start_bin -p "$REVOKE_FUNCTION" "$REVOKE_FUNCTION" "$REVOKE_WATCH_PORT" "$REVOKE_WATCH_LOG" \
+    REVOKE_ENDPOINT_GOOGLE="$stub" REVOKE_ENDPOINT_TIKTOK="$stub" REVOKE_ENDPOINT_META="$stub" \
+    REVOKE_ENDPOINT_LINKEDIN="$stub" REVOKE_ENDPOINT_X="$stub" \
+    NO_PROXY="127.0.0.1,localhost${NO_PROXY:+,$NO_PROXY}" no_proxy="127.0.0.1,localhost${no_proxy:+,$no_proxy}"
+  bg_start "stream poller" - "$VENV_PY" -u scripts/stream-poller.py \
+    --invoke-url "http://127.0.0.1:$REVOKE_WATCH_PORT/2015-03-31/functions/$REVOKE_FUNCTION/invocations"
+}
+
 run_dev() {
+  start_revocation
   cat <<MSG
 
 Try it (another terminal; reseed with: make seed):
   curl -i -X DELETE -H 'x-api-key: $DEMO_API_KEY' http://127.0.0.1:$WATCH_PORT/v1/integration/int_yt_abc123
   cargo lambda invoke --invoke-address 127.0.0.1 --invoke-port $WATCH_PORT --data-file events/apigw-http-v2.json disconnect-integration
+Token revocation: the DELETE removes the tokens; the table's stream hands the removals to
+revoke-tokens (127.0.0.1:$REVOKE_WATCH_PORT), which revokes them at the platform stub
+(127.0.0.1:$PLATFORM_STUB_PORT). This terminal then shows "stub: POST /revoke (google) ..." and
+"poller: ... -> revoke-tokens answered {"batchItemFailures":[]}"; then:
+  make marker ID=int_yt_abc123     # the marker, its "revocation" list: "outcome": "revoked"
+Consumer log: ${REVOKE_WATCH_LOG#"$ROOT_DIR"/}.
 Logs as in Lambda: AWS_LAMBDA_LOG_FORMAT=JSON make dev. Stop with Ctrl-C.
 
 MSG

@@ -7,9 +7,13 @@ Run with the venv python, after `source scripts/env.sh` and `scripts/services.sh
     .tools/venv/bin/python scripts/seed.py --reset    # demo items only
 
 * The table is created from the IntegrationsTable resource of template.yaml
-  (KeySchema, AttributeDefinitions, BillingMode, TimeToLiveSpecification), so the
-  local table and the deployed one share one definition.
-* The secret holds SHA-256 hashes of the two fake demo keys, computed here.
+  (KeySchema, AttributeDefinitions, BillingMode, GlobalSecondaryIndexes,
+  StreamSpecification, TimeToLiveSpecification), so the local table and the deployed
+  one share one definition. A local table that differs in its keys, its indexes or its
+  stream is deleted and created again.
+* The API-keys secret holds SHA-256 hashes of the two fake demo keys, computed here;
+  the revocation-credentials secret (REVOKE_CREDENTIALS_SECRET_ID) fake client ids and
+  secrets of every platform, for revoke-tokens under `make dev`.
 * Demo partitions are wiped (markers included) and rewritten, so every run starts
   from the same demo state. Other items in the table are left alone.
 
@@ -55,12 +59,14 @@ DEMO_ITEMS = [
     {
         "PK": "INTEGRATION#int_yt_abc123",
         "SK": "TOKEN#access",
-        "value": "fake-access-token-int_yt_abc123",
+        "token": "demo-access-token-1",
+        "tokenType": "access_token",
     },
     {
         "PK": "INTEGRATION#int_yt_abc123",
         "SK": "TOKEN#refresh",
-        "value": "fake-refresh-token-int_yt_abc123",
+        "token": "demo-refresh-token-1",
+        "tokenType": "refresh_token",
     },
     {
         "PK": "INTEGRATION#int_tt_other789",
@@ -74,7 +80,8 @@ DEMO_ITEMS = [
     {
         "PK": "INTEGRATION#int_tt_other789",
         "SK": "TOKEN#access",
-        "value": "fake-access-token-int_tt_other789",
+        "token": "demo-access-token-2",
+        "tokenType": "access_token",
     },
     {
         "PK": "POST#post_demo_1",
@@ -84,6 +91,14 @@ DEMO_ITEMS = [
         "status": "pending",
     },
 ]
+
+
+# Fake client credentials of every platform revoke-tokens knows (the stub of `make dev` accepts
+# anything); the shape of the deployed secret.
+DEMO_REVOKE_CREDENTIALS = {
+    platform: {"clientId": f"demo-{platform}-client-id", "clientSecret": f"demo-{platform}-client-secret-not-real"}
+    for platform in ("google", "tiktok", "meta", "linkedin", "x")
+}
 
 
 class CfnLoader(yaml.SafeLoader):
@@ -134,12 +149,41 @@ def table_definition(template: Path) -> dict:
         "AttributeDefinitions": props["AttributeDefinitions"],
         "BillingMode": props.get("BillingMode", "PROVISIONED"),
         "TimeToLiveSpecification": props.get("TimeToLiveSpecification"),
+        "GlobalSecondaryIndexes": props.get("GlobalSecondaryIndexes") or [],
+        "StreamSpecification": props.get("StreamSpecification"),
     }
     if "Fn::" in json.dumps(definition) or '"Ref"' in json.dumps(definition):
-        die(f"{TABLE_RESOURCE} uses intrinsic functions in its key/TTL settings; seed.py needs literals")
+        die(
+            f"{TABLE_RESOURCE} uses intrinsic functions in its key, index, stream or TTL settings; "
+            "seed.py needs literals"
+        )
     if definition["BillingMode"] == "PROVISIONED":
         definition["ProvisionedThroughput"] = props["ProvisionedThroughput"]
     return definition
+
+
+def stream_view_type(definition: dict):
+    """The template's stream view type, or None without a stream."""
+    spec = definition.get("StreamSpecification") or {}
+    return spec.get("StreamViewType")
+
+
+def index_shapes(indexes) -> list:
+    """What seed.py compares of GSIs: names, key schemas and projections."""
+    return sorted(
+        (
+            gsi["IndexName"],
+            json.dumps(sorted(gsi["KeySchema"], key=lambda k: k["KeyType"]), sort_keys=True),
+            json.dumps(
+                {
+                    "ProjectionType": gsi.get("Projection", {}).get("ProjectionType", "ALL"),
+                    "NonKeyAttributes": sorted(gsi.get("Projection", {}).get("NonKeyAttributes", [])),
+                },
+                sort_keys=True,
+            ),
+        )
+        for gsi in indexes or []
+    )
 
 
 def create_table(ddb, name: str, definition: dict) -> None:
@@ -151,9 +195,17 @@ def create_table(ddb, name: str, definition: dict) -> None:
     }
     if "ProvisionedThroughput" in definition:
         kwargs["ProvisionedThroughput"] = definition["ProvisionedThroughput"]
+    if definition["GlobalSecondaryIndexes"]:
+        kwargs["GlobalSecondaryIndexes"] = definition["GlobalSecondaryIndexes"]
+    view_type = stream_view_type(definition)
+    if view_type:
+        kwargs["StreamSpecification"] = {"StreamEnabled": True, "StreamViewType": view_type}
     ddb.create_table(**kwargs)
     ddb.get_waiter("table_exists").wait(TableName=name, WaiterConfig={"Delay": 1, "MaxAttempts": 30})
-    print(f"seed: created table {name} from template.yaml ({definition['BillingMode']})")
+    extras = [f"GSI {gsi['IndexName']}" for gsi in definition["GlobalSecondaryIndexes"]]
+    if view_type:
+        extras.append(f"stream {view_type}")
+    print(f"seed: created table {name} from template.yaml ({', '.join([definition['BillingMode'], *extras])})")
 
 
 def ensure_table(ddb, name: str, definition: dict) -> None:
@@ -165,10 +217,19 @@ def ensure_table(ddb, name: str, definition: dict) -> None:
     except ddb.exceptions.ResourceNotFoundException:
         create_table(ddb, name, definition)
     else:
-        if by_type(desc["KeySchema"]) == by_type(definition["KeySchema"]):
+        stream = desc.get("StreamSpecification") or {}
+        have_view = stream.get("StreamViewType") if stream.get("StreamEnabled") else None
+        differences = []
+        if by_type(desc["KeySchema"]) != by_type(definition["KeySchema"]):
+            differences.append("another key schema")
+        if index_shapes(desc.get("GlobalSecondaryIndexes")) != index_shapes(definition["GlobalSecondaryIndexes"]):
+            differences.append("other global secondary indexes")
+        if have_view != stream_view_type(definition):
+            differences.append(f"stream {have_view or 'off'}, not {stream_view_type(definition) or 'off'}")
+        if not differences:
             print(f"seed: table {name} exists")
         else:
-            print(f"seed: table {name} has another key schema; recreating it")
+            print(f"seed: table {name} has {', '.join(differences)}; recreating it")
             ddb.delete_table(TableName=name)
             ddb.get_waiter("table_not_exists").wait(TableName=name, WaiterConfig={"Delay": 1, "MaxAttempts": 30})
             create_table(ddb, name, definition)
@@ -188,8 +249,8 @@ def ensure_table(ddb, name: str, definition: dict) -> None:
             print(f"seed: enabled TTL on {ttl['AttributeName']}")
 
 
-def ensure_secret(sm, secret_id: str) -> None:
-    secret = {
+def api_keys_secret() -> dict:
+    return {
         "keys": [
             {
                 "sha256": hashlib.sha256(k["key"].encode()).hexdigest(),
@@ -199,9 +260,12 @@ def ensure_secret(sm, secret_id: str) -> None:
             for k in DEMO_KEYS
         ]
     }
+
+
+def ensure_secret(sm, secret_id: str, secret: dict, description: str) -> None:
     body = json.dumps(secret)
     try:
-        sm.create_secret(Name=secret_id, SecretString=body, Description="local demo API keys (hashes)")
+        sm.create_secret(Name=secret_id, SecretString=body, Description=description)
         print(f"seed: created secret {secret_id}")
     except ClientError as err:
         if err.response["Error"]["Code"] != "ResourceExistsException":
@@ -242,6 +306,9 @@ def main() -> None:
 
     table = os.environ.get("TABLE_NAME") or die("TABLE_NAME is not set")
     secret_id = os.environ.get("API_KEYS_SECRET_ID") or die("API_KEYS_SECRET_ID is not set")
+    revoke_secret_id = os.environ.get("REVOKE_CREDENTIALS_SECRET_ID") or die(
+        "REVOKE_CREDENTIALS_SECRET_ID is not set"
+    )
     region = os.environ.get("AWS_REGION", "us-east-1")
 
     ddb = boto3.client("dynamodb", region_name=region, endpoint_url=local_endpoint("AWS_ENDPOINT_URL_DYNAMODB"))
@@ -253,7 +320,13 @@ def main() -> None:
             region_name=region,
             endpoint_url=local_endpoint("AWS_ENDPOINT_URL_SECRETS_MANAGER"),
         )
-        ensure_secret(sm, secret_id)
+        ensure_secret(sm, secret_id, api_keys_secret(), "local demo API keys (hashes)")
+        ensure_secret(
+            sm,
+            revoke_secret_id,
+            DEMO_REVOKE_CREDENTIALS,
+            "local demo platform client credentials (fake) for revoke-tokens",
+        )
     reset_items(ddb, table)
     print(f"seed: done in {time.monotonic() - started:.1f}s")
 

@@ -38,6 +38,23 @@ use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::config_bag::{ConfigBag, Storable, StoreReplace};
 use serde_json::{Map, Value, json};
 
+/// The metrics of the stack's second function, `revoke-tokens` (all Count, dimension `Service`
+/// = the stack name plus [`REVOCATION_SERVICE_SUFFIX`]), listed here beside this function's
+/// [`Metric::ALL`] so that the drift test between the code and the template sees every metric
+/// of the stack. `revoke-tokens` takes its names from this list.
+pub const REVOCATION_METRICS: [&str; 8] = [
+    "TokensRevoked",
+    "TokensAlreadyRevoked",
+    "RevocationsUnsupported",
+    "RevocationsSharedGrant",
+    "RevocationsFailed",
+    "RevocationsRetried",
+    "TokensSkipped",
+    "RemovalsIgnored",
+];
+/// What the template appends to the stack name for `revoke-tokens`' `Service` dimension.
+pub const REVOCATION_SERVICE_SUFFIX: &str = "-revoke-tokens";
+
 /// `METRICS_NAMESPACE` when unset.
 pub const DEFAULT_NAMESPACE: &str = "DisconnectIntegration";
 /// `METRICS_SERVICE` when unset (and `AWS_LAMBDA_FUNCTION_NAME` is unset too).

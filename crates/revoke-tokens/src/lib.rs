@@ -100,17 +100,9 @@ impl Verdict {
     }
 }
 
-/// Every metric of the consumer (all Count, dimension `Service`).
-pub const METRICS: [&str; 8] = [
-    "TokensRevoked",
-    "TokensAlreadyRevoked",
-    "RevocationsUnsupported",
-    "RevocationsSharedGrant",
-    "RevocationsFailed",
-    "RevocationsRetried",
-    "TokensSkipped",
-    "RemovalsIgnored",
-];
+/// Every metric of the consumer (all Count, dimension `Service`): the stack's catalog lists
+/// them (`disconnect_integration::metrics::REVOCATION_METRICS`), for the template drift test.
+pub const METRICS: [&str; 8] = disconnect_integration::metrics::REVOCATION_METRICS;
 
 /// How one record was handled.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -605,6 +597,33 @@ fn log(record: &StreamRecord, handling: &Handling) {
         }
         Handling::Retry(reason) => {
             tracing::warn!(target: TARGET, integrationId = integration, tokenKey = token_key, eventId = %record.event_id, reason = reason.as_str(), "will retry")
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_counted_name_is_in_the_stacks_metric_catalog() {
+        let verdicts = [
+            Verdict::Revoked,
+            Verdict::AlreadyRevoked,
+            Verdict::Unsupported,
+            Verdict::SharedGrant,
+            Verdict::Failed,
+        ];
+        let counted = verdicts.iter().map(|v| v.metric()).chain([
+            "RemovalsIgnored",
+            "TokensSkipped",
+            "RevocationsRetried",
+        ]);
+        for name in counted {
+            assert!(
+                METRICS.contains(&name),
+                "{name} is not in REVOCATION_METRICS"
+            );
         }
     }
 }

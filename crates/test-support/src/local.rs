@@ -142,7 +142,7 @@ impl Table {
     }
 
     /// An integration of `account` with `tokens` tokens named `TOKEN#0000`, `TOKEN#0001`, ...
-    /// whose values are `secret-token-value-<n>`.
+    /// whose `token` values are `secret-token-value-<n>` (`tokenType` `access_token`, the data contract).
     pub async fn seed_integration(&self, id: &str, account: &str, kind: &str, tokens: usize) {
         self.put(json!({
             "PK": format!("INTEGRATION#{id}"), "SK": "INTEGRATION",
@@ -154,7 +154,8 @@ impl Table {
             .map(|i| {
                 json!({
                     "PK": format!("INTEGRATION#{id}"), "SK": format!("TOKEN#{i:04}"),
-                    "value": format!("secret-token-value-{i}"), "expiresAt": 4_102_444_800i64,
+                    "token": format!("secret-token-value-{i}"), "tokenType": "access_token",
+                    "expiresAt": 4_102_444_800i64,
                 })
             })
             .collect();

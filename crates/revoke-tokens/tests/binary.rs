@@ -1,0 +1,158 @@
+//! The `revoke-tokens` binary as Lambda runs it: behind a local Runtime API, with its own
+//! `main.rs` (configuration, credentials read from Secrets Manager at init, telemetry), on
+//! DynamoDB Local, moto and a stub platform. What it answers and writes to stdout is read back.
+
+use std::time::Duration;
+
+use integrations_table::{AccountId, DisconnectMarker, IntegrationId};
+use serde_json::{Value, json};
+use test_support::local::{Table, sdk_config, to_item, unique};
+use test_support::runtime_api::{Function, Outcome};
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+const TOKEN: &str = "tok-binary-test-value";
+
+fn binary() -> std::path::PathBuf {
+    // Built by cargo for this package's tests, with the shipped feature set: the workspace's
+    // dev-dependencies add crates, never features.
+    std::path::PathBuf::from(env!("CARGO_BIN_EXE_revoke-tokens"))
+}
+
+fn env(table: &str, secret: &str, extra: &[(&str, String)]) -> Vec<(String, String)> {
+    let mut env: Vec<(String, String)> = [
+        ("TABLE_NAME", table.to_owned()),
+        ("REVOKE_CREDENTIALS_SECRET_ID", secret.to_owned()),
+        ("AWS_LAMBDA_LOG_FORMAT", "JSON".to_owned()),
+        ("AWS_ACCESS_KEY_ID", "local".to_owned()),
+        ("AWS_SECRET_ACCESS_KEY", "local".to_owned()),
+        ("METRICS_SERVICE", "stack-revoke-tokens".to_owned()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v))
+    .collect();
+    for name in [
+        "AWS_ENDPOINT_URL_DYNAMODB",
+        "AWS_ENDPOINT_URL_SECRETS_MANAGER",
+    ] {
+        env.push((
+            name.to_owned(),
+            std::env::var(name).expect("run with make test"),
+        ));
+    }
+    env.extend(extra.iter().map(|(k, v)| (k.to_string(), v.clone())));
+    env
+}
+
+fn start(env: &[(String, String)]) -> Function {
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    Function::start(&binary(), &env)
+}
+
+async fn credentials_secret(text: &str) -> String {
+    let sdk = sdk_config().await;
+    let id = unique("test/revoke-credentials");
+    aws_sdk_secretsmanager::Client::new(&sdk)
+        .create_secret()
+        .name(&id)
+        .secret_string(text)
+        .send()
+        .await
+        .expect("create the credentials secret");
+    id
+}
+
+#[tokio::test]
+async fn the_binary_revokes_a_disconnected_token_and_logs_and_counts_it_without_the_value() {
+    let sdk = sdk_config().await;
+    let table = Table::create(&sdk).await;
+    let marker = DisconnectMarker::new(
+        &IntegrationId::parse("int_bin").unwrap(),
+        &AccountId::new("acct_1").unwrap(),
+        "youtube",
+        std::time::SystemTime::now(),
+        Duration::from_secs(86_400),
+    );
+    table
+        .put(serde_dynamo::from_item(marker.to_item().unwrap()).unwrap())
+        .await;
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/revoke"))
+        .respond_with(ResponseTemplate::new(200))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let secret =
+        credentials_secret(r#"{"google": {"clientId": "id", "clientSecret": "shh-secret"}}"#).await;
+    let mut function = start(&env(
+        &table.name,
+        &secret,
+        &[("REVOKE_ENDPOINT_GOOGLE", server.uri())],
+    ));
+
+    let token_item = json!({"PK": "INTEGRATION#int_bin", "SK": "TOKEN#access",
+                            "token": TOKEN, "tokenType": "access_token"});
+    let old_image: Value = to_item(&token_item)
+        .into_iter()
+        .map(|(k, v)| (k, json!({"S": v.as_s().unwrap()})))
+        .collect::<serde_json::Map<String, Value>>()
+        .into();
+    let event = json!({"Records": [{
+        "eventID": "ev-1", "eventName": "REMOVE", "eventSource": "aws:dynamodb",
+        "dynamodb": {"Keys": {"PK": {"S": "INTEGRATION#int_bin"}, "SK": {"S": "TOKEN#access"}},
+                     "OldImage": old_image, "SequenceNumber": "100",
+                     "StreamViewType": "NEW_AND_OLD_IMAGES"}
+    }]});
+    let (_, outcome) = function.invoke(&event.to_string());
+    assert_eq!(
+        outcome,
+        Outcome::Response(r#"{"batchItemFailures":[]}"#.to_owned())
+    );
+    function.stop();
+
+    let marker = table
+        .get("INTEGRATION#int_bin", "DISCONNECTED")
+        .await
+        .unwrap();
+    assert_eq!(marker["revocation"][0]["outcome"], "revoked", "{marker}");
+    server.verify().await;
+
+    let stdout = function.stdout();
+    let lines: Vec<Value> = stdout
+        .iter()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+        .collect();
+    assert!(
+        lines
+            .iter()
+            .any(|l| l["target"] == "revocation" && l["outcome"] == "revoked"),
+        "{stdout:#?}"
+    );
+    let metrics = lines
+        .iter()
+        .find(|l| l.get("_aws").is_some())
+        .expect("an EMF document");
+    assert_eq!(metrics["TokensRevoked"], 1);
+    assert_eq!(metrics["Service"], "stack-revoke-tokens");
+    let all = stdout.join("\n") + &function.stderr().join("\n");
+    for secret in [TOKEN, "shh-secret"] {
+        assert!(!all.contains(secret), "{secret} in the output:\n{all}");
+    }
+}
+
+#[tokio::test]
+async fn an_unreadable_credentials_secret_fails_init_and_names_it() {
+    let sdk = sdk_config().await;
+    let table = Table::create(&sdk).await;
+    let secret = credentials_secret(r#"{"google": "not-an-object-shh"}"#).await;
+    let mut function = start(&env(&table.name, &secret, &[]));
+    let code = function.wait_exit(Duration::from_secs(10));
+    assert!(code.is_some_and(|c| c != 0), "init fails: {code:?}");
+    let all = function.stdout().join("\n") + &function.stderr().join("\n");
+    assert!(all.contains(&secret), "the secret is named: {all}");
+    assert!(
+        !all.contains("not-an-object-shh"),
+        "its content is not: {all}"
+    );
+}

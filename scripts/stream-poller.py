@@ -1,0 +1,413 @@
+#!/usr/bin/env python3
+"""Lambda's event source mapping for the table's stream, locally, for `make dev`.
+
+    .tools/venv/bin/python scripts/stream-poller.py --invoke-url URL [--template template.yaml]
+
+Reads DynamoDB Local's stream of $TABLE_NAME (DescribeStream, GetShardIterator LATEST at start,
+GetRecords every --interval seconds), keeps the records the template's filter keeps, and sends
+them, in order and in batches, as Lambda's DynamoDB stream event ({"Records": [...]}, attribute
+values as DynamoDB JSON) to URL: revoke-tokens under `cargo lambda watch`, at
+http://127.0.0.1:$REVOKE_WATCH_PORT/2015-03-31/functions/revoke-tokens/invocations. Like Lambda
+with ReportBatchItemFailures, it sends a batch again from the first record the answer names
+(after --retry-delay seconds, up to the template's MaximumRetryAttempts or --max-retries times),
+then gives up on the rest of it. (Batching windows, bisection and record age are not played.)
+
+Filter, batch size and retries come from the DynamoDB event of RevokeTokensFunction in
+template.yaml (or of any function whose DynamoDB event reads IntegrationsTable's stream); without
+one, from the defaults below. One line per batch: the keys of its records (never a token or any
+other attribute) and the answer.
+
+DynamoDB's endpoint comes from AWS_ENDPOINT_URL_DYNAMODB and must be local.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import datetime as dt
+import json
+import os
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from urllib.parse import urlparse
+
+import boto3
+import yaml
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from seed import LOCAL_HOSTS, TABLE_RESOURCE, CfnLoader  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+FUNCTION_RESOURCE = "RevokeTokensFunction"
+
+# TODO: drop once template.yaml's RevokeTokensFunction has its DynamoDB event; until then the
+# filter its event source mapping is to have: removals of token items.
+DEFAULT_FILTERS = [{"eventName": ["REMOVE"], "dynamodb": {"Keys": {"SK": {"S": [{"prefix": "TOKEN#"}]}}}}]
+DEFAULT_BATCH_SIZE = 100
+DEFAULT_MAX_RETRIES = 5
+# How often the stream's shards are listed again (new shards, a recreated table).
+REDISCOVER_SECONDS = 5.0
+
+
+def log(message: str) -> None:
+    print(f"poller: {message}", flush=True)
+
+
+# --- the template's event source mapping ---------------------------------------------------
+
+
+def stream_mapping(template: Path) -> dict:
+    """Filters, batch size and retries of the template's stream event for revoke-tokens."""
+    mapping = {
+        "filters": DEFAULT_FILTERS,
+        "batch_size": DEFAULT_BATCH_SIZE,
+        "max_retries": None,
+        "source": "the built-in default (REMOVE of TOKEN# items)",
+    }
+    try:
+        resources = yaml.load(template.read_text(), Loader=CfnLoader).get("Resources") or {}  # noqa: S506
+    except (OSError, yaml.YAMLError, AttributeError) as err:
+        log(f"cannot read {template.name} ({err.__class__.__name__}); using {mapping['source']}")
+        return mapping
+
+    def reads_table(event: dict) -> bool:
+        stream = (event.get("Properties") or {}).get("Stream")
+        return isinstance(stream, dict) and stream.get("Fn::GetAtt") == [TABLE_RESOURCE, "StreamArn"]
+
+    candidates = []
+    for name, resource in resources.items():
+        if not isinstance(resource, dict) or resource.get("Type") != "AWS::Serverless::Function":
+            continue
+        for event_name, event in ((resource.get("Properties") or {}).get("Events") or {}).items():
+            if isinstance(event, dict) and event.get("Type") == "DynamoDB":
+                if name == FUNCTION_RESOURCE or reads_table(event):
+                    candidates.append((name != FUNCTION_RESOURCE, name, event_name, event))
+    if not candidates:
+        return mapping
+    _, name, event_name, event = sorted(candidates, key=lambda c: c[:3])[0]
+    props = event.get("Properties") or {}
+    filters = []
+    for item in (props.get("FilterCriteria") or {}).get("Filters") or []:
+        pattern = item.get("Pattern") if isinstance(item, dict) else None
+        try:
+            filters.append(json.loads(pattern) if isinstance(pattern, str) else pattern)
+        except ValueError:
+            filters = None
+            break
+        if not isinstance(filters[-1], dict):
+            filters = None
+            break
+    if filters is None:
+        log(f"{name}.{event_name}'s FilterCriteria is not literal JSON; sending every record")
+        filters = []
+    batch_size = props.get("BatchSize", DEFAULT_BATCH_SIZE)
+    max_retries = props.get("MaximumRetryAttempts")
+    mapping.update(
+        filters=filters,  # empty: no filter, every record
+        batch_size=batch_size if isinstance(batch_size, int) and batch_size > 0 else DEFAULT_BATCH_SIZE,
+        max_retries=max_retries if isinstance(max_retries, int) and max_retries >= 0 else None,
+        source=f"template.yaml {name}.Events.{event_name}",
+    )
+    return mapping
+
+
+# --- Lambda's event filtering (the subset a stream filter uses) ----------------------------
+
+MISSING = object()
+_unsupported_seen: set = set()
+
+
+def _leaf_matches(rule, value) -> bool:
+    """One element of a pattern's value list against one field value (or MISSING)."""
+    if not isinstance(rule, dict):
+        return value is not MISSING and value == rule
+    if len(rule) != 1:
+        return _unsupported(rule)
+    (op, arg), = rule.items()
+    if op == "exists":
+        return (value is not MISSING) == bool(arg)
+    if value is MISSING:
+        return False
+    if op == "prefix":
+        return isinstance(value, str) and isinstance(arg, str) and value.startswith(arg)
+    if op == "suffix":
+        return isinstance(value, str) and isinstance(arg, str) and value.endswith(arg)
+    if op == "equals-ignore-case":
+        return isinstance(value, str) and isinstance(arg, str) and value.lower() == arg.lower()
+    if op == "anything-but":
+        if isinstance(arg, list):
+            return value not in arg
+        if isinstance(arg, dict):
+            return not _leaf_matches(arg, value)
+        return value != arg
+    return _unsupported(rule)
+
+
+def _unsupported(rule) -> bool:
+    # The consumer filters for itself too, so an operator this poller does not know lets the
+    # record through (Lambda would evaluate it).
+    key = json.dumps(rule, sort_keys=True)
+    if key not in _unsupported_seen:
+        _unsupported_seen.add(key)
+        log(f"filter operator {key} is not evaluated locally; such records are sent")
+    return True
+
+
+def matches(pattern: dict, event) -> bool:
+    for key, sub in pattern.items():
+        value = event.get(key, MISSING) if isinstance(event, dict) else MISSING
+        if isinstance(sub, dict):
+            if not matches(sub, value if isinstance(value, dict) else {}):
+                return False
+        elif isinstance(sub, list):
+            values = value if isinstance(value, list) and value else [value]
+            if not any(_leaf_matches(rule, v) for rule in sub for v in values):
+                return False
+        else:
+            return _unsupported({key: sub})
+    return True
+
+
+def kept(filters: list, record: dict) -> bool:
+    return not filters or any(matches(f, record) for f in filters)
+
+
+# --- the stream ----------------------------------------------------------------------------
+
+
+def lambda_record(record: dict, stream_arn: str) -> dict:
+    """A GetRecords record as Lambda's DynamoDB event carries it."""
+    out = {k: v for k, v in record.items() if k != "ResponseMetadata"}
+    out["eventSourceARN"] = stream_arn
+    return out
+
+
+def to_json(value):
+    if isinstance(value, dt.datetime):
+        return value.timestamp()
+    if isinstance(value, (bytes, bytearray)):
+        return base64.b64encode(value).decode()
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+
+def describe_keys(records: list) -> str:
+    def key(record):
+        keys = record.get("dynamodb", {}).get("Keys", {})
+        pk = next(iter(keys.get("PK", {}).values()), "?")
+        sk = next(iter(keys.get("SK", {}).values()), "?")
+        return f"{record.get('eventName')} {pk} {sk}"
+
+    shown = ", ".join(key(r) for r in records[:4])
+    return shown + (f", and {len(records) - 4} more" if len(records) > 4 else "")
+
+
+class Poller:
+    def __init__(self, args, mapping: dict):
+        endpoint = os.environ.get("AWS_ENDPOINT_URL_DYNAMODB") or sys.exit(
+            "poller: AWS_ENDPOINT_URL_DYNAMODB is not set; source scripts/env.sh"
+        )
+        if urlparse(endpoint).hostname not in LOCAL_HOSTS:
+            sys.exit(f"poller: AWS_ENDPOINT_URL_DYNAMODB={endpoint} is not local; refusing to read it")
+        region = os.environ.get("AWS_REGION", "us-east-1")
+        config = Config(retries={"max_attempts": 2, "mode": "standard"}, connect_timeout=2, read_timeout=10)
+        self.ddb = boto3.client("dynamodb", region_name=region, endpoint_url=endpoint, config=config)
+        self.streams = boto3.client("dynamodbstreams", region_name=region, endpoint_url=endpoint, config=config)
+        self.table = args.table
+        self.invoke_url = args.invoke_url
+        self.interval = args.interval
+        self.retry_delay = args.retry_delay
+        if args.max_retries is not None:
+            self.max_retries = args.max_retries
+        elif mapping["max_retries"] is not None:
+            self.max_retries = mapping["max_retries"]
+        else:
+            self.max_retries = DEFAULT_MAX_RETRIES
+        self.filters = mapping["filters"]
+        self.source = mapping["source"]
+        self.batch_size = mapping["batch_size"]
+        self.stream_arn = None
+        self.iterators: dict = {}  # shard id -> iterator (None once the shard is closed)
+        self.last_discovery = 0.0
+        # No proxy for loopback, whatever the environment says.
+        self.http = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+    def latest_stream_arn(self):
+        return self.ddb.describe_table(TableName=self.table)["Table"].get("LatestStreamArn")
+
+    def shards(self, stream_arn: str) -> list:
+        shards, kwargs = [], {"StreamArn": stream_arn}
+        while True:
+            desc = self.streams.describe_stream(**kwargs)["StreamDescription"]
+            shards.extend(desc.get("Shards", []))
+            last = desc.get("LastEvaluatedShardId")
+            if not last:
+                return shards
+            kwargs["ExclusiveStartShardId"] = last
+
+    def iterator(self, shard_id: str, kind: str):
+        return self.streams.get_shard_iterator(
+            StreamArn=self.stream_arn, ShardId=shard_id, ShardIteratorType=kind
+        )["ShardIterator"]
+
+    def discover(self, first: bool) -> None:
+        """Follows the table's current stream and its shards. At the start, open shards are read
+        from LATEST; a shard or a stream that appears later (a recreated table), from its start."""
+        self.last_discovery = time.monotonic()
+        try:
+            arn = self.latest_stream_arn()
+        except ClientError as err:
+            if err.response["Error"]["Code"] != "ResourceNotFoundException":
+                raise
+            arn = None
+        if not arn:
+            if self.stream_arn or first:
+                log(f"table {self.table} is missing or has no stream; `make seed` creates it with the template's")
+            self.stream_arn, self.iterators = None, {}
+            return
+        if arn != self.stream_arn:
+            if not first:
+                log(f"table {self.table} has a new stream; reading it from its start")
+            self.stream_arn, self.iterators = arn, {}
+        for shard in self.shards(arn):
+            shard_id = shard["ShardId"]
+            if shard_id in self.iterators:
+                continue
+            closed = "EndingSequenceNumber" in shard.get("SequenceNumberRange", {})
+            if first:
+                # At the start: only what happens from now on.
+                self.iterators[shard_id] = None if closed else self.iterator(shard_id, "LATEST")
+            else:
+                self.iterators[shard_id] = self.iterator(shard_id, "TRIM_HORIZON")
+        if first:
+            open_shards = sum(1 for it in self.iterators.values() if it)
+            log(f"reading the stream of table {self.table} from LATEST ({open_shards} open shard(s))")
+
+    def poll_once(self) -> None:
+        if time.monotonic() - self.last_discovery >= REDISCOVER_SECONDS:
+            self.discover(first=False)
+        for shard_id, it in list(self.iterators.items()):
+            if not it:
+                continue
+            try:
+                page = self.streams.get_records(ShardIterator=it, Limit=1000)
+            except ClientError as err:
+                code = err.response["Error"]["Code"]
+                if code == "ExpiredIteratorException":
+                    log(f"shard {shard_id}: iterator expired; reading on from LATEST")
+                    self.iterators[shard_id] = self.iterator(shard_id, "LATEST")
+                elif code == "TrimmedDataAccessException":
+                    self.iterators[shard_id] = self.iterator(shard_id, "TRIM_HORIZON")
+                elif code == "ResourceNotFoundException":
+                    self.stream_arn, self.iterators = None, {}
+                    return
+                else:
+                    raise
+                continue
+            self.iterators[shard_id] = page.get("NextShardIterator")
+            records = [lambda_record(r, self.stream_arn) for r in page.get("Records", [])]
+            if not self.iterators[shard_id]:
+                self.last_discovery = 0.0  # closed: look for its children now
+            selected = [r for r in records if kept(self.filters, r)]
+            for start in range(0, len(selected), self.batch_size):
+                self.deliver(selected[start : start + self.batch_size])
+
+    def invoke(self, records: list):
+        body = json.dumps({"Records": records}, default=to_json).encode()
+        request = urllib.request.Request(
+            self.invoke_url, data=body, method="POST", headers={"Content-Type": "application/json"}
+        )
+        try:
+            with self.http.open(request, timeout=300) as answer:
+                text = answer.read().decode("utf-8", "replace")
+                function_error = answer.headers.get("X-Amz-Function-Error")
+        except urllib.error.HTTPError as err:
+            return None, f"HTTP {err.code}: {err.read()[:300].decode('utf-8', 'replace')}"
+        except (urllib.error.URLError, OSError) as err:
+            return None, f"not reachable ({getattr(err, 'reason', err)}); is the consumer's watch up?"
+        try:
+            answer = json.loads(text)
+        except ValueError:
+            return None, f"not JSON: {text[:300]}"
+        if function_error or (isinstance(answer, dict) and "errorMessage" in answer):
+            return None, f"function error: {text[:300]}"
+        return answer, text
+
+    def deliver(self, records: list) -> None:
+        """Sends a batch, and again from the first failed record, as Lambda does."""
+        attempt = 0
+        while records:
+            answer, text = self.invoke(records)
+            what = f"{len(records)} record(s) [{describe_keys(records)}]"
+            if answer is None:
+                failed_at = 0
+                log(f"{what} -> revoke-tokens failed: {text}")
+            else:
+                log(f"{what} -> revoke-tokens answered {text.strip()}")
+                ids = [f.get("itemIdentifier") for f in answer.get("batchItemFailures") or [] if isinstance(f, dict)]
+                if not ids:
+                    return
+                sequence = [r.get("dynamodb", {}).get("SequenceNumber") for r in records]
+                positions = [sequence.index(i) for i in ids if i in sequence]
+                failed_at = min(positions) if positions else 0
+            attempt += 1
+            if attempt > self.max_retries:
+                log(
+                    f"gave up on {len(records) - failed_at} record(s) after {self.max_retries} retries "
+                    "(deployed, they would go to the mapping's on-failure destination)"
+                )
+                return
+            records = records[failed_at:]
+            time.sleep(self.retry_delay)
+
+    def run(self) -> None:
+        filters = "none, every record" if not self.filters else json.dumps(self.filters)
+        log(
+            f"filter ({self.source}): {filters}; batches of up to {self.batch_size}, "
+            f"{self.max_retries} retries, to {self.invoke_url}"
+        )
+        down = False
+        first = True
+        while True:
+            try:
+                if first:
+                    self.discover(first=True)
+                    first = False
+                self.poll_once()
+                if down:
+                    log("reading the stream works again")
+                    down = False
+            except (BotoCoreError, ClientError) as err:
+                # Keep the iterators: an expired one is renewed, a deleted table rediscovered.
+                if not down:
+                    log(f"reading the stream failed ({err.__class__.__name__}: {err}); retrying")
+                    down = True
+            time.sleep(self.interval)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--invoke-url", required=True, help="the consumer's Lambda Invoke URL")
+    parser.add_argument("--table", default=os.environ.get("TABLE_NAME"))
+    parser.add_argument("--template", type=Path, default=ROOT / "template.yaml")
+    parser.add_argument("--interval", type=float, default=0.5, help="seconds between GetRecords rounds")
+    parser.add_argument("--retry-delay", type=float, default=1.0)
+    parser.add_argument(
+        "--max-retries", type=int, help=f"default: the template's MaximumRetryAttempts, else {DEFAULT_MAX_RETRIES}"
+    )
+    args = parser.parse_args()
+    if not args.table:
+        sys.exit("poller: TABLE_NAME is not set; source scripts/env.sh")
+    mapping = stream_mapping(args.template)
+    try:
+        Poller(args, mapping).run()
+    except KeyboardInterrupt:
+        pass
+
+
+if __name__ == "__main__":
+    main()
