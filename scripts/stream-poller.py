@@ -26,6 +26,7 @@ import argparse
 import base64
 import datetime as dt
 import json
+import re
 import os
 import sys
 import time
@@ -114,6 +115,35 @@ def stream_mapping(template: Path) -> dict:
         source=f"template.yaml {name}.Events.{event_name}",
     )
     return mapping
+
+
+# --- the template's disconnect-event Pipe (shown, not delivered: no EventBridge locally) -----
+def pipe_mapping(template: Path):
+    """DisconnectEventPipe's filters and input template, or None."""
+    try:
+        resources = yaml.load(template.read_text(), Loader=CfnLoader).get("Resources") or {}  # noqa: S506
+        props = resources["DisconnectEventPipe"]["Properties"]
+        filters = [
+            json.loads(f["Pattern"]) for f in props["SourceParameters"]["FilterCriteria"]["Filters"]
+        ]
+        return {"filters": filters, "input_template": props["TargetParameters"]["InputTemplate"]}
+    except (KeyError, TypeError, ValueError, OSError):
+        return None
+
+
+def render(input_template: str, record: dict):
+    """The Pipe's input transformation for `<$.a.b>` placeholders (the subset the template uses)."""
+    def value(path: str):
+        node = record
+        for part in path.split("."):
+            node = node.get(part) if isinstance(node, dict) else None
+        return node
+
+    text = re.sub(r"<\$\.([A-Za-z0-9_.]+)>", lambda m: str(value(m.group(1)) or ""), input_template)
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
 
 
 # --- Lambda's event filtering (the subset a stream filter uses) ----------------------------
@@ -228,6 +258,7 @@ class Poller:
         else:
             self.max_retries = DEFAULT_MAX_RETRIES
         self.filters = mapping["filters"]
+        self.pipe = pipe_mapping(args.template)
         self.source = mapping["source"]
         self.batch_size = mapping["batch_size"]
         self.stream_arn = None
@@ -312,6 +343,10 @@ class Poller:
             records = [lambda_record(r, self.stream_arn) for r in page.get("Records", [])]
             if not self.iterators[shard_id]:
                 self.last_discovery = 0.0  # closed: look for its children now
+            for record in records:
+                if self.pipe and kept(self.pipe["filters"], record):
+                    event = render(self.pipe["input_template"], record)
+                    log(f"disconnect event (as DisconnectEventPipe would put it on the bus): {json.dumps(event)}")
             selected = [r for r in records if kept(self.filters, r)]
             for start in range(0, len(selected), self.batch_size):
                 self.deliver(selected[start : start + self.batch_size])
