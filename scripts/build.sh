@@ -6,15 +6,16 @@
 #      dummy credentials and region are all it needs; the template names no managed policy
 #      that would need an IAM look-up), and scripts/check-transform.py (AWS::LanguageExtensions
 #      then SAM, as CloudFormation runs them, for classic Lambda and Managed Instances), then
-#      `cargo lambda build --release --arm64 --bin disconnect-integration --locked`: the
+#      `cargo lambda build --release --arm64 --bin <binary> --locked` in each function's
+#      CodeUri (disconnect-integration in ., revoke-tokens in crates/revoke-tokens): the
 #      command SAM's rust-cargolambda build method runs, plus --locked (SAM cannot pass it),
 #      with its progress shown (SAM prints cargo's output only when it fails). zig is the
 #      C compiler and linker for aarch64 (ring's few C and assembly files included); it links
 #      against glibc 2.28-era symbols, well under AL2023's 2.34.
 #   3. `sam build --beta-features` (the rust-cargolambda method is a beta feature): reruns
-#      the same cargo command, a no-op by then, and writes .aws-sam/build/: the template
-#      for `sam deploy` and DisconnectIntegrationFunction/bootstrap.
-#   4. Checks that bootstrap is an aarch64 Linux ELF executable and prints `file` and size.
+#      the same cargo commands, no-ops by then, and writes .aws-sam/build/: the template
+#      for `sam deploy`, DisconnectIntegrationFunction/bootstrap and RevokeTokensFunction/bootstrap.
+#   4. Checks that each bootstrap is an aarch64 Linux ELF executable and prints `file` and size.
 # The release profile (thin LTO, codegen-units = 1) makes a cold build take minutes; it is
 # not part of `make test`. Uses the default target/ (or CARGO_TARGET_DIR if set).
 set -euo pipefail

@@ -316,8 +316,8 @@ impl Consumer {
             return Handling::AlreadyRecorded;
         }
 
-        let (verdict, reason) = match platform_revoke::platform_for(&marker.marker.integration_type)
-        {
+        let platform = platform_revoke::platform_for(&marker.marker.integration_type);
+        let (verdict, reason) = match platform {
             None => (Verdict::Unsupported, None),
             Some(platform) => match self.shared_grant(pk, &marker.marker).await {
                 Err(e) => return Handling::Retry(e),
@@ -336,7 +336,6 @@ impl Consumer {
                 }
             },
         };
-        let platform = platform_revoke::platform_for(&marker.marker.integration_type);
         match self
             .record_outcome(
                 pk,
@@ -513,6 +512,11 @@ impl Consumer {
     }
 
     fn emit(&self, counts: &BTreeMap<&'static str, u32>, request_id: &str) {
+        // A directive without metrics is not a valid EMF document: nothing counted, nothing
+        // written (an empty batch).
+        if counts.is_empty() {
+            return;
+        }
         let (namespace, service) = match &self.metrics {
             MetricsOut::Stdout { namespace, service } => (namespace.as_str(), service.as_str()),
             MetricsOut::Memory(_) => ("Test", "test"),
