@@ -9,7 +9,10 @@ use serde_json::json;
 use wiremock::matchers::any;
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-use crate::{CLIENT_ID, CLIENT_SECRET, credentials, permanent, revoker, token, transient};
+use crate::{
+    CLIENT_ID, CLIENT_SECRET, credentials, expecting_no_request, permanent, revoker, token,
+    transient,
+};
 
 /// Every platform, refused with a 400 whose body echoes the token and the client secret in
 /// every field, answers an error that shows neither.
@@ -61,12 +64,7 @@ async fn an_answer_that_echoes_the_token_and_the_secret_never_reaches_the_error(
 
 #[tokio::test]
 async fn an_empty_token_fails_permanently_without_a_request() {
-    let server = MockServer::start().await;
-    Mock::given(any())
-        .respond_with(ResponseTemplate::new(200))
-        .expect(0)
-        .mount(&server)
-        .await;
+    let server = expecting_no_request().await;
     for platform in Platform::ALL {
         let error = permanent(
             revoker(&server)

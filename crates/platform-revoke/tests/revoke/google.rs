@@ -4,8 +4,8 @@ use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 use crate::{
-    FormIs, NoAuthorization, SLOW, TOKEN, permanent, revoke, revoke_within_timeout, revoker_with,
-    token, transient,
+    FormIs, NoAuthorization, SLOW, TOKEN, answering_once, permanent, revoke, revoke_within_timeout,
+    revoker_with, token, transient,
 };
 
 /// The documented request: `POST /revoke`, form `token`, no client credentials.
@@ -18,23 +18,17 @@ fn revoke_call() -> wiremock::MockBuilder {
 
 #[tokio::test]
 async fn google_answers_200_so_the_token_is_revoked() {
-    let server = MockServer::start().await;
-    revoke_call()
-        .respond_with(ResponseTemplate::new(200).set_body_string("{}"))
-        .expect(1)
-        .mount(&server)
-        .await;
+    let server = answering_once(
+        revoke_call(),
+        ResponseTemplate::new(200).set_body_string("{}"),
+    )
+    .await;
     assert_eq!(revoke(&server, Google).await, Ok(Outcome::Revoked));
 }
 
 #[tokio::test]
 async fn google_revokes_a_refresh_token_with_the_same_call_and_no_client_credentials() {
-    let server = MockServer::start().await;
-    revoke_call()
-        .respond_with(ResponseTemplate::new(200))
-        .expect(1)
-        .mount(&server)
-        .await;
+    let server = answering_once(revoke_call(), ResponseTemplate::new(200)).await;
     let revoker = revoker_with(
         &server,
         Credentials::default(),
@@ -61,12 +55,11 @@ async fn google_answers_400_invalid_token_so_the_token_is_already_revoked() {
 
 #[tokio::test]
 async fn google_answers_503_so_the_revocation_is_transient() {
-    let server = MockServer::start().await;
-    revoke_call()
-        .respond_with(ResponseTemplate::new(503).set_body_string("<html>unavailable</html>"))
-        .expect(1)
-        .mount(&server)
-        .await;
+    let server = answering_once(
+        revoke_call(),
+        ResponseTemplate::new(503).set_body_string("<html>unavailable</html>"),
+    )
+    .await;
     let error = transient(revoke(&server, Google).await, Google);
     assert_eq!(error.reason(), "http 503");
 }
@@ -87,12 +80,11 @@ async fn google_answers_429_so_the_revocation_is_transient() {
 
 #[tokio::test]
 async fn google_answers_401_invalid_client_so_the_revocation_is_permanent() {
-    let server = MockServer::start().await;
-    revoke_call()
-        .respond_with(ResponseTemplate::new(401).set_body_json(json!({"error": "invalid_client"})))
-        .expect(1)
-        .mount(&server)
-        .await;
+    let server = answering_once(
+        revoke_call(),
+        ResponseTemplate::new(401).set_body_json(json!({"error": "invalid_client"})),
+    )
+    .await;
     let error = permanent(revoke(&server, Google).await, Google);
     assert_eq!(error.reason(), "http 401 (invalid_client)");
 }
@@ -115,12 +107,7 @@ async fn google_answers_400_invalid_request_so_the_revocation_is_permanent() {
 
 #[tokio::test]
 async fn google_not_answering_within_the_timeout_is_transient() {
-    let server = MockServer::start().await;
-    revoke_call()
-        .respond_with(ResponseTemplate::new(200).set_delay(SLOW))
-        .expect(1)
-        .mount(&server)
-        .await;
+    let server = answering_once(revoke_call(), ResponseTemplate::new(200).set_delay(SLOW)).await;
     let error = transient(revoke_within_timeout(&server, Google).await, Google);
     assert_eq!(error.reason(), "no answer within 300 ms");
 }

@@ -4,12 +4,12 @@ use platform_revoke::{
     ClientCredentials, Credentials, Outcome, Platform, Platform::LinkedIn, TokenType,
 };
 use serde_json::json;
-use wiremock::matchers::{any, method, path};
+use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 use crate::{
-    CLIENT_ID, CLIENT_SECRET, FormIs, NoAuthorization, SLOW, TOKEN, permanent, revoke,
-    revoke_within_timeout, revoker_with, token, transient,
+    CLIENT_ID, CLIENT_SECRET, FormIs, NoAuthorization, SLOW, TOKEN, answering_once,
+    expecting_no_request, permanent, revoke, revoke_within_timeout, revoker_with, token, transient,
 };
 
 /// The documented request: `POST /oauth/v2/revoke`, form `client_id`, `client_secret`, `token`,
@@ -26,13 +26,7 @@ fn revoke_call() -> wiremock::MockBuilder {
 }
 
 async fn answering(template: ResponseTemplate) -> MockServer {
-    let server = MockServer::start().await;
-    revoke_call()
-        .respond_with(template)
-        .expect(1)
-        .mount(&server)
-        .await;
-    server
+    answering_once(revoke_call(), template).await
 }
 
 #[tokio::test]
@@ -113,12 +107,7 @@ async fn linkedin_answers_400_invalid_request_so_the_revocation_is_permanent() {
 
 #[tokio::test]
 async fn linkedin_without_client_credentials_fails_permanently_without_a_request() {
-    let server = MockServer::start().await;
-    Mock::given(any())
-        .respond_with(ResponseTemplate::new(200))
-        .expect(0)
-        .mount(&server)
-        .await;
+    let server = expecting_no_request().await;
     // Credentials of every other platform, and a public (secretless) LinkedIn client: neither
     // lets LinkedIn authenticate the app.
     for credentials in [

@@ -15,7 +15,7 @@ use platform_revoke::{
     ClientCredentials, Credentials, Endpoints, Outcome, Platform, RevokeError, Revoker, Token,
     TokenType,
 };
-use wiremock::{Match, MockServer, Request};
+use wiremock::{Match, Mock, MockServer, Request, ResponseTemplate};
 
 /// A token with characters a form and a query must encode. Tokens and secrets here all hold
 /// `SECRET`, and no error text may.
@@ -150,6 +150,24 @@ impl Match for NoAuthorization {
 }
 
 /// A delay far past [`TIMEOUT`].
+/// A stub platform that answers `call` exactly once, with `answer`.
+pub async fn answering_once(call: wiremock::MockBuilder, answer: ResponseTemplate) -> MockServer {
+    let server = MockServer::start().await;
+    call.respond_with(answer).expect(1).mount(&server).await;
+    server
+}
+
+/// A stub platform that fails the test if any request reaches it.
+pub async fn expecting_no_request() -> MockServer {
+    let server = MockServer::start().await;
+    Mock::given(wiremock::matchers::any())
+        .respond_with(ResponseTemplate::new(200))
+        .expect(0)
+        .mount(&server)
+        .await;
+    server
+}
+
 pub const SLOW: Duration = Duration::from_secs(10);
 /// The timeout of the timeout tests.
 pub const TIMEOUT: Duration = Duration::from_millis(300);

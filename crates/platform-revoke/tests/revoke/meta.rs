@@ -2,12 +2,12 @@ use std::time::Duration;
 
 use platform_revoke::{GRAPH_API_VERSION, Outcome, Platform::Meta, TokenType};
 use serde_json::json;
-use wiremock::matchers::{any, method, path};
+use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 use crate::{
-    NoAuthorization, QueryIs, SLOW, TOKEN, permanent, revoke, revoke_within_timeout, revoker,
-    revoker_with, token, transient,
+    NoAuthorization, QueryIs, SLOW, TOKEN, expecting_no_request, permanent, revoke,
+    revoke_within_timeout, revoker, revoker_with, token, transient,
 };
 
 /// HMAC-SHA256 of [`TOKEN`] keyed by [`CLIENT_SECRET`], hex (computed independently with
@@ -163,12 +163,7 @@ async fn meta_answers_success_false_so_the_revocation_is_transient() {
 
 #[tokio::test]
 async fn meta_refuses_a_refresh_token_permanently_without_a_request() {
-    let server = MockServer::start().await;
-    Mock::given(any())
-        .respond_with(ResponseTemplate::new(200))
-        .expect(0)
-        .mount(&server)
-        .await;
+    let server = expecting_no_request().await;
     let error = permanent(
         revoker(&server)
             .revoke(Meta, &token(), TokenType::RefreshToken)

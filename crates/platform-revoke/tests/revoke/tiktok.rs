@@ -2,12 +2,13 @@ use std::time::Duration;
 
 use platform_revoke::{Credentials, Outcome, Platform::TikTok, TokenType};
 use serde_json::json;
-use wiremock::matchers::{any, method, path};
+use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 use crate::{
-    CLIENT_ID, CLIENT_SECRET, FormIs, NoAuthorization, SLOW, TOKEN, permanent, revoke,
-    revoke_within_timeout, revoker, revoker_with, token, transient,
+    CLIENT_ID, CLIENT_SECRET, FormIs, NoAuthorization, SLOW, TOKEN, answering_once,
+    expecting_no_request, permanent, revoke, revoke_within_timeout, revoker, revoker_with, token,
+    transient,
 };
 
 /// The documented request: `POST /v2/oauth/revoke/`, form `client_key`, `client_secret`,
@@ -24,13 +25,7 @@ fn revoke_call() -> wiremock::MockBuilder {
 }
 
 async fn answering(template: ResponseTemplate) -> MockServer {
-    let server = MockServer::start().await;
-    revoke_call()
-        .respond_with(template)
-        .expect(1)
-        .mount(&server)
-        .await;
-    server
+    answering_once(revoke_call(), template).await
 }
 
 #[tokio::test]
@@ -139,12 +134,7 @@ async fn tiktok_answers_403_without_a_body_so_the_revocation_is_permanent() {
 
 #[tokio::test]
 async fn tiktok_without_client_credentials_fails_permanently_without_a_request() {
-    let server = MockServer::start().await;
-    Mock::given(any())
-        .respond_with(ResponseTemplate::new(200))
-        .expect(0)
-        .mount(&server)
-        .await;
+    let server = expecting_no_request().await;
     let revoker = revoker_with(&server, Credentials::default(), Duration::from_secs(5));
     let error = permanent(
         revoker
@@ -160,12 +150,7 @@ async fn tiktok_without_client_credentials_fails_permanently_without_a_request()
 
 #[tokio::test]
 async fn tiktok_refuses_a_refresh_token_permanently_without_a_request() {
-    let server = MockServer::start().await;
-    Mock::given(any())
-        .respond_with(ResponseTemplate::new(200))
-        .expect(0)
-        .mount(&server)
-        .await;
+    let server = expecting_no_request().await;
     let error = permanent(
         revoker(&server)
             .revoke(TikTok, &token(), TokenType::RefreshToken)

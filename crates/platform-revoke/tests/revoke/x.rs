@@ -2,12 +2,12 @@ use std::time::Duration;
 
 use platform_revoke::{ClientCredentials, Credentials, Outcome, Platform::X, TokenType};
 use serde_json::json;
-use wiremock::matchers::{any, basic_auth, method, path};
+use wiremock::matchers::{basic_auth, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 use crate::{
-    CLIENT_ID, CLIENT_SECRET, FormIs, NoAuthorization, SLOW, TOKEN, permanent, revoke,
-    revoke_within_timeout, revoker, revoker_with, token, transient,
+    CLIENT_ID, CLIENT_SECRET, FormIs, NoAuthorization, SLOW, TOKEN, expecting_no_request,
+    permanent, revoke, revoke_within_timeout, revoker, revoker_with, token, transient,
 };
 
 /// The documented request of a confidential client: `POST /2/oauth2/revoke`, HTTP Basic with
@@ -135,12 +135,7 @@ async fn x_answers_400_missing_parameter_so_the_revocation_is_permanent() {
 
 #[tokio::test]
 async fn x_without_client_credentials_fails_permanently_without_a_request() {
-    let server = MockServer::start().await;
-    Mock::given(any())
-        .respond_with(ResponseTemplate::new(200))
-        .expect(0)
-        .mount(&server)
-        .await;
+    let server = expecting_no_request().await;
     let credentials = Credentials::default().with(
         platform_revoke::Platform::TikTok,
         ClientCredentials::new(CLIENT_ID, CLIENT_SECRET),
