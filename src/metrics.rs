@@ -337,13 +337,7 @@ impl Emitter {
         }
         let line = self.document(&recorder, request_id, now_ms()).to_string();
         match &self.sink {
-            Sink::Stdout => {
-                let mut out = std::io::stdout().lock();
-                // One write of the whole line: never interleaved with a log line.
-                let mut bytes = line.into_bytes();
-                bytes.push(b'\n');
-                let _ = out.write_all(&bytes).and_then(|()| out.flush());
-            }
+            Sink::Stdout => write_stdout_line(line),
             Sink::Memory(lines) => lines.lock().unwrap_or_else(|e| e.into_inner()).push(line),
             Sink::Off => {}
         }
@@ -353,7 +347,7 @@ impl Emitter {
     /// and the metric values at the root (a list when a metric was recorded more than once).
     pub fn document(&self, recorder: &Recorder, request_id: &str, timestamp_ms: u64) -> Value {
         let mut root = Map::new();
-        let mut directives: Vec<(&'static [&'static str], Vec<Value>)> = Vec::new();
+        let mut directives: Vec<Directive<'static>> = Vec::new();
         let mut seen: Vec<Metric> = Vec::new();
         for (metric, _) in &recorder.values {
             let metric = *metric;
@@ -369,21 +363,18 @@ impl Emitter {
                     many => json!(many),
                 },
             );
-            let definition = json!({"Name": metric.name(), "Unit": metric.unit().as_str()});
+            let definition = (metric.name(), metric.unit());
             match directives
                 .iter_mut()
-                .find(|(dims, _)| *dims == metric.dimensions())
+                .find(|d| d.dimensions == metric.dimensions())
             {
-                Some((_, metrics)) => metrics.push(definition),
-                None => directives.push((metric.dimensions(), vec![definition])),
+                Some(directive) => directive.metrics.push(definition),
+                None => directives.push(Directive {
+                    dimensions: metric.dimensions(),
+                    metrics: vec![definition],
+                }),
             }
         }
-        let directives: Vec<Value> = directives
-            .into_iter()
-            .map(|(dims, metrics)| {
-                json!({"Namespace": self.namespace, "Dimensions": [dims], "Metrics": metrics})
-            })
-            .collect();
         root.insert(SERVICE.to_owned(), json!(self.service));
         if let Some(t) = recorder.integration_type {
             root.insert(INTEGRATION_TYPE.to_owned(), json!(t));
@@ -392,13 +383,7 @@ impl Emitter {
             root.insert(CODE.to_owned(), json!(code));
         }
         root.insert("requestId".to_owned(), json!(request_id));
-        let mut document = Map::new();
-        document.insert(
-            "_aws".to_owned(),
-            json!({"Timestamp": timestamp_ms, "CloudWatchMetrics": directives}),
-        );
-        document.extend(root);
-        Value::Object(document)
+        emf_document(&self.namespace, &directives, root, timestamp_ms)
     }
 
     fn has_dimension_values(&self, metric: Metric, recorder: &Recorder) -> bool {
@@ -408,6 +393,51 @@ impl Emitter {
             _ => true,
         })
     }
+}
+
+/// One metric directive of an EMF document: a dimension set and the metrics published under it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Directive<'a> {
+    pub dimensions: &'a [&'a str],
+    pub metrics: Vec<(&'a str, Unit)>,
+}
+
+/// An EMF document: `_aws` (the timestamp and one directive per dimension set, in
+/// `namespace`), then `root`: the dimension values, the metric values and any property. The
+/// one EMF writer of the workspace (`revoke-tokens` uses it too).
+pub fn emf_document(
+    namespace: &str,
+    directives: &[Directive<'_>],
+    root: Map<String, Value>,
+    timestamp_ms: u64,
+) -> Value {
+    let directives: Vec<Value> = directives
+        .iter()
+        .map(|d| {
+            let metrics: Vec<Value> = d
+                .metrics
+                .iter()
+                .map(|(name, unit)| json!({"Name": name, "Unit": unit.as_str()}))
+                .collect();
+            json!({"Namespace": namespace, "Dimensions": [d.dimensions], "Metrics": metrics})
+        })
+        .collect();
+    let mut document = Map::new();
+    document.insert(
+        "_aws".to_owned(),
+        json!({"Timestamp": timestamp_ms, "CloudWatchMetrics": directives}),
+    );
+    document.extend(root);
+    Value::Object(document)
+}
+
+/// Writes `line` and a newline to stdout in one write, so that it is never interleaved with a
+/// log line.
+pub fn write_stdout_line(line: String) {
+    let mut bytes = line.into_bytes();
+    bytes.push(b'\n');
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(&bytes).and_then(|()| out.flush());
 }
 
 fn now_ms() -> u64 {

@@ -30,12 +30,12 @@
 pub mod stream;
 
 use std::collections::{BTreeMap, HashMap};
-use std::io::Write;
 use std::time::{Duration, SystemTime};
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::AttributeValue;
 use disconnect_integration::clock::SharedClock;
+use disconnect_integration::metrics;
 use integrations_table::DisconnectMarker;
 use integrations_table::keys::{PK, SK, SK_INTEGRATION, SK_MARKER, TOKEN_SK_PREFIX};
 use integrations_table::marker::{epoch_seconds, rfc3339};
@@ -523,12 +523,7 @@ impl Consumer {
         };
         let document = emf_document(namespace, service, counts, request_id, SystemTime::now());
         match &self.metrics {
-            MetricsOut::Stdout { .. } => {
-                let mut line = document.to_string().into_bytes();
-                line.push(b'\n');
-                let mut out = std::io::stdout().lock();
-                let _ = out.write_all(&line).and_then(|()| out.flush());
-            }
+            MetricsOut::Stdout { .. } => metrics::write_stdout_line(document.to_string()),
             MetricsOut::Memory(docs) => docs
                 .lock()
                 .unwrap_or_else(|e| e.into_inner())
@@ -557,21 +552,20 @@ pub fn emf_document(
     let timestamp = at
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as u64);
-    let metrics: Vec<Value> = counts
-        .keys()
-        .map(|name| json!({"Name": name, "Unit": "Count"}))
-        .collect();
-    let mut document = json!({
-        "_aws": {"Timestamp": timestamp, "CloudWatchMetrics": [
-            {"Namespace": namespace, "Dimensions": [["Service"]], "Metrics": metrics}
-        ]},
-        "Service": service,
-        "requestId": request_id,
-    });
+    let directive = metrics::Directive {
+        dimensions: &[metrics::SERVICE],
+        metrics: counts
+            .keys()
+            .map(|name| (*name, metrics::Unit::Count))
+            .collect(),
+    };
+    let mut root = serde_json::Map::new();
+    root.insert(metrics::SERVICE.to_owned(), json!(service));
+    root.insert("requestId".to_owned(), json!(request_id));
     for (name, count) in counts {
-        document[*name] = json!(count);
+        root.insert((*name).to_owned(), json!(count));
     }
-    document
+    metrics::emf_document(namespace, &[directive], root, timestamp)
 }
 
 /// One line per record: what became of it, never the token.
