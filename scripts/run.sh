@@ -86,17 +86,23 @@ step() {
 # The shipped binary: `cargo build` (no dev-dependency feature can reach it), copied out of
 # target/ so that no later build replaces it before tests/shipped runs it.
 SHIPPED_BINARY="$LOCAL_DIR/shipped/bootstrap"
+SHIPPED_REVOKE_BINARY="$LOCAL_DIR/shipped/revoke-tokens"
+# One cargo build per binary: one build of both would unify their features, and the DELETE
+# function would be tested with what the revoker's dependencies turn on.
 build_shipped_binary() {
   cargo build --locked --bin disconnect-integration &&
+    (cd crates/revoke-tokens && cargo build --locked --bin revoke-tokens) &&
     mkdir -p "$(dirname "$SHIPPED_BINARY")" &&
-    cp target/debug/disconnect-integration "$SHIPPED_BINARY"
+    cp target/debug/disconnect-integration "$SHIPPED_BINARY" &&
+    cp target/debug/revoke-tokens "$SHIPPED_REVOKE_BINARY"
 }
 
 run_test() {
   local started=$SECONDS
   step "shipped binary (cargo build)" build_shipped_binary
   step "cargo test (unit, integration, shipped binary)" \
-    env SHIPPED_BINARY="$SHIPPED_BINARY" cargo test --workspace --all-targets --locked
+    env SHIPPED_BINARY="$SHIPPED_BINARY" SHIPPED_REVOKE_BINARY="$SHIPPED_REVOKE_BINARY" \
+    cargo test --workspace --all-targets --locked
   step "contract test (schemathesis through cargo lambda watch)" bash scripts/contract-test.sh
   step "cfn-lint" cfn-lint template.yaml
   step "openapi lint" openapi-spec-validator --schema 3.1 openapi.yaml

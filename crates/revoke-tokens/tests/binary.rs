@@ -13,10 +13,13 @@ use wiremock::{Mock, MockServer, ResponseTemplate};
 
 const TOKEN: &str = "tok-binary-test-value";
 
+/// The binary as `cargo build` makes it (no dev-dependency can add a feature to it): `make test`
+/// builds it before the tests and sets `SHIPPED_REVOKE_BINARY`. Run alone, the copy cargo builds
+/// for these tests (the workspace's dev-dependencies add crates, never features).
 fn binary() -> std::path::PathBuf {
-    // Built by cargo for this package's tests, with the shipped feature set: the workspace's
-    // dev-dependencies add crates, never features.
-    std::path::PathBuf::from(env!("CARGO_BIN_EXE_revoke-tokens"))
+    std::env::var_os("SHIPPED_REVOKE_BINARY")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| env!("CARGO_BIN_EXE_revoke-tokens").into())
 }
 
 fn env(table: &str, secret: &str, extra: &[(&str, String)]) -> Vec<(String, String)> {
