@@ -9,6 +9,8 @@ shape the adapters of crates/platform-revoke read as `revoked`:
 
     google    POST   /revoke                 200, empty body
     tiktok    POST   /v2/oauth/revoke/       200 {"data": {}, "error": {"code": "ok", ...}}
+    tiktok    POST   /v2/oauth/token/        200 {"access_token": "local-stub-...", ...} (a refresh
+                                             token is refreshed, then the fresh token revoked)
     meta      DELETE /v25.0/me/permissions   200 {"success": true}
     linkedin  POST   /oauth/v2/revoke        200, empty body
     x         POST   /2/oauth2/revoke        200 {"revoked": true}
@@ -33,6 +35,20 @@ ROUTES = {
         "tiktok",
         json.dumps({"data": {}, "error": {"code": "ok", "message": "", "log_id": "local-stub"}}).encode(),
     ),
+    ("POST", "/v2/oauth/token/"): (
+        "tiktok",
+        json.dumps(
+            {
+                "access_token": "local-stub-fresh-access-token",
+                "expires_in": 86400,
+                "open_id": "local-stub-open-id",
+                "refresh_expires_in": 31536000,
+                "refresh_token": "local-stub-next-refresh-token",
+                "scope": "user.info.basic",
+                "token_type": "Bearer",
+            }
+        ).encode(),
+    ),
     ("DELETE", "/v25.0/me/permissions"): ("meta", json.dumps({"success": True}).encode()),
     ("POST", "/oauth/v2/revoke"): ("linkedin", b""),
     ("POST", "/2/oauth2/revoke"): ("x", json.dumps({"revoked": True}).encode()),
@@ -54,7 +70,8 @@ class Handler(BaseHTTPRequestHandler):
         route = ROUTES.get((self.command, path))
         if route:
             platform, body = route
-            status, outcome = 200, "answered as revoked"
+            status = 200
+            outcome = "answered with a fresh access token" if path.endswith("/token/") else "answered as revoked"
         else:
             platform = PLATFORM_OF_PATH.get(path, "unknown")
             status, outcome = 404, "not a revoke call of the stub"

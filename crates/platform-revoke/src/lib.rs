@@ -9,7 +9,7 @@
 //! | platform | integration types | documented call | client credentials |
 //! |---|---|---|---|
 //! | [`Platform::Google`] | `youtube`, `google`, `google_business` | `POST https://oauth2.googleapis.com/revoke`, form `token` | none |
-//! | [`Platform::TikTok`] | `tiktok` | `POST https://open.tiktokapis.com/v2/oauth/revoke/`, form `client_key`, `client_secret`, `token` | required |
+//! | [`Platform::TikTok`] | `tiktok` | `POST https://open.tiktokapis.com/v2/oauth/revoke/`, form `client_key`, `client_secret`, `token` (an access token); a refresh token is first refreshed (`POST /v2/oauth/token/`) and the fresh access token revoked | required |
 //! | [`Platform::Meta`] | `facebook`, `instagram` | `DELETE https://graph.facebook.com/v25.0/me/permissions?access_token=...` | optional (`appsecret_proof`) |
 //! | [`Platform::LinkedIn`] | `linkedin` | `POST https://www.linkedin.com/oauth/v2/revoke`, form `client_id`, `client_secret`, `token` | required |
 //! | [`Platform::X`] | `x`, `twitter` | `POST https://api.x.com/2/oauth2/revoke`, form `token`, `token_type_hint` | required (`clientSecret` optional) |
@@ -287,7 +287,8 @@ impl Revoker {
     }
 
     /// Revokes `token` at `platform`. Sends one request (none when it cannot work: an empty
-    /// token, missing client credentials, a token type the platform cannot revoke).
+    /// token, missing client credentials, a token type the platform cannot revoke), or two for
+    /// a TikTok refresh token (refresh, then revoke the fresh access token).
     pub async fn revoke(
         &self,
         platform: Platform,

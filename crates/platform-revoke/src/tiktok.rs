@@ -1,10 +1,17 @@
 //! TikTok.
 //!
-//! Documented call: <https://developers.tiktok.com/docs/en/oauth-revoke-a-user-access-token>
-//! ("Revoke a User Access Token"): `POST https://open.tiktokapis.com/v2/oauth/revoke/`,
-//! `application/x-www-form-urlencoded`, fields `client_key`, `client_secret` (the app's
-//! credentials) and `token` ("The user access token to revoke"). It disconnects the app from the
-//! user's account. "A successful request returns an empty response body" (`{}`).
+//! Documented calls, both on
+//! <https://developers.tiktok.com/doc/oauth-user-access-token-management> ("Manage User Access
+//! Tokens"), `application/x-www-form-urlencoded`, with the app's `client_key` and
+//! `client_secret`:
+//! - **Revoke** ("Revoke a User Access Token",
+//!   <https://developers.tiktok.com/docs/en/oauth-revoke-a-user-access-token>):
+//!   `POST https://open.tiktokapis.com/v2/oauth/revoke/`, field `token` ("The user access token
+//!   to revoke"). It disconnects the app from the user's account, refresh token included. "A
+//!   successful request returns an empty response body" (`{}`).
+//! - **Refresh** ("Refresh an access token using a refresh token"):
+//!   `POST https://open.tiktokapis.com/v2/oauth/token/`, fields `grant_type=refresh_token` and
+//!   `refresh_token`. It answers a new `access_token` (and `refresh_token`, `open_id`, ...).
 //!
 //! Error format: <https://developers.tiktok.com/doc/oauth-error-handling>. The OAuth endpoints
 //! answer a flat `{"error": "<category>", "error_description": "...", "log_id": "..."}`, often
@@ -22,9 +29,16 @@
 //! With no error code: 2xx with an empty or JSON body revoked, 2xx with another body transient
 //! (not a TikTok answer; revoking again is harmless), 408/429/5xx transient, else permanent.
 //!
-//! Token types: the call takes the **access token**; revoking it ends the whole grant, refresh
-//! token included. A refresh token is not sent (the call does not take one): it fails
-//! permanently without a request, saying so.
+//! Token types. The revoke call takes only an **access token**, which lives 24 hours; the
+//! refresh token lives 365 days. An access token that has expired cannot revoke anything (TikTok
+//! calls it invalid: `already_revoked`), while its refresh token could still mint new ones. So a
+//! **refresh token** is revoked by refreshing it and revoking the fresh access token at once:
+//! that ends the grant whatever the age of the stored access token. A refresh TikTok refuses as
+//! `invalid_grant` means the refresh token is dead already (expired, or the grant was revoked,
+//! for example by this integration's access token a moment before): `already_revoked`, with no
+//! revoke call. The fresh access token lives only in memory, in a [`Token`], for that one call.
+//! The order in which the two items arrive does not matter: whichever comes second finds the
+//! grant gone.
 
 use serde_json::Value;
 
@@ -32,6 +46,7 @@ use crate::http::{Answer, Ctx, Failure, Verdict, retryable};
 use crate::{ClientCredentials, Outcome, Token, TokenType};
 
 pub(crate) const PATH: &str = "/v2/oauth/revoke/";
+pub(crate) const TOKEN_PATH: &str = "/v2/oauth/token/";
 
 pub(crate) async fn revoke(
     ctx: &Ctx<'_>,
@@ -39,13 +54,6 @@ pub(crate) async fn revoke(
     token: &Token,
     token_type: TokenType,
 ) -> Verdict {
-    if token_type == TokenType::RefreshToken {
-        return Err(Failure::Permanent(
-            "tiktok revokes access tokens only (revoking the access token ends the grant, \
-             refresh token included)"
-                .to_owned(),
-        ));
-    }
     let Some((client_key, client_secret)) =
         credentials.and_then(|c| Some((c.client_id(), c.client_secret()?)))
     else {
@@ -54,28 +62,94 @@ pub(crate) async fn revoke(
                 .to_owned(),
         ));
     };
-    let request = ctx.client.post(ctx.url(PATH)?).form(&[
-        ("client_key", client_key),
-        ("client_secret", client_secret),
-        ("token", token.expose()),
-    ]);
-    classify(&ctx.send(request).await?)
+    let app = App {
+        client_key,
+        client_secret,
+    };
+    match token_type {
+        TokenType::AccessToken => app.revoke(ctx, token).await,
+        TokenType::RefreshToken => match app.refresh(ctx, token).await? {
+            Refreshed::Access(fresh) => app.revoke(ctx, &fresh).await,
+            Refreshed::Dead => Ok(Outcome::AlreadyRevoked),
+        },
+    }
+}
+
+/// The app's credentials, sent with each call.
+struct App<'a> {
+    client_key: &'a str,
+    client_secret: &'a str,
+}
+
+/// What a refresh gave.
+enum Refreshed {
+    /// A new access token of the same grant.
+    Access(Token),
+    /// TikTok says the refresh token is dead: the grant is gone already.
+    Dead,
+}
+
+impl App<'_> {
+    async fn revoke(&self, ctx: &Ctx<'_>, access_token: &Token) -> Verdict {
+        let request = ctx.client.post(ctx.url(PATH)?).form(&[
+            ("client_key", self.client_key),
+            ("client_secret", self.client_secret),
+            ("token", access_token.expose()),
+        ]);
+        classify(&ctx.send(request).await?)
+    }
+
+    async fn refresh(&self, ctx: &Ctx<'_>, refresh_token: &Token) -> Result<Refreshed, Failure> {
+        let request = ctx.client.post(ctx.url(TOKEN_PATH)?).form(&[
+            ("client_key", self.client_key),
+            ("client_secret", self.client_secret),
+            ("grant_type", "refresh_token"),
+            ("refresh_token", refresh_token.expose()),
+        ]);
+        classify_refresh(&ctx.send(request).await.map_err(refreshing)?)
+    }
+}
+
+/// A refresh's answer. An error code is read as for a revoke, with the step named in the reason;
+/// a 2xx without an access token is transient (not a TikTok answer).
+fn classify_refresh(answer: &Answer) -> Result<Refreshed, Failure> {
+    let json = answer.json();
+    let access_token = json
+        .as_ref()
+        .and_then(|json| json.get("access_token"))
+        .and_then(Value::as_str)
+        .filter(|token| !token.is_empty());
+    match (json.as_ref().and_then(error_code), access_token) {
+        (None, Some(token)) if answer.status.is_success() => {
+            Ok(Refreshed::Access(Token::new(token)))
+        }
+        (Some(code), _) => match by_code(answer, code) {
+            // A code's only good verdict: the token is dead (expired, or its grant revoked).
+            Ok(_) => Ok(Refreshed::Dead),
+            Err(failure) => Err(refreshing(failure)),
+        },
+        (None, _) if answer.status.is_success() => Err(Failure::Transient(format!(
+            "refreshing: {} without an access token",
+            answer.reason(None)
+        ))),
+        (None, _) if retryable(answer.status) => {
+            Err(refreshing(Failure::Transient(answer.reason(None))))
+        }
+        (None, _) => Err(refreshing(Failure::Permanent(answer.reason(None)))),
+    }
+}
+
+fn refreshing(failure: Failure) -> Failure {
+    match failure {
+        Failure::Transient(reason) => Failure::Transient(format!("refreshing: {reason}")),
+        Failure::Permanent(reason) => Failure::Permanent(format!("refreshing: {reason}")),
+    }
 }
 
 fn classify(answer: &Answer) -> Verdict {
     let json = answer.json();
     if let Some(code) = json.as_ref().and_then(error_code) {
-        return match code {
-            "invalid_grant" | "access_token_invalid" | "invalid_token" => {
-                Ok(Outcome::AlreadyRevoked)
-            }
-            "server_error"
-            | "temporarily_unavailable"
-            | "internal_error"
-            | "rate_limit_exceeded" => Err(Failure::Transient(answer.reason(Some(code)))),
-            _ if retryable(answer.status) => Err(Failure::Transient(answer.reason(Some(code)))),
-            _ => Err(Failure::Permanent(answer.reason(Some(code)))),
-        };
+        return by_code(answer, code);
     }
     if retryable(answer.status) {
         Err(Failure::Transient(answer.reason(None)))
@@ -90,6 +164,18 @@ fn classify(answer: &Answer) -> Verdict {
         }
     } else {
         Err(Failure::Permanent(answer.reason(None)))
+    }
+}
+
+/// The verdict of an answer with an error code: already revoked, transient or permanent.
+fn by_code(answer: &Answer, code: &str) -> Verdict {
+    match code {
+        "invalid_grant" | "access_token_invalid" | "invalid_token" => Ok(Outcome::AlreadyRevoked),
+        "server_error" | "temporarily_unavailable" | "internal_error" | "rate_limit_exceeded" => {
+            Err(Failure::Transient(answer.reason(Some(code))))
+        }
+        _ if retryable(answer.status) => Err(Failure::Transient(answer.reason(Some(code)))),
+        _ => Err(Failure::Permanent(answer.reason(Some(code)))),
     }
 }
 

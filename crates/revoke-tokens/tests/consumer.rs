@@ -13,7 +13,7 @@ use revoke_tokens::stream::{BatchResponse, ItemFailure, StreamEvent};
 use revoke_tokens::{Consumer, MetricsOut};
 use serde_json::{Value, json};
 use test_support::local::{Table, sdk_config, to_item, unique};
-use wiremock::matchers::{method, path};
+use wiremock::matchers::{body_string_contains, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 const PLATFORMS: [Platform; 5] = [
@@ -348,6 +348,66 @@ async fn a_grant_another_live_integration_shares_is_not_revoked_until_the_last_o
     assert_eq!(f.handle(&last).await, no_failures());
     assert_eq!(f.outcome("int_channel_b").await, "revoked");
     assert_eq!(f.counted("RevocationsSharedGrant"), 1);
+    f.server.verify().await;
+}
+
+#[tokio::test]
+async fn a_tiktok_disconnect_whose_access_token_has_expired_still_ends_the_grant_by_its_refresh_token()
+ {
+    let f = Fixture::new().await;
+    let access = f.integration("int_1", "tiktok", None).await;
+    f.table
+        .put(json!({
+            "PK": "INTEGRATION#int_1", "SK": "TOKEN#refresh",
+            "token": "rft-refresh-value", "tokenType": "refresh_token",
+        }))
+        .await;
+    // The stored access token is past its 24 hours: TikTok calls it invalid.
+    Mock::given(method("POST"))
+        .and(path("/v2/oauth/revoke/"))
+        .and(body_string_contains(format!("token={access}")))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(json!({"error": "access_token_invalid"})),
+        )
+        .expect(1)
+        .mount(&f.server)
+        .await;
+    // The refresh token still lives: refreshed, and the fresh access token revoked at once.
+    Mock::given(method("POST"))
+        .and(path("/v2/oauth/token/"))
+        .and(body_string_contains("refresh_token=rft-refresh-value"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "access_token": "act-fresh-value", "refresh_token": "rft-next-value",
+            "expires_in": 86400, "token_type": "Bearer"
+        })))
+        .expect(1)
+        .mount(&f.server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/v2/oauth/revoke/"))
+        .and(body_string_contains("token=act-fresh-value"))
+        .respond_with(ResponseTemplate::new(200).set_body_string("{}"))
+        .expect(1)
+        .mount(&f.server)
+        .await;
+
+    let batch = f.disconnect("int_1").await;
+    assert_eq!(f.handle(&batch).await, no_failures());
+    let outcomes = f.outcomes("int_1").await;
+    let of = |key: &str| {
+        outcomes
+            .iter()
+            .find(|o| o["tokenKey"] == key)
+            .map(|o| o["outcome"].as_str().unwrap().to_owned())
+    };
+    assert_eq!(of("TOKEN#access").as_deref(), Some("already_revoked"));
+    assert_eq!(of("TOKEN#refresh").as_deref(), Some("revoked"));
+    assert_eq!(f.counted("TokensRevoked"), 1);
+    assert_eq!(f.counted("TokensAlreadyRevoked"), 1);
+    let marker = serde_json::to_string(&outcomes).unwrap();
+    for value in ["act-fresh", "rft-", &access] {
+        assert!(!marker.contains(value), "a token on the marker: {marker}");
+    }
     f.server.verify().await;
 }
 

@@ -149,7 +149,6 @@ impl Match for NoAuthorization {
     }
 }
 
-/// A delay far past [`TIMEOUT`].
 /// A stub platform that answers `call` exactly once, with `answer`.
 pub async fn answering_once(call: wiremock::MockBuilder, answer: ResponseTemplate) -> MockServer {
     let server = MockServer::start().await;
@@ -168,6 +167,7 @@ pub async fn expecting_no_request() -> MockServer {
     server
 }
 
+/// A delay far past [`TIMEOUT`].
 pub const SLOW: Duration = Duration::from_secs(10);
 /// The timeout of the timeout tests.
 pub const TIMEOUT: Duration = Duration::from_millis(300);

@@ -1,14 +1,14 @@
 use std::time::Duration;
 
-use platform_revoke::{Credentials, Outcome, Platform::TikTok, TokenType};
+use platform_revoke::{Credentials, Outcome, Platform::TikTok, RevokeError, TokenType};
 use serde_json::json;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 use crate::{
-    CLIENT_ID, CLIENT_SECRET, FormIs, NoAuthorization, SLOW, TOKEN, answering_once,
-    expecting_no_request, permanent, revoke, revoke_within_timeout, revoker, revoker_with, token,
-    transient,
+    CLIENT_ID, CLIENT_SECRET, FormIs, NoAuthorization, SLOW, TIMEOUT, TOKEN, answering_once,
+    credentials, expecting_no_request, permanent, revoke, revoke_within_timeout, revoker,
+    revoker_with, token, transient,
 };
 
 /// The documented request: `POST /v2/oauth/revoke/`, form `client_key`, `client_secret`,
@@ -148,16 +148,173 @@ async fn tiktok_without_client_credentials_fails_permanently_without_a_request()
     );
 }
 
+/// A fresh access token as a refresh gives it (it holds `SECRET`: no error text may show it).
+const FRESH: &str = "act.fresh+SECRET/1";
+
+/// The documented refresh: `POST /v2/oauth/token/`, form `client_key`, `client_secret`,
+/// `grant_type=refresh_token`, `refresh_token`.
+fn refresh_call() -> wiremock::MockBuilder {
+    Mock::given(method("POST"))
+        .and(path("/v2/oauth/token/"))
+        .and(FormIs(&[
+            ("client_key", CLIENT_ID),
+            ("client_secret", CLIENT_SECRET),
+            ("grant_type", "refresh_token"),
+            ("refresh_token", TOKEN),
+        ]))
+        .and(NoAuthorization)
+}
+
+/// The revoke call of the fresh access token.
+fn revoke_fresh_call() -> wiremock::MockBuilder {
+    Mock::given(method("POST"))
+        .and(path("/v2/oauth/revoke/"))
+        .and(FormIs(&[
+            ("client_key", CLIENT_ID),
+            ("client_secret", CLIENT_SECRET),
+            ("token", FRESH),
+        ]))
+        .and(NoAuthorization)
+}
+
+/// TikTok's documented refresh answer, with [`FRESH`].
+fn refreshed() -> ResponseTemplate {
+    ResponseTemplate::new(200).set_body_json(json!({
+        "access_token": FRESH,
+        "expires_in": 86400,
+        "open_id": "open-id-1",
+        "refresh_expires_in": 31_536_000,
+        "refresh_token": "rft.next+SECRET",
+        "scope": "user.info.basic,video.publish",
+        "token_type": "Bearer"
+    }))
+}
+
+/// A stub where the refresh answers `refresh` once and the revoke call of the fresh token
+/// answers `revoke` (`None`: it must not be called).
+async fn refreshing(refresh: ResponseTemplate, revoke: Option<ResponseTemplate>) -> MockServer {
+    let server = answering_once(refresh_call(), refresh).await;
+    let (answer, times) = match revoke {
+        Some(answer) => (answer, 1),
+        None => (ResponseTemplate::new(200).set_body_string("{}"), 0),
+    };
+    revoke_fresh_call()
+        .respond_with(answer)
+        .expect(times)
+        .mount(&server)
+        .await;
+    server
+}
+
+async fn revoke_refresh_token(server: &MockServer) -> Result<Outcome, RevokeError> {
+    revoker(server)
+        .revoke(TikTok, &token(), TokenType::RefreshToken)
+        .await
+}
+
 #[tokio::test]
-async fn tiktok_refuses_a_refresh_token_permanently_without_a_request() {
+async fn tiktok_refresh_token_is_refreshed_and_the_fresh_access_token_revoked() {
+    let server = refreshing(
+        refreshed(),
+        Some(ResponseTemplate::new(200).set_body_string("{}")),
+    )
+    .await;
+    assert_eq!(revoke_refresh_token(&server).await, Ok(Outcome::Revoked));
+}
+
+#[tokio::test]
+async fn tiktok_refusing_the_refresh_as_invalid_grant_means_already_revoked_with_no_revoke_call() {
+    let server = refreshing(
+        ResponseTemplate::new(200).set_body_json(json!({
+            "error": "invalid_grant",
+            "error_description": "Refresh token is invalid or expired.",
+            "log_id": "20240101000000ABCDEF"
+        })),
+        None,
+    )
+    .await;
+    assert_eq!(
+        revoke_refresh_token(&server).await,
+        Ok(Outcome::AlreadyRevoked)
+    );
+}
+
+#[tokio::test]
+async fn tiktok_refresh_failures_are_transient_or_permanent_and_never_revoke() {
+    let cases = [
+        (ResponseTemplate::new(503), true, "refreshing: http 503"),
+        (
+            ResponseTemplate::new(200).set_body_json(json!({"error": "rate_limit_exceeded"})),
+            true,
+            "refreshing: http 200 (rate_limit_exceeded)",
+        ),
+        (
+            ResponseTemplate::new(200).set_body_json(json!({"open_id": "open-id-1"})),
+            true,
+            "refreshing: http 200 without an access token",
+        ),
+        (
+            ResponseTemplate::new(200).set_body_string("<html>SECRET</html>"),
+            true,
+            "refreshing: http 200 without an access token",
+        ),
+        (
+            ResponseTemplate::new(200).set_body_json(json!({
+                "error": "invalid_client",
+                "error_description": "Client key or secret is invalid."
+            })),
+            false,
+            "refreshing: http 200 (invalid_client)",
+        ),
+        (ResponseTemplate::new(403), false, "refreshing: http 403"),
+    ];
+    for (answer, is_transient, reason) in cases {
+        let server = refreshing(answer, None).await;
+        let result = revoke_refresh_token(&server).await;
+        let error = if is_transient {
+            transient(result, TikTok)
+        } else {
+            permanent(result, TikTok)
+        };
+        assert_eq!(error.reason(), reason);
+        server.verify().await;
+    }
+}
+
+#[tokio::test]
+async fn tiktok_failing_to_revoke_the_fresh_access_token_is_that_calls_verdict() {
+    let server = refreshing(refreshed(), Some(ResponseTemplate::new(500))).await;
+    let error = transient(revoke_refresh_token(&server).await, TikTok);
+    assert_eq!(error.reason(), "http 500");
+}
+
+#[tokio::test]
+async fn tiktok_refresh_token_without_client_credentials_fails_permanently_without_a_request() {
     let server = expecting_no_request().await;
+    let revoker = revoker_with(&server, Credentials::default(), Duration::from_secs(5));
     let error = permanent(
-        revoker(&server)
+        revoker
             .revoke(TikTok, &token(), TokenType::RefreshToken)
             .await,
         TikTok,
     );
-    assert!(error.reason().contains("access tokens only"), "{error}");
+    assert!(
+        error.reason().contains("no tiktok client credentials"),
+        "{error}"
+    );
+}
+
+#[tokio::test]
+async fn tiktok_refresh_not_answering_within_the_timeout_is_transient() {
+    let server = refreshing(refreshed().set_delay(SLOW), None).await;
+    let revoker = revoker_with(&server, credentials(), TIMEOUT);
+    let error = transient(
+        revoker
+            .revoke(TikTok, &token(), TokenType::RefreshToken)
+            .await,
+        TikTok,
+    );
+    assert_eq!(error.reason(), "refreshing: no answer within 300 ms");
 }
 
 #[tokio::test]
