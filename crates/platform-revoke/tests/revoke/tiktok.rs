@@ -136,16 +136,13 @@ async fn tiktok_answers_403_without_a_body_so_the_revocation_is_permanent() {
 async fn tiktok_without_client_credentials_fails_permanently_without_a_request() {
     let server = expecting_no_request().await;
     let revoker = revoker_with(&server, Credentials::default(), Duration::from_secs(5));
-    let error = permanent(
-        revoker
-            .revoke(TikTok, &token(), TokenType::AccessToken)
-            .await,
-        TikTok,
-    );
-    assert!(
-        error.reason().contains("no tiktok client credentials"),
-        "{error}"
-    );
+    for token_type in [TokenType::AccessToken, TokenType::RefreshToken] {
+        let error = permanent(revoker.revoke(TikTok, &token(), token_type).await, TikTok);
+        assert!(
+            error.reason().contains("no tiktok client credentials"),
+            "{token_type}: {error}"
+        );
+    }
 }
 
 /// A fresh access token as a refresh gives it (it holds `SECRET`: no error text may show it).
@@ -286,22 +283,6 @@ async fn tiktok_failing_to_revoke_the_fresh_access_token_is_that_calls_verdict()
     let server = refreshing(refreshed(), Some(ResponseTemplate::new(500))).await;
     let error = transient(revoke_refresh_token(&server).await, TikTok);
     assert_eq!(error.reason(), "http 500");
-}
-
-#[tokio::test]
-async fn tiktok_refresh_token_without_client_credentials_fails_permanently_without_a_request() {
-    let server = expecting_no_request().await;
-    let revoker = revoker_with(&server, Credentials::default(), Duration::from_secs(5));
-    let error = permanent(
-        revoker
-            .revoke(TikTok, &token(), TokenType::RefreshToken)
-            .await,
-        TikTok,
-    );
-    assert!(
-        error.reason().contains("no tiktok client credentials"),
-        "{error}"
-    );
 }
 
 #[tokio::test]
