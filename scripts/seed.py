@@ -84,6 +84,12 @@ DEMO_ITEMS = [
         "tokenType": "access_token",
     },
     {
+        "PK": "INTEGRATION#int_tt_other789",
+        "SK": "TOKEN#refresh",
+        "token": "demo-refresh-token-2",
+        "tokenType": "refresh_token",
+    },
+    {
         "PK": "POST#post_demo_1",
         "SK": "POST",
         "id": "post_demo_1",
