@@ -9,7 +9,11 @@ drawn at random, it starts:
   warm ones (disconnects of seeded integrations); after each warm invocation it sends the same
   two DynamoDB calls raw (Query, TransactWriteItems of another seeded integration): the paired
   floor of what DynamoDB Local itself takes;
-- the hello-world floor (`bench/hello`, the smallest lambda_http function), the same way.
+- the hello-world floor (`bench/hello`, the smallest lambda_http function), the same way;
+- the SDK floor (`examples/sdk-floor.rs`): a function that makes the same two DynamoDB calls
+  through the AWS SDK with the function's own SdkConfig and does nothing else, driven exactly
+  like the function (raw pair after each invocation included). Its CPU per request is what any
+  function making those calls with the SDK spends; the table sets the function's beside it.
 
 With --tls (the default), DynamoDB Local and moto sit behind a local TLS terminator whose
 private CA is made at run time; the function trusts it through its `AWS_CA_BUNDLE` setting, as
@@ -51,6 +55,7 @@ ROOT = Path(__file__).resolve().parent.parent
 # BENCH_FUNCTION: another build to measure (a before/after comparison).
 FUNCTION = Path(os.environ.get("BENCH_FUNCTION", ROOT / "target" / "release" / "disconnect-integration"))
 HELLO = ROOT / "target" / "bench-hello" / "release" / "hello-lambda"
+SDK_FLOOR = ROOT / "target" / "release" / "examples" / "sdk-floor"
 ACCOUNT = "acct_demo"
 KEY = os.environ.get("DEMO_API_KEY", "demo_local_key_do_not_use_in_prod")
 # A table of the bench's own, made and dropped by it: a table that grows run after run slows
@@ -456,7 +461,7 @@ def main() -> int:
     parser.add_argument("--concurrency", type=int, default=8,
                         help="also compare one process serving N at once with N processes (default 8; 0: skip)")
     args = parser.parse_args()
-    for binary in (FUNCTION, HELLO):
+    for binary in (FUNCTION, HELLO, SDK_FLOOR):
         if not binary.exists():
             sys.exit(f"{binary.relative_to(ROOT)} is missing: run `make bench`")
 
@@ -496,10 +501,10 @@ def measure(args: argparse.Namespace, env: dict, ddb_port: int, sm_port: int) ->
         raw.pair(integration_id, args.tokens)
 
     rng = random.Random(args.seed)
-    results: dict[str, list[dict]] = {"function": [], "hello": []}
+    results: dict[str, list[dict]] = {"function": [], "hello": [], "sdk": []}
     secret_reads: list[float] = []
     for _ in range(args.rounds):
-        order = ["function", "hello"]
+        order = ["function", "hello", "sdk"]
         rng.shuffle(order)
         for name in order:
             ids = seed(args.invocations + 1, args.tokens)
@@ -509,6 +514,9 @@ def measure(args: argparse.Namespace, env: dict, ddb_port: int, sm_port: int) ->
                 # the same moment of a noisy machine.
                 secret_reads.append(raw_secret_read(secret_port, client_context))
                 results[name].append(run_process(FUNCTION, env, ids, raw, pair_ids, args.tokens))
+            elif name == "sdk":
+                pair_ids = seed(args.invocations, args.tokens)
+                results[name].append(run_process(SDK_FLOOR, env, ids, raw, pair_ids, args.tokens))
             else:
                 results[name].append(run_process(HELLO, env, ids, None, [], args.tokens))
 
@@ -519,38 +527,44 @@ def measure(args: argparse.Namespace, env: dict, ddb_port: int, sm_port: int) ->
         return [w for r in results[name] for w in r["warm"]]
 
     secret_read = statistics.median(secret_reads)
-    f_warm, h_warm = warm_all("function"), warm_all("hello")
+    f_warm, h_warm, s_warm = warm_all("function"), warm_all("hello"), warm_all("sdk")
     floors = [f for r in results["function"] for f in r["floors"]]
     hello_p50 = percentile(h_warm, 50)
     above = [w - fl - hello_p50 for r in results["function"] for w, fl in zip(r["warm"], r["floors"])]
     ms = lambda s: f"{s * 1e3:9.2f} ms"  # noqa: E731
     rows = [
-        ("init", ms(median("function", "init")), ms(median("hello", "init"))),
-        ("init CPU", ms(median("function", "init_cpu")), ms(median("hello", "init_cpu"))),
-        ("raw secret read on a new connection (init's floor)", ms(secret_read), ""),
+        ("init", ms(median("function", "init")), ms(median("hello", "init")), ""),
+        ("init CPU", ms(median("function", "init_cpu")), ms(median("hello", "init_cpu")), ""),
+        ("raw secret read on a new connection (init's floor)", ms(secret_read), "", ""),
         ("init above hello init + raw secret read (target <= 3)",
-         ms(median("function", "init") - median("hello", "init") - secret_read), ""),
-        ("first request", ms(median("function", "first")), ms(median("hello", "first"))),
+         ms(median("function", "init") - median("hello", "init") - secret_read), "", ""),
+        ("first request", ms(median("function", "first")), ms(median("hello", "first")), ""),
         ("init + first request", ms(median("function", "init") + median("function", "first")),
-         ms(median("hello", "init") + median("hello", "first"))),
-        ("warm p50", ms(percentile(f_warm, 50)), ms(hello_p50)),
-        ("warm p99", ms(percentile(f_warm, 99)), ms(percentile(h_warm, 99))),
-        ("paired floor p50 (raw Query + TransactWriteItems)", ms(percentile(floors, 50)), ""),
-        ("warm p50 above paired floor + hello p50", ms(percentile(above, 50)), ""),
-        ("CPU per warm request", ms(median("function", "cpu_per_warm")), ms(median("hello", "cpu_per_warm"))),
+         ms(median("hello", "init") + median("hello", "first")), ""),
+        ("warm p50", ms(percentile(f_warm, 50)), ms(hello_p50), ms(percentile(s_warm, 50))),
+        ("warm p99", ms(percentile(f_warm, 99)), ms(percentile(h_warm, 99)), ms(percentile(s_warm, 99))),
+        ("paired floor p50 (raw Query + TransactWriteItems)", ms(percentile(floors, 50)), "", ""),
+        ("warm p50 above paired floor + hello p50", ms(percentile(above, 50)), "", ""),
+        ("CPU per warm request", ms(median("function", "cpu_per_warm")), ms(median("hello", "cpu_per_warm")),
+         ms(median("sdk", "cpu_per_warm"))),
         ("  of it in user mode (the process's own code)", ms(median("function", "user_cpu_per_warm")),
-         ms(median("hello", "user_cpu_per_warm"))),
+         ms(median("hello", "user_cpu_per_warm")), ms(median("sdk", "user_cpu_per_warm"))),
+        ("CPU per warm request above the SDK floor",
+         ms(statistics.median(f["cpu_per_warm"] - k["cpu_per_warm"]
+                              for f, k in zip(results["function"], results["sdk"]))), "", ""),
         ("peak RSS", f"{max(r['rss'] for r in results['function']):8.1f} MiB",
-         f"{max(r['rss'] for r in results['hello']):8.1f} MiB"),
-        ("binary", f"{FUNCTION.stat().st_size / 1048576:8.1f} MiB", f"{HELLO.stat().st_size / 1048576:8.1f} MiB"),
+         f"{max(r['rss'] for r in results['hello']):8.1f} MiB",
+         f"{max(r['rss'] for r in results['sdk']):8.1f} MiB"),
+        ("binary", f"{FUNCTION.stat().st_size / 1048576:8.1f} MiB", f"{HELLO.stat().st_size / 1048576:8.1f} MiB",
+         f"{SDK_FLOOR.stat().st_size / 1048576:8.1f} MiB"),
     ]
     mode_name = "HTTPS (local TLS terminator, private CA through AWS_CA_BUNDLE)" if args.tls else "plain HTTP"
     print(f"bench: {args.rounds} rounds x {args.invocations} warm invocations, {args.tokens} tokens each, "
           f"backends over {mode_name}; medians over rounds")
-    print(f"| {'figure':<53} | {'function':>12} | {'hello floor':>12} |")
-    print(f"|{'-' * 55}|{'-' * 14}|{'-' * 14}|")
-    for name, function, hello in rows:
-        print(f"| {name:<53} | {function:>12} | {hello:>12} |")
+    print(f"| {'figure':<53} | {'function':>12} | {'hello floor':>12} | {'SDK floor':>12} |")
+    print(f"|{'-' * 55}|{'-' * 14}|{'-' * 14}|{'-' * 14}|")
+    for name, function, hello, sdk in rows:
+        print(f"| {name:<53} | {function:>12} | {hello:>12} | {sdk:>12} |")
     print_ratios(median)
     if args.concurrency > 1:
         n = args.concurrency
@@ -569,7 +583,8 @@ def measure(args: argparse.Namespace, env: dict, ddb_port: int, sm_port: int) ->
 def print_ratios(median) -> None:
     print(f"ratios to the hello floor: init {median('function', 'init') / median('hello', 'init'):.1f}x, "
           f"init CPU {median('function', 'init_cpu') / max(1e-9, median('hello', 'init_cpu')):.1f}x, "
-          f"warm CPU {median('function', 'cpu_per_warm') / max(1e-9, median('hello', 'cpu_per_warm')):.1f}x")
+          f"warm CPU {median('function', 'cpu_per_warm') / max(1e-9, median('hello', 'cpu_per_warm')):.1f}x; "
+          f"warm CPU to the SDK floor {median('function', 'cpu_per_warm') / max(1e-9, median('sdk', 'cpu_per_warm')):.1f}x")
 
 
 if __name__ == "__main__":

@@ -114,6 +114,8 @@ run_test() {
 
 run_soak() {
   cargo build --release --locked --bin disconnect-integration
+  # Its own build: an example may pull in dev-dependencies, which must not touch the function's.
+  cargo build --release --locked --example sdk-floor
   SHIPPED_BINARY="$ROOT_DIR/target/release/disconnect-integration" \
     SOAK_DELETES="${SOAK_DELETES:-2000}" SOAK_CONCURRENCY="${SOAK_CONCURRENCY:-32}" \
     SOAK_INSTANCES="${SOAK_INSTANCES:-4}" \
@@ -122,6 +124,8 @@ run_soak() {
 
 run_bench() {
   cargo build --release --locked --bin disconnect-integration
+  # Its own build: an example may pull in dev-dependencies, which must not touch the function's.
+  cargo build --release --locked --example sdk-floor
   cargo build --release --locked --manifest-path bench/hello/Cargo.toml --target-dir target/bench-hello
   "$VENV_PY" bench/bench.py "$@"
 }
