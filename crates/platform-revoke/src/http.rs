@@ -7,7 +7,7 @@ use std::time::Duration;
 use reqwest::{RequestBuilder, StatusCode, Url};
 use serde_json::Value;
 
-use crate::Outcome;
+use crate::{ClientCredentials, Outcome, Platform};
 
 /// At most this much of an answer is read: revoke answers are a few bytes of JSON.
 const MAX_BODY: usize = 16 * 1024;
@@ -127,6 +127,22 @@ pub(crate) fn by_status(answer: &Answer) -> Verdict {
             answer.reason(answer.oauth_error().as_deref()),
         ))
     }
+}
+
+/// The id and secret of a confidential client, for a `platform` whose call needs both; without
+/// them, the permanent failure that says so (no request is sent).
+pub(crate) fn confidential(
+    credentials: Option<&ClientCredentials>,
+    platform: Platform,
+) -> Result<(&str, &str), Failure> {
+    credentials
+        .and_then(|c| Some((c.client_id(), c.client_secret()?)))
+        .ok_or_else(|| {
+            Failure::Permanent(format!(
+                "no {platform} client credentials (clientId and clientSecret) in the credentials \
+                 secret"
+            ))
+        })
 }
 
 /// How a revocation failed, before it is given its platform (see [`crate::RevokeError`]).

@@ -23,8 +23,8 @@
 
 use serde_json::Value;
 
-use crate::http::{Answer, Ctx, Failure, Verdict, retryable};
-use crate::{ClientCredentials, Outcome, Token};
+use crate::http::{Answer, Ctx, Failure, Verdict, confidential, retryable};
+use crate::{ClientCredentials, Outcome, Platform, Token};
 
 pub(crate) const PATH: &str = "/oauth/v2/revoke";
 
@@ -33,15 +33,7 @@ pub(crate) async fn revoke(
     credentials: Option<&ClientCredentials>,
     token: &Token,
 ) -> Verdict {
-    let Some((client_id, client_secret)) =
-        credentials.and_then(|c| Some((c.client_id(), c.client_secret()?)))
-    else {
-        return Err(Failure::Permanent(
-            "no linkedin client credentials (clientId and clientSecret) in the credentials \
-             secret"
-                .to_owned(),
-        ));
-    };
+    let (client_id, client_secret) = confidential(credentials, Platform::LinkedIn)?;
     let request = ctx.client.post(ctx.url(PATH)?).form(&[
         ("client_id", client_id),
         ("client_secret", client_secret),

@@ -42,8 +42,8 @@
 
 use serde_json::Value;
 
-use crate::http::{Answer, Ctx, Failure, Verdict, retryable};
-use crate::{ClientCredentials, Outcome, Token, TokenType};
+use crate::http::{Answer, Ctx, Failure, Verdict, confidential, retryable};
+use crate::{ClientCredentials, Outcome, Platform, Token, TokenType};
 
 pub(crate) const PATH: &str = "/v2/oauth/revoke/";
 pub(crate) const TOKEN_PATH: &str = "/v2/oauth/token/";
@@ -54,14 +54,7 @@ pub(crate) async fn revoke(
     token: &Token,
     token_type: TokenType,
 ) -> Verdict {
-    let Some((client_key, client_secret)) =
-        credentials.and_then(|c| Some((c.client_id(), c.client_secret()?)))
-    else {
-        return Err(Failure::Permanent(
-            "no tiktok client credentials (clientId and clientSecret) in the credentials secret"
-                .to_owned(),
-        ));
-    };
+    let (client_key, client_secret) = confidential(credentials, Platform::TikTok)?;
     let app = App {
         client_key,
         client_secret,
