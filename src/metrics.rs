@@ -36,6 +36,7 @@ use aws_smithy_runtime_api::client::interceptors::context::{
 use aws_smithy_runtime_api::client::orchestrator::Metadata;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::config_bag::{ConfigBag, Storable, StoreReplace};
+use integrations_table::IntegrationType;
 use serde_json::{Map, Value, json};
 
 /// The metrics of the stack's second function, `revoke-tokens` (all Count, dimension `Service`
@@ -67,33 +68,11 @@ pub const INTEGRATION_TYPE: &str = "IntegrationType";
 /// The `error.code` of a rejected or failed request.
 pub const CODE: &str = "Code";
 
-/// Platforms that are their own `IntegrationType` value; any other type is `other`.
-pub const KNOWN_PLATFORMS: [&str; 14] = [
-    "youtube",
-    "tiktok",
-    "instagram",
-    "facebook",
-    "linkedin",
-    "x",
-    "twitter",
-    "threads",
-    "pinterest",
-    "bluesky",
-    "reddit",
-    "snapchat",
-    "google_business",
-    "telegram",
-];
-
-/// The `IntegrationType` value of a platform type read from the table: known platforms as
-/// they are (lower case), anything else `other`, so the table's data cannot mint dimensions.
+/// The `IntegrationType` value of a platform type read from the table: a type of the one list
+/// ([`IntegrationType`], in `integrations-table`) as it is (lower case), anything else `other`,
+/// so the table's data cannot mint dimensions.
 pub fn integration_type_dimension(integration_type: &str) -> &'static str {
-    let lower = integration_type.trim().to_ascii_lowercase();
-    KNOWN_PLATFORMS
-        .iter()
-        .find(|p| **p == lower)
-        .copied()
-        .unwrap_or("other")
+    IntegrationType::parse(integration_type.trim()).map_or("other", IntegrationType::as_str)
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -536,6 +515,10 @@ mod tests {
             ("youtube", "youtube"),
             ("YouTube", "youtube"),
             (" tiktok ", "tiktok"),
+            // Every type the revoker maps to a platform is its own dimension.
+            ("google", "google"),
+            ("google_business", "google_business"),
+            ("reddit", "reddit"),
             ("myspace", "other"),
             ("", "other"),
             ("acct_123", "other"),

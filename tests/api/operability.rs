@@ -10,7 +10,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use disconnect_integration::http::response::ErrorCode;
-use disconnect_integration::metrics::{self, KNOWN_PLATFORMS, Metric, Unit};
+use disconnect_integration::metrics::{self, Metric, Unit};
+use integrations_table::IntegrationType;
 use serde_json::Value as Json;
 use serde_yaml::Value;
 use test_support::local::template;
@@ -421,7 +422,11 @@ fn every_metric_the_alarms_and_the_dashboard_name_is_emitted_by_the_code() {
             let allowed: BTreeSet<&str> = match dimension.as_str() {
                 metrics::SERVICE => BTreeSet::from([SERVICE_VALUE]),
                 metrics::CODE => codes(metric == Metric::ServerErrors),
-                metrics::INTEGRATION_TYPE => KNOWN_PLATFORMS.into_iter().chain(["other"]).collect(),
+                metrics::INTEGRATION_TYPE => IntegrationType::ALL
+                    .into_iter()
+                    .map(IntegrationType::as_str)
+                    .chain(["other"])
+                    .collect(),
                 other => panic!("{}: unknown dimension {other}", u.place),
             };
             assert!(

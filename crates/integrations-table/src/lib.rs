@@ -2,6 +2,7 @@
 //! (`disconnect-integration`) and the processors that read it (`disconnect-processor`).
 //!
 //! - [`ids`]: the parse-once identifiers;
+//! - [`integration_type`]: the one list of known integration types (`type`);
 //! - [`keys`]: the key layout (`PK`/`SK`, the sort keys of an integration's partition);
 //! - [`marker`]: the disconnect marker and its TTL rule;
 //! - [`batch`]: the retry of `UnprocessedItems` / `UnprocessedKeys`;
@@ -13,10 +14,12 @@
 
 pub mod batch;
 pub mod ids;
+pub mod integration_type;
 pub mod keys;
 pub mod marker;
 pub mod sdk;
 pub mod tokens;
 
 pub use ids::{AccountId, IntegrationId, InvalidIntegrationId};
+pub use integration_type::IntegrationType;
 pub use marker::DisconnectMarker;

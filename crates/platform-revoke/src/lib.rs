@@ -31,6 +31,8 @@ use std::fmt;
 use std::str::FromStr;
 use std::time::Duration;
 
+use integrations_table::IntegrationType;
+
 mod credentials;
 mod endpoints;
 mod google;
@@ -114,21 +116,23 @@ impl fmt::Display for Platform {
 /// de-authorizes the app: its tokens live on `graph.threads.net`, not the Facebook Graph API),
 /// `pinterest`, `bluesky`, `reddit`, `snapchat` and `telegram`: no adapter here.
 pub fn platform_for(integration_type: &str) -> Option<Platform> {
-    const TABLE: [(&str, Platform); 9] = [
-        ("youtube", Platform::Google),
-        ("google", Platform::Google),
-        ("google_business", Platform::Google),
-        ("tiktok", Platform::TikTok),
-        ("facebook", Platform::Meta),
-        ("instagram", Platform::Meta),
-        ("linkedin", Platform::LinkedIn),
-        ("x", Platform::X),
-        ("twitter", Platform::X),
-    ];
-    TABLE
-        .iter()
-        .find(|(name, _)| name.eq_ignore_ascii_case(integration_type))
-        .map(|&(_, platform)| platform)
+    use integrations_table::IntegrationType as T;
+    // Exhaustive: a type added to the list must be decided here.
+    match IntegrationType::parse(integration_type)? {
+        T::Youtube | T::Google | T::GoogleBusiness => Some(Platform::Google),
+        T::Tiktok => Some(Platform::TikTok),
+        T::Facebook | T::Instagram => Some(Platform::Meta),
+        T::Linkedin => Some(Platform::LinkedIn),
+        T::X | T::Twitter => Some(Platform::X),
+        T::Threads
+        | T::Pinterest
+        | T::Bluesky
+        | T::Reddit
+        | T::Discord
+        | T::Mastodon
+        | T::Snapchat
+        | T::Telegram => None,
+    }
 }
 
 /// Which token of the grant this is.
