@@ -156,6 +156,106 @@ pub fn decide(partition: &Partition, request: &Request<'_>) -> Decision {
     })
 }
 
+/// The `ClientRequestToken` of one transaction: 36 hexadecimal characters (the most DynamoDB
+/// takes) of the SHA-256 of the request id and the transaction's content, rendered in a
+/// canonical form (map entries sorted). The same request's same transaction gets the same
+/// token; a different transaction, or another request, a different one.
+///
+/// DynamoDB keeps a token for 10 minutes and answers `IdempotentParameterMismatch` to the
+/// same token with other parameters
+/// (<https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_TransactWriteItems.html>):
+/// with one token per request, every round after a lost race would be refused.
+pub fn transaction_token(request_id: &str, transaction: &[TransactWriteItem]) -> String {
+    use sha2::{Digest, Sha256};
+    let mut text = String::new();
+    text.push_str(request_id);
+    for item in transaction {
+        text.push('\n');
+        canonical_item(&mut text, item);
+    }
+    let digest = Sha256::digest(text.as_bytes());
+    let mut token = hex::encode(digest);
+    token.truncate(36);
+    token
+}
+
+fn canonical_item(out: &mut String, item: &TransactWriteItem) {
+    if let Some(delete) = item.delete() {
+        out.push_str("delete ");
+        out.push_str(delete.table_name());
+        canonical_map(out, "key", delete.key());
+        canonical_expression(
+            out,
+            delete.condition_expression(),
+            delete.expression_attribute_names(),
+            delete.expression_attribute_values(),
+        );
+    }
+    if let Some(put) = item.put() {
+        out.push_str("put ");
+        out.push_str(put.table_name());
+        canonical_map(out, "item", put.item());
+        canonical_expression(
+            out,
+            put.condition_expression(),
+            put.expression_attribute_names(),
+            put.expression_attribute_values(),
+        );
+    }
+    if item.delete().is_none() && item.put().is_none() {
+        // Not written by `decide`: its Debug form still tells it apart from any other.
+        out.push_str(&format!("{item:?}"));
+    }
+}
+
+fn canonical_expression(
+    out: &mut String,
+    condition: Option<&str>,
+    names: Option<&std::collections::HashMap<String, String>>,
+    values: Option<&std::collections::HashMap<String, AttributeValue>>,
+) {
+    out.push_str(" if ");
+    out.push_str(condition.unwrap_or(""));
+    let mut names: Vec<_> = names.into_iter().flatten().collect();
+    names.sort();
+    for (name, attribute) in names {
+        out.push_str(&format!(" {name:?}={attribute:?}"));
+    }
+    canonical_map(out, "values", values.unwrap_or(&Default::default()));
+}
+
+fn canonical_map(
+    out: &mut String,
+    label: &str,
+    map: &std::collections::HashMap<String, AttributeValue>,
+) {
+    out.push_str(&format!(" {label}{{"));
+    let mut entries: Vec<_> = map.iter().collect();
+    entries.sort_by(|a, b| a.0.cmp(b.0));
+    for (name, value) in entries {
+        out.push_str(&format!("{name:?}:"));
+        canonical_value(out, value);
+        out.push(',');
+    }
+    out.push('}');
+}
+
+fn canonical_value(out: &mut String, value: &AttributeValue) {
+    match value {
+        AttributeValue::M(map) => canonical_map(out, "M", map),
+        AttributeValue::L(items) => {
+            out.push_str("L[");
+            for item in items {
+                canonical_value(out, item);
+                out.push(',');
+            }
+            out.push(']');
+        }
+        // Scalars and sets (a Vec, in the order given): their Debug form is deterministic.
+        other => out.push_str(&format!("{other:?}")),
+    }
+}
+
 /// What a successful DELETE did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Disconnect {
@@ -208,15 +308,17 @@ impl Disconnector {
 
     /// Disconnects `id` for `account`.
     ///
-    /// `idempotency_token` (the Lambda request id) becomes the transaction's
-    /// `ClientRequestToken`, so a replayed invocation does not apply twice.
+    /// Each round's transaction gets a `ClientRequestToken` of its own, derived from
+    /// `request_id` (the Lambda request id) and the transaction's content
+    /// ([`transaction_token`]): the SDK's retries of one call send the same token, so a retry of
+    /// a transaction that was applied succeeds without applying it twice; a later round, whose
+    /// transaction differs, never reuses a token.
     pub async fn disconnect(
         &self,
         account: &AccountId,
         id: &IntegrationId,
-        idempotency_token: Option<&str>,
+        request_id: Option<&str>,
     ) -> Result<Disconnect, Error> {
-        let token = idempotency_token.filter(|t| (1..=36).contains(&t.len()));
         for attempt in 0..MAX_ATTEMPTS {
             if attempt > 0 {
                 tokio::time::sleep(backoff(attempt)).await;
@@ -252,7 +354,12 @@ impl Disconnector {
                 tracing::warn!(integrationId = %id, "the integration item has no type; the marker says \"unknown\"");
             }
             self.store.delete_items(&plan.surplus).await?;
-            match self.store.transact(plan.transaction, token).await? {
+            let token = request_id.map(|r| transaction_token(r, &plan.transaction));
+            match self
+                .store
+                .transact(plan.transaction, token.as_deref())
+                .await?
+            {
                 Committed::Yes => return Ok(Disconnect::Now(plan.marker)),
                 Committed::LostRace(reason) => {
                     tracing::info!(integrationId = %id, attempt, reason, "the disconnect transaction lost a race; reading again");
@@ -487,6 +594,58 @@ mod tests {
             "unknown"
         );
     }
+
+    #[test]
+    fn a_transactions_token_depends_on_its_content_and_request_and_not_on_map_order() {
+        let mut partition = integration("a", 3);
+        let base = plan(decide_for(&partition, "a")).transaction;
+        let token = transaction_token("req-1", &base);
+        assert_eq!(token.len(), 36);
+        assert!(token.chars().all(|c| c.is_ascii_hexdigit()), "{token}");
+
+        // The same content built again (its maps filled in another order) has the same token.
+        let again = plan(decide_for(&partition, "a")).transaction;
+        assert_eq!(transaction_token("req-1", &again), token);
+        let mut reordered = base.clone();
+        let marker = reordered.pop().unwrap();
+        // A new map (a new hasher seed) filled in reverse key order.
+        let mut item: Vec<_> = marker.put().unwrap().item().clone().into_iter().collect();
+        item.sort_by(|a, b| b.0.cmp(&a.0));
+        let rebuilt = Put::builder()
+            .table_name("t")
+            .set_item(Some(item.into_iter().collect()))
+            .build()
+            .unwrap();
+        reordered.push(TransactWriteItem::builder().put(rebuilt).build());
+        assert_eq!(transaction_token("req-1", &reordered), token);
+
+        // Another request, a new version, one token more, another time: other tokens.
+        assert_ne!(transaction_token("req-2", &base), token);
+        partition.integration.as_mut().unwrap().version = Some("2".into());
+        assert_ne!(
+            transaction_token("req-1", &plan(decide_for(&partition, "a")).transaction),
+            token
+        );
+        assert_ne!(
+            transaction_token(
+                "req-1",
+                &plan(decide_for(&integration("a", 4), "a")).transaction
+            ),
+            token
+        );
+        let (caller, id) = (account("a"), id());
+        let later = decide(
+            &integration("a", 3),
+            &Request {
+                account: &caller,
+                id: &id,
+                table: "t",
+                now: now() + Duration::from_secs(1),
+                marker_ttl: Duration::from_secs(86_400),
+            },
+        );
+        assert_ne!(transaction_token("req-1", &plan(later).transaction), token);
+    }
 }
 
 #[cfg(test)]
@@ -608,7 +767,6 @@ mod wire_tests {
     async fn a_cancelled_or_conflicting_transaction_is_decided_again_after_a_fresh_read() {
         for code in [
             "TransactionCanceledException",
-            "IdempotentParameterMismatchException",
             "TransactionInProgressException",
         ] {
             let (result, fake) = disconnect_with(move |call| match call.operation.as_str() {
@@ -621,6 +779,79 @@ mod wire_tests {
             assert!(matches!(outcome, Disconnect::Now(_)), "{code}");
             assert_eq!(fake.count("Query"), 2, "{code}: read again");
             assert_eq!(fake.count("TransactWriteItems"), 2, "{code}");
+        }
+    }
+
+    /// Every token is the token of one transaction: DynamoDB saying otherwise is a bug to log,
+    /// not a race to retry.
+    #[tokio::test]
+    async fn an_idempotent_parameter_mismatch_is_an_internal_error_not_a_retry() {
+        let (result, fake) = disconnect_with(|call| match call.operation.as_str() {
+            "Query" => integration_page(2),
+            _ => Reply::error(400, "IdempotentParameterMismatchException"),
+        })
+        .await;
+        let err = result.unwrap_err();
+        assert!(matches!(err, Error::Internal { .. }), "{err:?}");
+        assert!(
+            err.to_string().contains("IdempotentParameterMismatch"),
+            "{err}"
+        );
+        assert_eq!(fake.count("TransactWriteItems"), 1, "no retry");
+    }
+
+    /// The SDK's own retries of one call carry the same token (what makes them idempotent); a
+    /// later round, with another transaction, carries another.
+    #[tokio::test]
+    async fn each_round_sends_the_token_of_its_own_transaction_and_sdk_retries_keep_it() {
+        let fake = FakeAws::new(|call| match call.operation.as_str() {
+            // The second read finds one token more: the second round's transaction differs.
+            "Query" => integration_page(2 + call.nth),
+            // Round 1: a 500 (retried by the SDK), then a lost race; round 2 commits.
+            _ if call.nth == 0 => Reply::error(500, "InternalServerError"),
+            _ if call.nth == 1 => Reply::error(400, "TransactionCanceledException"),
+            _ => Reply::ok("{}"),
+        });
+        let retrying = aws_sdk_dynamodb::Client::from_conf(
+            fake.dynamodb()
+                .config()
+                .to_builder()
+                .retry_config(
+                    aws_sdk_dynamodb::config::retry::RetryConfig::standard()
+                        .with_max_attempts(2)
+                        .with_initial_backoff(Duration::from_millis(1)),
+                )
+                .build(),
+        );
+        let result = Disconnector::new(
+            IntegrationStore::new(retrying, "t"),
+            Duration::from_secs(86_400),
+            SystemClock::shared(),
+        )
+        .disconnect(
+            &AccountId::new("acct_1").unwrap(),
+            &IntegrationId::parse("int_1").unwrap(),
+            Some("req"),
+        )
+        .await;
+        assert!(matches!(result, Ok(Disconnect::Now(_))), "{result:?}");
+        let tokens: Vec<String> = fake
+            .calls()
+            .iter()
+            .filter(|c| c.operation == "TransactWriteItems")
+            .map(|c| {
+                let body: serde_json::Value = serde_json::from_str(&c.body).unwrap();
+                body["ClientRequestToken"].as_str().unwrap().to_owned()
+            })
+            .collect();
+        assert_eq!(tokens.len(), 3, "{tokens:?}");
+        assert_eq!(tokens[0], tokens[1], "the SDK's retry keeps the token");
+        assert_ne!(
+            tokens[1], tokens[2],
+            "the next round's transaction has its own"
+        );
+        for token in &tokens {
+            assert_eq!(token.len(), 36, "{token}");
         }
     }
 

@@ -149,7 +149,8 @@ impl IntegrationStore {
         Ok(())
     }
 
-    /// Sends one transaction. `idempotency_token` becomes its `ClientRequestToken`.
+    /// Sends one transaction. `idempotency_token` becomes its `ClientRequestToken`; it must be
+    /// the token of exactly these items (see `disconnect::transaction_token`).
     pub async fn transact(
         &self,
         items: Vec<TransactWriteItem>,
@@ -178,11 +179,16 @@ impl IntegrationStore {
                         reasons.join(",")
                     }))
                 }
-                // The same request id was used with other items (a replay after the partition
-                // changed), or the same transaction is still in flight: read again and decide.
+                // Each transaction has a token of its own, derived from its content
+                // (`disconnect::transaction_token`): DynamoDB saying that this token came with
+                // other parameters means that derivation is broken. Not a race to retry.
                 Some(TransactWriteItemsError::IdempotentParameterMismatchException(_)) => {
-                    Ok(Committed::LostRace("IdempotentParameterMismatch".into()))
+                    Err(Error::internal(
+                        "DynamoDB refused the transaction's ClientRequestToken as used with other parameters (IdempotentParameterMismatch): the token derivation is broken",
+                        err,
+                    ))
                 }
+                // The same transaction (same token) is still in flight: read again and decide.
                 Some(TransactWriteItemsError::TransactionInProgressException(_)) => {
                     Ok(Committed::LostRace("TransactionInProgress".into()))
                 }

@@ -362,49 +362,13 @@ impl Intercept for BeforeFirst {
     }
 }
 
-/// Writes the token `name` of `id` by the protocol, from a runtime and a client of its own
-/// (a client's pooled connections belong to the runtime that opened them).
-fn put_token_now(
-    app_table: &test_support::local::Table,
-    id: &str,
-    name: &str,
-) -> Result<(), integrations_table::tokens::PutTokenError> {
-    let table = app_table.name.clone();
-    let (id, name) = (id.to_owned(), name.to_owned());
-    std::thread::spawn(move || {
-        tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap()
-            .block_on(async {
-                let client =
-                    aws_sdk_dynamodb::Client::new(&test_support::local::sdk_config().await);
-                integrations_table::tokens::put_token(
-                    &client,
-                    &table,
-                    &integrations_table::IntegrationId::parse(&id).unwrap(),
-                    &name,
-                    std::collections::HashMap::from([(
-                        "token".to_owned(),
-                        aws_sdk_dynamodb::types::AttributeValue::S(
-                            "secret-token-value-late".into(),
-                        ),
-                    )]),
-                )
-                .await
-            })
-    })
-    .join()
-    .unwrap()
-}
-
 #[tokio::test]
 async fn a_token_written_by_the_protocol_between_the_read_and_the_transaction_is_not_orphaned() {
     let fixture = TestApp::spawn().await;
     let table = fixture.table.clone();
     let writer = BeforeFirst {
         operation: "TransactWriteItems",
-        action: Arc::new(move || put_token_now(&table, "int_race", "refreshed").unwrap()),
+        action: Arc::new(move || table.put_token_blocking("int_race", "refreshed").unwrap()),
         done: Arc::default(),
     };
     let app = fixture.with_interceptor(writer.clone());
@@ -422,6 +386,47 @@ async fn a_token_written_by_the_protocol_between_the_read_and_the_transaction_is
     );
 }
 
+/// DynamoDB Local does not enforce `ClientRequestToken`; real DynamoDB answers
+/// `IdempotentParameterMismatch` to a token reused with other parameters within 10 minutes. The
+/// proxy enforces that rule: the lost race is still won in two rounds, with no mismatch.
+#[tokio::test]
+async fn a_token_written_mid_disconnect_is_won_in_two_rounds_where_client_request_tokens_are_enforced()
+ {
+    let fixture = TestApp::spawn().await;
+    let proxy = test_support::fault_proxy::FaultProxy::start(
+        &std::env::var("AWS_ENDPOINT_URL_DYNAMODB").expect("run with `make test`"),
+    );
+    proxy.enforce_client_request_tokens();
+    let table = fixture.table.clone();
+    let writer = BeforeFirst {
+        operation: "TransactWriteItems",
+        action: Arc::new(move || table.put_token_blocking("int_race", "refreshed").unwrap()),
+        done: Arc::default(),
+    };
+    let dynamodb = aws_sdk_dynamodb::Client::from_conf(
+        aws_sdk_dynamodb::config::Builder::from(&fixture.sdk)
+            .endpoint_url(proxy.url())
+            .interceptor(writer.clone())
+            .build(),
+    );
+    let secrets = aws_sdk_secretsmanager::Client::new(&fixture.sdk);
+    let app = fixture.with_clients(dynamodb, secrets);
+    app.seed_integration("int_race", ACCOUNT_A, "youtube", 3)
+        .await;
+
+    let response = app.delete_integration("int_race", Some(KEY_A)).await;
+
+    assert!(writer.done.load(Ordering::SeqCst), "the writer ran");
+    assert_eq!(response.status, 200, "{}", response.raw_body);
+    assert_eq!(
+        proxy.calls("TransactWriteItems"),
+        2,
+        "the first round lost the race, the second won"
+    );
+    assert_eq!(proxy.idempotency_mismatches(), 0);
+    assert_eq!(app.table.sort_keys("int_race").await, ["DISCONNECTED"]);
+}
+
 #[tokio::test]
 async fn a_token_write_after_the_disconnect_writes_nothing() {
     let app = TestApp::spawn().await;
@@ -431,7 +436,7 @@ async fn a_token_write_after_the_disconnect_writes_nothing() {
         200
     );
 
-    let result = put_token_now(&app.table, "int_1", "late");
+    let result = app.table.put_token_blocking("int_1", "late");
 
     assert!(
         matches!(
@@ -465,7 +470,7 @@ async fn a_token_written_outside_the_protocol_after_the_disconnect_is_deleted_by
 async fn a_token_written_by_the_protocol_before_the_disconnect_is_deleted_with_it() {
     let app = TestApp::spawn().await;
     app.seed_integration("int_1", ACCOUNT_A, "youtube", 2).await;
-    put_token_now(&app.table, "int_1", "refreshed").unwrap();
+    app.table.put_token_blocking("int_1", "refreshed").unwrap();
     let integration = app
         .table
         .get("INTEGRATION#int_1", "INTEGRATION")

@@ -3,13 +3,26 @@
 //! Each request's operation (from `x-amz-target`) and its number among the calls of that
 //! operation choose a [`Fault`]: pass it on, answer an error in the service's place, drop the
 //! connection, hang, answer slowly, cut the answer short, or let the write happen and then fail.
-//! Standard library only; a thread per connection.
+//!
+//! [`FaultProxy::enforce_client_request_tokens`] adds what DynamoDB Local does not do:
+//! TransactWriteItems' idempotency rule, as AWS's API reference states it: "If you submit a
+//! request with the same client token but a change in other parameters within the 10-minute
+//! idempotency window, DynamoDB returns an IdempotentParameterMismatch exception", and "If the
+//! original TransactWriteItems call was successful, the subsequent TransactWriteItems calls with
+//! the same client token return successfully without making any changes"
+//! (<https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_TransactWriteItems.html>,
+//! read 2026-12-04).
+//!
+//! Standard library and serde_json only; a thread per connection.
 
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
 
 use crate::http1::{Headers, read_body, read_headers};
 
@@ -63,6 +76,7 @@ impl Fault {
 }
 
 type Plan = dyn Fn(&str, usize) -> Fault + Send + Sync;
+type Hook = Box<dyn FnOnce() + Send>;
 
 /// An upstream's answer: status line, headers, body.
 struct Answer {
@@ -71,11 +85,32 @@ struct Answer {
     body: Vec<u8>,
 }
 
+/// The idempotency window of a `ClientRequestToken`.
+pub const IDEMPOTENCY_WINDOW: Duration = Duration::from_secs(600);
+
+/// One `ClientRequestToken` as DynamoDB remembers it.
+struct TokenUse {
+    /// The request's parameters, the token left out, in a canonical form.
+    parameters: String,
+    completed: Instant,
+    succeeded: bool,
+}
+
 struct Shared {
-    connections: std::sync::atomic::AtomicUsize,
+    connections: AtomicUsize,
     upstream: SocketAddr,
     plan: Mutex<Arc<Plan>>,
     calls: Mutex<HashMap<String, usize>>,
+    enforce_tokens: AtomicBool,
+    tokens: Mutex<HashMap<String, TokenUse>>,
+    mismatches: AtomicUsize,
+    /// Run once, before the first call of its operation is handled: another writer acting
+    /// between the function's read and its write.
+    before_first: Mutex<Option<(String, Hook)>>,
+    /// `Fault::AfterWrite` requests whose write the upstream answered with a 2xx.
+    writes_applied: AtomicUsize,
+    /// `Fault::AfterWrite` requests the upstream did not answer, or answered otherwise.
+    writes_not_applied: AtomicUsize,
 }
 
 /// The proxy, on 127.0.0.1, in front of one upstream.
@@ -100,14 +135,18 @@ impl FaultProxy {
             upstream,
             plan: Mutex::new(Arc::new(|_: &str, _: usize| Fault::Pass)),
             calls: Mutex::default(),
+            enforce_tokens: AtomicBool::new(false),
+            tokens: Mutex::default(),
+            mismatches: AtomicUsize::new(0),
+            before_first: Mutex::default(),
+            writes_applied: AtomicUsize::new(0),
+            writes_not_applied: AtomicUsize::new(0),
         });
         let accepting = shared.clone();
         std::thread::spawn(move || {
             for stream in listener.incoming().flatten() {
                 let shared = accepting.clone();
-                shared
-                    .connections
-                    .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                shared.connections.fetch_add(1, Ordering::SeqCst);
                 std::thread::spawn(move || serve(stream, &shared));
             }
         });
@@ -142,11 +181,43 @@ impl FaultProxy {
         self.set(|_, _| Fault::Pass);
     }
 
+    /// From now on, TransactWriteItems calls follow DynamoDB's `ClientRequestToken` rule (see
+    /// the module's documentation): a token seen with other parameters within the window is
+    /// answered `IdempotentParameterMismatchException`, a token seen with the same parameters
+    /// after a success is answered success without forwarding.
+    pub fn enforce_client_request_tokens(&self) {
+        self.shared.enforce_tokens.store(true, Ordering::SeqCst);
+    }
+
+    /// Runs `action` once, just before the next call of `operation` is handled (and so before
+    /// it reaches the upstream); the call waits for it.
+    pub fn before_first(&self, operation: &str, action: impl FnOnce() + Send + 'static) {
+        *self.shared.before_first.lock().unwrap() = Some((operation.to_owned(), Box::new(action)));
+    }
+
+    /// Whether the action of [`FaultProxy::before_first`] has run.
+    pub fn before_first_ran(&self) -> bool {
+        self.shared.before_first.lock().unwrap().is_none()
+    }
+
+    /// How many TransactWriteItems calls were answered `IdempotentParameterMismatchException`.
+    pub fn idempotency_mismatches(&self) -> usize {
+        self.shared.mismatches.load(Ordering::SeqCst)
+    }
+
+    /// How many `Fault::AfterWrite` writes the upstream applied (answered with a 2xx), and how
+    /// many it did not: a test of "the write happened, then the answer failed" asserts the
+    /// second is 0, or it would be testing a plain fault.
+    pub fn writes_after_write_faults(&self) -> (usize, usize) {
+        (
+            self.shared.writes_applied.load(Ordering::SeqCst),
+            self.shared.writes_not_applied.load(Ordering::SeqCst),
+        )
+    }
+
     /// How many connections clients opened, ever.
     pub fn connections(&self) -> usize {
-        self.shared
-            .connections
-            .load(std::sync::atomic::Ordering::SeqCst)
+        self.shared.connections.load(Ordering::SeqCst)
     }
 
     /// How many calls of `operation` came since the last [`FaultProxy::set`].
@@ -177,9 +248,26 @@ fn serve(client: TcpStream, shared: &Shared) {
             *count += 1;
             *count - 1
         };
+        let hook = {
+            let mut slot = shared.before_first.lock().unwrap();
+            match slot.as_ref() {
+                Some((operation, _)) if *operation == request.operation => slot.take(),
+                _ => None,
+            }
+        };
+        if let Some((_, action)) = hook {
+            action();
+        }
         let plan = shared.plan.lock().unwrap().clone();
         let fault = plan(&request.operation, nth);
-        let keep_open = answer(&mut client, shared, &request, fault);
+        let keep_open = if shared.enforce_tokens.load(Ordering::SeqCst)
+            && request.operation == "TransactWriteItems"
+            && fault == Fault::Pass
+        {
+            idempotent_answer(&mut client, shared, &request)
+        } else {
+            answer(&mut client, shared, &request, fault)
+        };
         if !keep_open {
             return;
         }
@@ -221,9 +309,102 @@ fn answer(client: &mut TcpStream, shared: &Shared, request: &Request, fault: Fau
             None => drop_connection(client),
         },
         Fault::AfterWrite(then) => {
-            let _ = forward(shared.upstream, request);
+            let applied = forward(shared.upstream, request).is_some_and(|up| {
+                up.status_line
+                    .split(' ')
+                    .nth(1)
+                    .is_some_and(|s| s.starts_with('2'))
+            });
+            let counter = if applied {
+                &shared.writes_applied
+            } else {
+                &shared.writes_not_applied
+            };
+            counter.fetch_add(1, Ordering::SeqCst);
             answer(client, shared, request, *then)
         }
+    }
+}
+
+/// A TransactWriteItems call under DynamoDB's `ClientRequestToken` rule.
+fn idempotent_answer(client: &mut TcpStream, shared: &Shared, request: &Request) -> bool {
+    let Ok(mut body) = serde_json::from_slice::<Value>(&request.body) else {
+        return answer(client, shared, request, Fault::Pass);
+    };
+    let token = body
+        .as_object_mut()
+        .and_then(|o| o.remove("ClientRequestToken"))
+        .and_then(|t| t.as_str().map(str::to_owned));
+    let Some(token) = token else {
+        return answer(client, shared, request, Fault::Pass);
+    };
+    let parameters = canonical(&body);
+    {
+        let mut tokens = shared.tokens.lock().unwrap();
+        tokens.retain(|_, used| used.completed.elapsed() < IDEMPOTENCY_WINDOW);
+        if let Some(used) = tokens.get(&token) {
+            if used.parameters != parameters {
+                drop(tokens);
+                shared.mismatches.fetch_add(1, Ordering::SeqCst);
+                return answer(
+                    client,
+                    shared,
+                    request,
+                    Fault::Answer {
+                        status: 400,
+                        body: r#"{"__type":"com.amazonaws.dynamodb.v20120810#IdempotentParameterMismatchException","message":"Request has a client token that was used with other parameters"}"#.into(),
+                    },
+                );
+            }
+            if used.succeeded {
+                drop(tokens);
+                return answer(
+                    client,
+                    shared,
+                    request,
+                    Fault::Answer {
+                        status: 200,
+                        body: "{}".into(),
+                    },
+                );
+            }
+        }
+    }
+    let Some(up) = forward(shared.upstream, request) else {
+        return drop_connection(client);
+    };
+    let succeeded = up.status_line.split(' ').nth(1) == Some("200");
+    shared.tokens.lock().unwrap().insert(
+        token,
+        TokenUse {
+            parameters,
+            completed: Instant::now(),
+            succeeded,
+        },
+    );
+    send(client, &up.status_line, &up.headers, &up.body)
+}
+
+/// JSON with every object's members sorted, so that the same parameters compare equal whatever
+/// order a client wrote them in.
+fn canonical(value: &Value) -> String {
+    match value {
+        Value::Object(members) => {
+            let mut members: Vec<(&String, &Value)> = members.iter().collect();
+            members.sort_by(|a, b| a.0.cmp(b.0));
+            let inner: Vec<String> = members
+                .iter()
+                .map(|(k, v)| format!("{}:{}", Value::from(k.as_str()), canonical(v)))
+                .collect();
+            format!("{{{}}}", inner.join(","))
+        }
+        Value::Array(items) => {
+            format!(
+                "[{}]",
+                items.iter().map(canonical).collect::<Vec<_>>().join(",")
+            )
+        }
+        other => other.to_string(),
     }
 }
 

@@ -184,6 +184,40 @@ impl Table {
         }
     }
 
+    /// Writes the token `name` of `id` by the token-writer protocol
+    /// (`integrations_table::tokens::put_token`), from a thread, a runtime and a client of its
+    /// own, so that it can run anywhere: inside another runtime's call, or from a proxy's thread.
+    pub fn put_token_blocking(
+        &self,
+        id: &str,
+        name: &str,
+    ) -> Result<(), integrations_table::tokens::PutTokenError> {
+        let table = self.name.clone();
+        let (id, name) = (id.to_owned(), name.to_owned());
+        std::thread::spawn(move || {
+            tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap()
+                .block_on(async {
+                    let client = aws_sdk_dynamodb::Client::new(&sdk_config().await);
+                    integrations_table::tokens::put_token(
+                        &client,
+                        &table,
+                        &integrations_table::IntegrationId::parse(&id).unwrap(),
+                        &name,
+                        HashMap::from([(
+                            "token".to_owned(),
+                            AttributeValue::S("secret-token-value-late".into()),
+                        )]),
+                    )
+                    .await
+                })
+        })
+        .join()
+        .unwrap()
+    }
+
     pub async fn put(&self, item: Value) {
         self.client
             .put_item()
