@@ -27,10 +27,10 @@ fn main() -> Result<(), lambda_runtime::Error> {
             .enable_all()
             .build()?
     };
-    runtime.block_on(serve(concurrency))
+    runtime.block_on(serve())
 }
 
-async fn serve(concurrency: usize) -> Result<(), lambda_runtime::Error> {
+async fn serve() -> Result<(), lambda_runtime::Error> {
     let config = Config::from_env().inspect_err(|e| tracing::error!(error = %e, "cannot start"))?;
     let sdk = sdk_config(&config).await;
     let app = Arc::new(App::from_config(&config, &sdk, SystemClock::shared()));
@@ -39,18 +39,15 @@ async fn serve(concurrency: usize) -> Result<(), lambda_runtime::Error> {
     // against the first request; a failure here is retried by that request.
     app.warm_up().await;
 
-    // The event is taken raw: the app reads it itself, inside its panic guard. With
-    // AWS_LAMBDA_MAX_CONCURRENCY above 1, that many requests are served at once; otherwise the
-    // runtime's plain loop serves one after another.
+    // The event is taken raw: the app reads it itself, inside its panic guard.
+    // `run_concurrent` serves AWS_LAMBDA_MAX_CONCURRENCY requests at once when it is above 1,
+    // and one after another otherwise. The plain `run` would warn on every start wherever the
+    // variable is set, even to 1 (as `cargo lambda watch` sets it).
     let handler = service_fn(move |event: LambdaEvent<Box<RawValue>>| {
         let app = Arc::clone(&app);
         async move {
             Ok::<_, lambda_runtime::Error>(app.handle(event.payload.get(), &event.context).await)
         }
     });
-    if concurrency > 1 {
-        lambda_runtime::run_concurrent(handler).await
-    } else {
-        lambda_runtime::run(handler).await
-    }
+    lambda_runtime::run_concurrent(handler).await
 }

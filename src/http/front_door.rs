@@ -19,6 +19,7 @@
 use std::borrow::Cow;
 use std::collections::HashMap;
 
+use function_support::event_json::{self, ShapeError};
 use integrations_table::InvalidIntegrationId;
 use percent_encoding::percent_decode_str;
 use serde::Deserialize;
@@ -80,7 +81,8 @@ struct RawHttp {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Incoming {
     pub door: FrontDoor,
-    /// Upper case, as the front doors send it.
+    /// As the front door delivered it: methods are case-sensitive (RFC 9110 §9.1), so `delete`
+    /// is not `DELETE`.
     pub method: String,
     /// The path as delivered (see the table above for its encoding).
     pub path: String,
@@ -90,11 +92,31 @@ pub struct Incoming {
     pub api_keys: Vec<String>,
 }
 
-/// Why an event is not one this function can answer as HTTP.
+/// Every name [`RawEvent`] reads: the names a shape error's path may show (any other map key,
+/// a header name the client chose, say, is shown as `*`).
+const NAMES_READ: &[&str] = &[
+    "version",
+    "httpMethod",
+    "path",
+    "rawPath",
+    "pathParameters",
+    PATH_PARAMETER,
+    "headers",
+    "multiValueHeaders",
+    API_KEY_HEADER,
+    "requestContext",
+    "elb",
+    "domainName",
+    "http",
+    "method",
+];
+
+/// Why an event is not one this function can answer as HTTP. Never quotes the event: its
+/// fields carry client data (an API key in a header).
 #[derive(Debug, thiserror::Error)]
 pub enum NotHttp {
     #[error("the event is not JSON of the expected shape")]
-    Json(#[from] serde_json::Error),
+    Json(#[from] ShapeError),
     #[error("the event is not from API Gateway, an ALB or a Function URL (no HTTP method)")]
     NoMethod,
 }
@@ -102,7 +124,7 @@ pub enum NotHttp {
 impl Incoming {
     /// Reads an event. Fails only for an event no front door sends.
     pub fn from_json(event: &str) -> Result<Self, NotHttp> {
-        let raw: RawEvent = serde_json::from_str(event)?;
+        let raw: RawEvent = event_json::from_str(event, NAMES_READ)?;
         let context = raw.request_context.unwrap_or_default();
         let door = if context.elb.is_some() {
             FrontDoor::Alb {
@@ -136,7 +158,7 @@ impl Incoming {
         };
         Ok(Self {
             door,
-            method: method.to_ascii_uppercase(),
+            method,
             path,
             integration_id_parameter,
             api_keys: api_keys(raw.headers, raw.multi_value_headers),
@@ -153,6 +175,20 @@ impl Incoming {
                 .map_err(|_| InvalidIntegrationId::NotUtf8)
         } else {
             Ok(Cow::Borrowed(raw))
+        }
+    }
+
+    /// The method as a log line may show it: a method of RFC 9110 or PATCH, in the case it
+    /// arrived (`delete` stays `delete`), and `(other)` for any other token, which is
+    /// client-chosen text.
+    pub fn method_for_log(&self) -> &str {
+        const KNOWN: [&str; 9] = [
+            "GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH",
+        ];
+        if KNOWN.iter().any(|m| m.eq_ignore_ascii_case(&self.method)) {
+            &self.method
+        } else {
+            "(other)"
         }
     }
 

@@ -143,7 +143,7 @@ impl App {
         let outcome = AssertUnwindSafe(async {
             let incoming = Incoming::from_json(event).map_err(ApiError::NotHttp)?;
             let _ = door.set(incoming.door);
-            let _ = method.set(incoming.method.clone());
+            let _ = method.set(incoming.method_for_log().to_owned());
             // One deadline for everything: key checks, every AWS call with its retries, the
             // read-decide-write loop and its back-offs.
             tokio::time::timeout(budget, self.serve(&incoming, request_id))
@@ -185,8 +185,11 @@ impl App {
             Some(parameter) => parameter.as_str(),
             None => route(&incoming.path).ok_or(ApiError::RouteNotFound)?,
         };
+        // The exact token: methods are case-sensitive (RFC 9110 §9.1).
         if incoming.method != "DELETE" {
-            return Err(ApiError::MethodNotAllowed(incoming.method.clone()));
+            return Err(ApiError::MethodNotAllowed(
+                incoming.method_for_log().to_owned(),
+            ));
         }
         let key = api_key(incoming)?;
         let account = self.keys.verify(key, SCOPE_DELETE).await?;

@@ -207,12 +207,16 @@ async fn other_paths_return_404_route_not_found() {
     }
 }
 
+/// Methods are case-sensitive (RFC 9110 §9.1): `delete` is another method than `DELETE`.
 #[tokio::test]
-async fn other_methods_return_405_with_allow_delete() {
+async fn other_methods_and_every_case_variant_of_delete_return_405_with_allow_delete() {
     let app = TestApp::spawn().await;
     app.seed_integration("int_1", ACCOUNT_A, "youtube", 1).await;
     for door in Door::ALL {
-        for method in ["GET", "POST", "PUT", "PATCH", "HEAD", "OPTIONS"] {
+        for method in [
+            "GET", "POST", "PUT", "PATCH", "HEAD", "OPTIONS", "delete", "Delete", "DELETe",
+            "dELETE",
+        ] {
             let response = app
                 .request_via(
                     door,

@@ -11,6 +11,7 @@
 mod binary;
 mod bodies;
 mod concurrency;
+mod edges;
 mod events;
 mod faults;
 mod logs;

@@ -10,6 +10,7 @@ use lambda_runtime::{LambdaEvent, service_fn};
 use platform_revoke::Revoker;
 use revoke_tokens::stream::StreamEvent;
 use revoke_tokens::{Config, Consumer, MetricsOut, load_credentials};
+use serde_json::value::RawValue;
 
 /// The most one AWS call, retries included, may take.
 const AWS_CALL_DEADLINE: Duration = Duration::from_secs(5);
@@ -43,14 +44,17 @@ async fn serve() -> Result<(), lambda_runtime::Error> {
             service: config.metrics_service.clone(),
         },
     ));
-    lambda_runtime::run(service_fn(move |event: LambdaEvent<StreamEvent>| {
+    // The event is taken raw and read by the consumer's own types: lambda_runtime's own
+    // deserialisation error would quote the record, token values included. `run_concurrent`
+    // serves one batch at a time unless AWS_LAMBDA_MAX_CONCURRENCY is above 1, and, unlike
+    // `run`, does not warn when it is set to 1.
+    lambda_runtime::run_concurrent(service_fn(move |event: LambdaEvent<Box<RawValue>>| {
         let consumer = Arc::clone(&consumer);
         async move {
-            Ok::<_, lambda_runtime::Error>(
-                consumer
-                    .handle(&event.payload, &event.context.request_id)
-                    .await,
-            )
+            let batch = StreamEvent::from_json(event.payload.get()).inspect_err(|e| {
+                tracing::error!(error = %e, "the event is not a DynamoDB stream batch");
+            })?;
+            Ok::<_, lambda_runtime::Error>(consumer.handle(&batch, &event.context.request_id).await)
         }
     }))
     .await

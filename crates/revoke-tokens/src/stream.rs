@@ -1,14 +1,38 @@
 //! The DynamoDB Streams event Lambda hands the function, as far as it is read, and the partial
 //! batch response (`ReportBatchItemFailures`).
 
+use function_support::event_json::{self, ShapeError};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+
+/// Every field name the event's types read: the names a shape error's path may show (an
+/// attribute name of an image, say, is shown as `*`).
+const NAMES_READ: &[&str] = &[
+    "Records",
+    "eventID",
+    "eventName",
+    "dynamodb",
+    "userIdentity",
+    "Keys",
+    "OldImage",
+    "SequenceNumber",
+    "type",
+    "principalId",
+];
 
 /// `{"Records": [...]}`.
 #[derive(Debug, Deserialize)]
 pub struct StreamEvent {
     #[serde(rename = "Records", default)]
     pub records: Vec<StreamRecord>,
+}
+
+impl StreamEvent {
+    /// Reads the event. The error locates what does not fit and never quotes it: a record's
+    /// old image holds token values.
+    pub fn from_json(text: &str) -> Result<Self, ShapeError> {
+        event_json::from_str(text, NAMES_READ)
+    }
 }
 
 #[derive(Debug, Deserialize)]

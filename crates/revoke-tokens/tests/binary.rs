@@ -159,3 +159,146 @@ async fn an_unreadable_credentials_secret_fails_init_and_names_it() {
         "its content is not: {all}"
     );
 }
+
+/// A token value that must never reach the output, as a string and as a number.
+const CANARY: &str = "canary_token_7d2f0c41";
+const CANARY_NUMBER: u64 = 8_104_662_390_571;
+
+/// A removal record of a token item whose old image holds the canary as its value.
+fn record_with_canary() -> Value {
+    json!({
+        "eventID": "ev-canary", "eventName": "REMOVE", "eventSource": "aws:dynamodb",
+        "dynamodb": {"Keys": {"PK": {"S": "INTEGRATION#int_canary"}, "SK": {"S": "TOKEN#access"}},
+                     "OldImage": {"PK": {"S": "INTEGRATION#int_canary"}, "SK": {"S": "TOKEN#access"},
+                                  "token": {"S": CANARY}, "tokenType": {"S": "access_token"}},
+                     "SequenceNumber": "100", "StreamViewType": "NEW_AND_OLD_IMAGES"},
+        "userIdentity": {"type": "Service", "principalId": "dynamodb.amazonaws.com"}
+    })
+}
+
+/// Every field the consumer's event types read (`src/stream.rs`), under a record, with the
+/// wrongly typed values that carry the canary there.
+fn malformed_records() -> Vec<(String, Value)> {
+    let text = json!(CANARY);
+    let number = json!(CANARY_NUMBER);
+    let list = json!([CANARY]);
+    let object = json!({ CANARY: CANARY });
+    let fields: Vec<(&str, Vec<Value>)> = vec![
+        (
+            "/eventID",
+            vec![number.clone(), list.clone(), object.clone()],
+        ),
+        (
+            "/eventName",
+            vec![number.clone(), list.clone(), object.clone()],
+        ),
+        ("/dynamodb", vec![text.clone(), number.clone()]),
+        (
+            "/dynamodb/SequenceNumber",
+            vec![number.clone(), list.clone(), object.clone()],
+        ),
+        // Read as any JSON: a wrong shape here is a token item without a readable token.
+        ("/dynamodb/Keys", vec![text.clone(), number.clone()]),
+        (
+            "/dynamodb/OldImage",
+            vec![text.clone(), number.clone(), list.clone()],
+        ),
+        (
+            "/dynamodb/OldImage/token",
+            vec![text.clone(), number.clone(), object.clone()],
+        ),
+        (
+            "/dynamodb/OldImage/token/S",
+            vec![number.clone(), list.clone(), object.clone()],
+        ),
+        ("/userIdentity", vec![text.clone(), number.clone()]),
+        (
+            "/userIdentity/type",
+            vec![number.clone(), list.clone(), object.clone()],
+        ),
+        ("/userIdentity/principalId", vec![number, list, object]),
+    ];
+    let mut records = vec![];
+    for (pointer, values) in fields {
+        for value in values {
+            let mut record = record_with_canary();
+            *record.pointer_mut(pointer).unwrap() = value.clone();
+            records.push((format!("{pointer} = {value}"), record));
+        }
+    }
+    records
+}
+
+#[tokio::test]
+async fn a_malformed_record_never_puts_a_token_in_the_output_at_any_level() {
+    let sdk = sdk_config().await;
+    let table = Table::create(&sdk).await;
+    let secret = credentials_secret(r#"{}"#).await;
+    let records = malformed_records();
+    for level in ["INFO", "DEBUG", "TRACE"] {
+        let mut function = start(&env(
+            &table.name,
+            &secret,
+            &[("AWS_LAMBDA_LOG_LEVEL", level.to_owned())],
+        ));
+        let mut refused = 0;
+        let mut outcomes = vec![];
+        // What the function answered (a refusal's error message included), case by case.
+        for (_, record) in &records {
+            let (_, outcome) = function.invoke(&json!({"Records": [record]}).to_string());
+            if matches!(outcome, Outcome::Error(_)) {
+                refused += 1;
+            }
+            outcomes.push(format!("{outcome:?}"));
+        }
+        // A whole batch of the wrong shape, and a batch that is not JSON, cut inside a token.
+        let (_, whole) = function.invoke(&json!({"Records": CANARY}).to_string());
+        assert!(matches!(whole, Outcome::Error(_)), "{whole:?}");
+        let cut =
+            format!(r#"{{"Records": [{{"dynamodb": {{"OldImage": {{"token": {{"S": "{CANARY}"#);
+        let (_, cut) = function.invoke(&cut);
+        assert!(matches!(cut, Outcome::Error(_)), "{cut:?}");
+        function.stop();
+
+        let all = function.stdout().join("\n")
+            + &function.stderr().join("\n")
+            + &outcomes.join("\n")
+            + &format!("{whole:?}");
+        assert!(
+            !all.contains(CANARY),
+            "{level}: the canary reached the output:\n{all}"
+        );
+        assert!(
+            !all.contains(&CANARY_NUMBER.to_string()),
+            "{level}: the numeric canary reached the output:\n{all}"
+        );
+        // Keys and OldImage are read as any JSON; every other field's wrong type is refused.
+        let typed = records
+            .iter()
+            .filter(|(case, _)| {
+                !case.starts_with("/dynamodb/Keys") && !case.starts_with("/dynamodb/OldImage")
+            })
+            .count();
+        assert_eq!(
+            refused, typed,
+            "{level}: the wrongly typed fields are refused"
+        );
+        let refusals: Vec<Value> = function
+            .stdout()
+            .iter()
+            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+            .filter(|l| l["message"] == "the event is not a DynamoDB stream batch")
+            .collect();
+        assert_eq!(
+            refusals.len(),
+            refused + 1,
+            "{level}: one line per refused batch"
+        );
+        assert!(
+            refusals.iter().all(|l| l["error"]
+                .as_str()
+                .is_some_and(|e| e.contains(" at `Records"))),
+            "{level}: each names where: {refusals:#?}"
+        );
+    }
+}

@@ -1,5 +1,6 @@
 //! Test fixtures shared by the workspace's tests (a dev-dependency only):
 //!
+//! - [`doors`]: the event each front door sends for a client's request;
 //! - [`local`]: per-test tables and secrets on DynamoDB Local and moto, created from
 //!   `template.yaml`'s own table definition, and typed helpers to seed and read them;
 //! - [`fault_proxy`]: a fault-injecting HTTP proxy in front of DynamoDB Local or moto;
@@ -8,6 +9,7 @@
 //! - [`runtime_api`]: a local Lambda Runtime API, to run the shipped binary as Lambda runs it;
 //! - [`lambda_response`]: a Lambda HTTP response object read as the front door reads it.
 
+pub mod doors;
 pub mod fake_aws;
 pub mod fault_proxy;
 mod http1;
