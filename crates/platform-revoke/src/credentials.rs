@@ -1,5 +1,6 @@
 //! The apps' client credentials, from the JSON of a Secrets Manager secret.
 
+use std::collections::BTreeMap;
 use std::fmt;
 
 use serde_json::{Map, Value};
@@ -60,17 +61,20 @@ impl fmt::Debug for ClientCredentials {
 ///
 /// ```json
 /// {"tiktok": {"clientId": "...", "clientSecret": "..."}, "linkedin": {...}, "x": {...},
-///  "google": {...}, "meta": {...}}
+///  "google": {...}, "meta": {...}, "reddit": {...}, "discord": {...},
+///  "mastodon": {"mastodon.social": {"clientId": "...", "clientSecret": "..."}, ...}}
 /// ```
 ///
 /// Keys are [`Platform::as_str`]; other keys are ignored (the secret may serve other readers).
 /// A platform may be missing: Google needs no credentials, Meta uses them only for
-/// `appsecret_proof`, and TikTok, LinkedIn and X then fail permanently with a reason that says
-/// so. `clientId` and `clientSecret` are non-empty strings; X alone may omit `clientSecret`
-/// (a public client).
+/// `appsecret_proof`, and the others then fail permanently with a reason that says so.
+/// `clientId` and `clientSecret` are non-empty strings; X alone may omit `clientSecret` (a
+/// public client). Mastodon apps are registered per server, so `mastodon` maps each server's
+/// host (lower case) to that server's credentials.
 #[derive(Clone, Default)]
 pub struct Credentials {
-    by_platform: [Option<ClientCredentials>; 5],
+    by_platform: [Option<ClientCredentials>; 8],
+    mastodon: BTreeMap<String, ClientCredentials>,
 }
 
 impl Credentials {
@@ -94,25 +98,32 @@ impl Credentials {
                     platform: platform.as_str(),
                 });
             };
-            let client_id =
-                field(fields, platform, "clientId")?.ok_or(CredentialsError::Missing {
-                    platform: platform.as_str(),
-                    field: "clientId",
-                })?;
-            let client_secret = field(fields, platform, "clientSecret")?;
-            let client = match client_secret {
-                Some(secret) => ClientCredentials::new(client_id, secret),
-                None if platform == Platform::X => ClientCredentials::public(client_id),
-                None => {
-                    return Err(CredentialsError::Missing {
-                        platform: platform.as_str(),
-                        field: "clientSecret",
-                    });
+            if platform == Platform::Mastodon {
+                for (server, entry) in fields {
+                    let Value::Object(fields) = entry else {
+                        return Err(CredentialsError::PlatformNotAnObject {
+                            platform: platform.as_str(),
+                        });
+                    };
+                    let client = client(fields, platform)?;
+                    credentials = credentials.with_mastodon_server(server, client);
                 }
-            };
-            credentials = credentials.with(platform, client);
+                continue;
+            }
+            credentials = credentials.with(platform, client(fields, platform)?);
         }
         Ok(credentials)
+    }
+
+    /// These credentials with the Mastodon server `host`'s set to `client`.
+    pub fn with_mastodon_server(mut self, host: &str, client: ClientCredentials) -> Self {
+        self.mastodon.insert(host.to_ascii_lowercase(), client);
+        self
+    }
+
+    /// The credentials of the Mastodon server `host` (ASCII case ignored).
+    pub fn mastodon_server(&self, host: &str) -> Option<&ClientCredentials> {
+        self.mastodon.get(&host.to_ascii_lowercase())
     }
 
     /// These credentials with `platform`'s set to `client`.
@@ -130,7 +141,27 @@ impl Credentials {
         self.by_platform
             .iter()
             .flatten()
+            .chain(self.mastodon.values())
             .filter_map(ClientCredentials::client_secret)
+    }
+}
+
+/// One client's `clientId` and `clientSecret`.
+fn client(
+    fields: &Map<String, Value>,
+    platform: Platform,
+) -> Result<ClientCredentials, CredentialsError> {
+    let client_id = field(fields, platform, "clientId")?.ok_or(CredentialsError::Missing {
+        platform: platform.as_str(),
+        field: "clientId",
+    })?;
+    match field(fields, platform, "clientSecret")? {
+        Some(secret) => Ok(ClientCredentials::new(client_id, secret)),
+        None if platform == Platform::X => Ok(ClientCredentials::public(client_id)),
+        None => Err(CredentialsError::Missing {
+            platform: platform.as_str(),
+            field: "clientSecret",
+        }),
     }
 }
 
@@ -161,6 +192,9 @@ impl fmt::Debug for Credentials {
             if let Some(client) = self.get(platform) {
                 map.entry(&platform.as_str(), client);
             }
+        }
+        for (server, client) in &self.mastodon {
+            map.entry(&format_args!("mastodon:{server}"), client);
         }
         map.finish()
     }
@@ -205,6 +239,9 @@ mod tests {
                 "meta": {"clientId": "m-app", "clientSecret": "m-secret"},
                 "linkedin": {"clientId": "l-id", "clientSecret": "l-secret"},
                 "x": {"clientId": "x-id", "clientSecret": "x-secret"},
+                "reddit": {"clientId": "r-id", "clientSecret": "r-secret"},
+                "discord": {"clientId": "d-id", "clientSecret": "d-secret"},
+                "mastodon": {"Mastodon.Social": {"clientId": "ms-id", "clientSecret": "ms-secret"}},
                 "pinterest": {"anything": 1}
             }"#,
         )
@@ -215,11 +252,37 @@ mod tests {
             (Platform::Meta, "m-app", "m-secret"),
             (Platform::LinkedIn, "l-id", "l-secret"),
             (Platform::X, "x-id", "x-secret"),
+            (Platform::Reddit, "r-id", "r-secret"),
+            (Platform::Discord, "d-id", "d-secret"),
         ] {
             let client = credentials.get(platform).expect("present");
             assert_eq!(client.client_id(), id);
             assert_eq!(client.client_secret(), Some(secret));
         }
+        let server = credentials
+            .mastodon_server("mastodon.social")
+            .expect("present");
+        assert_eq!(server.client_secret(), Some("ms-secret"));
+        assert!(credentials.get(Platform::Mastodon).is_none());
+        assert!(credentials.mastodon_server("fosstodon.org").is_none());
+        assert_eq!(credentials.secrets().count(), 8);
+    }
+
+    #[test]
+    fn a_mastodon_server_needs_both_fields() {
+        assert_eq!(
+            Credentials::from_json(r#"{"mastodon": {"a.example": {"clientId": "id"}}}"#).err(),
+            Some(CredentialsError::Missing {
+                platform: "mastodon",
+                field: "clientSecret"
+            })
+        );
+        assert_eq!(
+            Credentials::from_json(r#"{"mastodon": {"a.example": "id"}}"#).err(),
+            Some(CredentialsError::PlatformNotAnObject {
+                platform: "mastodon"
+            })
+        );
     }
 
     #[test]

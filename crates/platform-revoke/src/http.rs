@@ -1,20 +1,23 @@
-//! What every adapter shares: the client, sending, reading the answer, and the words of a
-//! failure (an HTTP status and a sanitised error code, never a body).
+//! What every adapter shares: the client, sending within the invocation's deadline, reading the
+//! answer and its rate-limit signals, and the words of a failure (an HTTP status and a sanitised
+//! error code, never a body).
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant, SystemTime};
 
+use reqwest::header::HeaderMap;
 use reqwest::{RequestBuilder, StatusCode, Url};
 use serde_json::Value;
 
-use crate::{ClientCredentials, Outcome, Platform};
+use crate::{ClientCredentials, Platform};
 
 /// At most this much of an answer is read: revoke answers are a few bytes of JSON.
 const MAX_BODY: usize = 16 * 1024;
+/// A request is not started with less time than this left before the deadline.
+const MIN_REQUEST_TIME: Duration = Duration::from_millis(100);
 
-/// The client of a [`crate::Revoker`]: rustls on ring with the webpki roots, HTTP/1.1, no
-/// redirects, `timeout` on connecting and on each whole request.
-pub(crate) fn client(timeout: Duration) -> reqwest::Client {
+/// The TLS configuration of every client: rustls on ring with the webpki roots, HTTP/1.1.
+fn tls() -> rustls::ClientConfig {
     let roots = rustls::RootCertStore {
         roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
     };
@@ -26,58 +29,96 @@ pub(crate) fn client(timeout: Duration) -> reqwest::Client {
     .with_root_certificates(roots)
     .with_no_client_auth();
     tls.alpn_protocols = vec![b"http/1.1".to_vec()];
-    reqwest::Client::builder()
-        .tls_backend_preconfigured(tls)
+    tls
+}
+
+/// A client of a [`crate::Revoker`]: no redirects, `timeout` on connecting and on each whole
+/// request, and, for hosts that come from data, `resolver` (see [`crate::ssrf`]).
+pub(crate) fn client(
+    timeout: Duration,
+    resolver: Option<Arc<dyn reqwest::dns::Resolve>>,
+) -> reqwest::Client {
+    let builder = reqwest::Client::builder()
+        .tls_backend_preconfigured(tls())
         .connect_timeout(timeout)
         .timeout(timeout)
         .redirect(reqwest::redirect::Policy::none())
-        .user_agent(concat!("platform-revoke/", env!("CARGO_PKG_VERSION")))
-        .build()
-        .expect("a client of a preconfigured rustls config always builds")
+        .user_agent(concat!("platform-revoke/", env!("CARGO_PKG_VERSION")));
+    match resolver {
+        Some(resolver) => builder.dns_resolver(resolver),
+        None => builder,
+    }
+    .build()
+    .expect("a client of a preconfigured rustls config always builds")
 }
 
-/// What an adapter needs to send its request.
+/// What an adapter needs to send its requests.
 pub(crate) struct Ctx<'a> {
     pub client: &'a reqwest::Client,
-    /// The platform's base URL (see [`crate::Endpoints`]).
+    /// The platform's base URL (see [`crate::Endpoints`]), already checked.
     pub base: &'a str,
-    /// The variable that overrides `base`, for the error when it is not a URL.
-    pub variable: &'static str,
+    /// The most one request may take.
     pub timeout: Duration,
+    /// The invocation's deadline: no request runs past it.
+    pub deadline: Instant,
 }
 
 impl Ctx<'_> {
     /// `base` + `path` (the documented path, starting with `/`).
     pub fn url(&self, path: &str) -> Result<Url, Failure> {
         let joined = format!("{}{}", self.base.trim_end_matches('/'), path);
-        match Url::parse(&joined) {
-            Ok(url) if matches!(url.scheme(), "https" | "http") => Ok(url),
-            _ => Err(Failure::Permanent(format!(
-                "the endpoint is not an http(s) URL (check {})",
-                self.variable
-            ))),
-        }
+        Url::parse(&joined).map_err(|_| Failure::Permanent("the endpoint is not a URL".to_owned()))
     }
 
-    /// Sends `request` once, with the timeout set on it explicitly, and reads the answer.
+    /// The time the next request may take: the timeout, or less if the deadline is nearer.
+    fn request_timeout(&self) -> Result<Duration, Failure> {
+        let left = self.deadline.saturating_duration_since(Instant::now());
+        if left < MIN_REQUEST_TIME {
+            return Err(Failure::transient(
+                "no time left before the invocation's deadline",
+            ));
+        }
+        Ok(self.timeout.min(left))
+    }
+
+    /// Sends a request that is safe to send again (a revocation): a failure without an answer
+    /// is [`Failure::Transient`].
     pub async fn send(&self, request: RequestBuilder) -> Result<Answer, Failure> {
+        self.send_once(request)
+            .await
+            .map_err(|failure| match failure {
+                Failure::Ambiguous(reason) => Failure::transient(reason),
+                other => other,
+            })
+    }
+
+    /// Sends a request that must not be sent twice by mistake (a TikTok refresh rotates the
+    /// refresh token): a failure after the request may have left is [`Failure::Ambiguous`].
+    pub async fn send_once(&self, request: RequestBuilder) -> Result<Answer, Failure> {
+        let timeout = self.request_timeout()?;
         let response = request
-            .timeout(self.timeout)
+            .timeout(timeout)
             .header(reqwest::header::ACCEPT, "application/json")
             .send()
             .await
-            .map_err(|error| transport(&error, self.timeout))?;
+            .map_err(|error| transport(&error, timeout))?;
         let status = response.status();
+        let headers = response.headers().clone();
         let body = read_body(response)
             .await
-            .map_err(|error| transport(&error, self.timeout))?;
-        Ok(Answer { status, body })
+            .map_err(|error| transport(&error, timeout))?;
+        Ok(Answer {
+            status,
+            headers,
+            body,
+        })
     }
 }
 
-/// A platform's answer: its status and up to [`MAX_BODY`] bytes of its body.
+/// A platform's answer: its status, its headers and up to [`MAX_BODY`] bytes of its body.
 pub(crate) struct Answer {
     pub status: StatusCode,
+    pub headers: HeaderMap,
     pub body: Vec<u8>,
 }
 
@@ -92,6 +133,11 @@ impl Answer {
         self.body.iter().all(u8::is_ascii_whitespace)
     }
 
+    /// A header's value, when it is text.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name)?.to_str().ok()
+    }
+
     /// `http 400` or `http 400 (invalid_request)`.
     pub fn reason(&self, code: Option<&str>) -> String {
         match code {
@@ -104,6 +150,38 @@ impl Answer {
     pub fn oauth_error(&self) -> Option<String> {
         self.json()?.get("error")?.as_str().map(str::to_owned)
     }
+
+    /// The wait `Retry-After` asks for (RFC 9110 §10.2.3: seconds, or an HTTP date).
+    pub fn retry_after(&self) -> Option<Duration> {
+        let value = self.header("retry-after")?.trim();
+        if let Ok(seconds) = value.parse::<u64>() {
+            return Some(Duration::from_secs(seconds));
+        }
+        let at = httpdate::parse_http_date(value).ok()?;
+        Some(at.duration_since(SystemTime::now()).unwrap_or_default())
+    }
+
+    /// The answer as a failure when its status alone decides: 408, 429 and 5xx transient (with
+    /// the wait `Retry-After` asks for), anything else permanent; `code` is the platform's error
+    /// code, when it gave one.
+    pub fn failure(&self, code: Option<&str>) -> Failure {
+        if retryable(self.status) {
+            Failure::Transient {
+                reason: self.reason(code),
+                after: self.retry_after(),
+            }
+        } else {
+            Failure::Permanent(self.reason(code))
+        }
+    }
+
+    /// The failure of a 2xx the documentation does not describe.
+    pub fn unrecognised(&self) -> Failure {
+        Failure::Permanent(format!(
+            "{}: an answer the documentation does not describe",
+            self.reason(None)
+        ))
+    }
 }
 
 /// Whether retrying can help by the status alone: 408, 429 and every 5xx.
@@ -113,20 +191,11 @@ pub(crate) fn retryable(status: StatusCode) -> bool {
         || status.is_server_error()
 }
 
-/// The verdict of an answer whose status alone decides: 2xx revoked, 408/429/5xx transient,
-/// anything else permanent (with the OAuth error code, when there is one).
-pub(crate) fn by_status(answer: &Answer) -> Verdict {
-    if answer.status.is_success() {
-        Ok(Outcome::Revoked)
-    } else if retryable(answer.status) {
-        Err(Failure::Transient(
-            answer.reason(answer.oauth_error().as_deref()),
-        ))
-    } else {
-        Err(Failure::Permanent(
-            answer.reason(answer.oauth_error().as_deref()),
-        ))
-    }
+/// The wait until `epoch_seconds` (a rate limit's reset time), from now.
+pub(crate) fn until_epoch(epoch_seconds: u64) -> Duration {
+    (SystemTime::UNIX_EPOCH + Duration::from_secs(epoch_seconds))
+        .duration_since(SystemTime::now())
+        .unwrap_or_default()
 }
 
 /// The id and secret of a confidential client, for a `platform` whose call needs both; without
@@ -145,14 +214,43 @@ pub(crate) fn confidential(
         })
 }
 
-/// How a revocation failed, before it is given its platform (see [`crate::RevokeError`]).
-#[derive(Debug)]
+/// How an attempt failed, before it is given its platform (see [`crate::RevokeError`]).
+#[derive(Debug, PartialEq, Eq)]
 pub(crate) enum Failure {
-    Transient(String),
+    /// Retrying may work, in this invocation too, after `after` when the platform said.
+    Transient {
+        reason: String,
+        after: Option<Duration>,
+    },
+    /// Retrying later may work, but not at once: the request may have taken effect.
+    Ambiguous(String),
+    /// Retrying will not work, or the answer is not one the documentation explains.
     Permanent(String),
 }
 
-pub(crate) type Verdict = Result<Outcome, Failure>;
+impl Failure {
+    pub fn transient(reason: impl Into<String>) -> Self {
+        Failure::Transient {
+            reason: reason.into(),
+            after: None,
+        }
+    }
+
+    /// This failure with `step` named before its reason.
+    pub fn during(self, step: &str) -> Self {
+        match self {
+            Failure::Transient { reason, after } => Failure::Transient {
+                reason: format!("{step}: {reason}"),
+                after,
+            },
+            Failure::Ambiguous(reason) => Failure::Ambiguous(format!("{step}: {reason}")),
+            Failure::Permanent(reason) => Failure::Permanent(format!("{step}: {reason}")),
+        }
+    }
+}
+
+/// The result of one attempt at a platform.
+pub(crate) type Attempt = Result<crate::Outcome, Failure>;
 
 /// An error code as the platform gave it when it looks like one (up to 64 letters, digits and
 /// `_-.:`), else a placeholder: a code is the only text of an answer a reason keeps, and it must
@@ -170,21 +268,21 @@ pub(crate) fn sanitize(code: &str) -> &str {
     }
 }
 
-/// A request that got no answer. `reqwest::Error`'s own text names the URL (Meta's carries the
-/// token in its query), so only its kind is kept.
+/// A request that got no answer. `reqwest::Error`'s own text names the URL, so only its kind is
+/// kept. A request that failed to connect never left; any other may have.
 fn transport(error: &reqwest::Error, timeout: Duration) -> Failure {
-    if error.is_timeout() {
-        Failure::Transient(format!("no answer within {} ms", timeout.as_millis()))
-    } else if error.is_builder() {
+    if error.is_builder() {
         Failure::Permanent("the request could not be built".to_owned())
     } else if error.is_redirect() {
         Failure::Permanent("the platform answered with a redirect".to_owned())
     } else if error.is_connect() {
-        Failure::Transient("could not connect".to_owned())
+        Failure::transient("could not connect")
+    } else if error.is_timeout() {
+        Failure::Ambiguous(format!("no answer within {} ms", timeout.as_millis()))
     } else if error.is_body() || error.is_decode() {
-        Failure::Transient("the answer could not be read".to_owned())
+        Failure::Ambiguous("the answer could not be read".to_owned())
     } else {
-        Failure::Transient("the request failed".to_owned())
+        Failure::Ambiguous("the request failed".to_owned())
     }
 }
 
@@ -212,6 +310,7 @@ mod tests {
             "access_token_invalid",
             "190",
             "a.b-c:d",
+            &"x".repeat(64),
         ] {
             assert_eq!(sanitize(code), code);
         }
@@ -226,14 +325,86 @@ mod tests {
         }
     }
 
+    fn answer(status: u16, headers: &[(&'static str, &str)]) -> Answer {
+        let mut map = HeaderMap::new();
+        for (name, value) in headers {
+            map.insert(*name, value.parse().unwrap());
+        }
+        Answer {
+            status: StatusCode::from_u16(status).unwrap(),
+            headers: map,
+            body: vec![],
+        }
+    }
+
+    #[test]
+    fn retry_after_reads_seconds_and_http_dates() {
+        assert_eq!(
+            answer(429, &[("retry-after", "7")]).retry_after(),
+            Some(Duration::from_secs(7))
+        );
+        let later = httpdate::fmt_http_date(SystemTime::now() + Duration::from_secs(120));
+        let wait = answer(503, &[("retry-after", &later)])
+            .retry_after()
+            .unwrap();
+        assert!(
+            wait > Duration::from_secs(100) && wait <= Duration::from_secs(120),
+            "{wait:?}"
+        );
+        let past = httpdate::fmt_http_date(SystemTime::now() - Duration::from_secs(120));
+        assert_eq!(
+            answer(503, &[("retry-after", &past)]).retry_after(),
+            Some(Duration::ZERO)
+        );
+        assert_eq!(answer(429, &[("retry-after", "soon")]).retry_after(), None);
+        assert_eq!(answer(429, &[]).retry_after(), None);
+    }
+
+    #[test]
+    fn the_status_alone_decides_transient_or_permanent() {
+        for status in [408, 429, 500, 502, 503, 504] {
+            assert!(
+                matches!(answer(status, &[]).failure(None), Failure::Transient { .. }),
+                "{status}"
+            );
+        }
+        for status in [200, 204, 301, 400, 401, 403, 404, 409, 422] {
+            assert!(
+                matches!(answer(status, &[]).failure(None), Failure::Permanent(_)),
+                "{status}"
+            );
+        }
+        assert_eq!(
+            answer(429, &[("retry-after", "3")]).failure(Some("slow_down")),
+            Failure::Transient {
+                reason: "http 429 (slow_down)".into(),
+                after: Some(Duration::from_secs(3))
+            }
+        );
+    }
+
+    #[test]
+    fn an_epoch_reset_time_is_a_wait_from_now() {
+        let now = SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .unwrap()
+            .as_secs();
+        let wait = until_epoch(now + 30);
+        assert!(
+            wait > Duration::from_secs(28) && wait <= Duration::from_secs(30),
+            "{wait:?}"
+        );
+        assert_eq!(until_epoch(now - 30), Duration::ZERO);
+    }
+
     #[test]
     fn a_base_with_a_trailing_slash_or_a_prefix_joins_the_documented_path() {
-        let client = client(Duration::from_secs(1));
+        let client = client(Duration::from_secs(1), None);
         let ctx = |base| Ctx {
             client: &client,
             base,
-            variable: "REVOKE_ENDPOINT_GOOGLE",
             timeout: Duration::from_secs(1),
+            deadline: Instant::now() + Duration::from_secs(5),
         };
         let url = |base| ctx(base).url("/revoke").map(|u| u.to_string()).ok();
         assert_eq!(
@@ -245,12 +416,26 @@ mod tests {
             Some("http://127.0.0.1:9000/stub/revoke".to_owned())
         );
         assert_eq!(url("not a url"), None);
-        assert_eq!(url("ftp://example.com"), None);
-        match ctx("not a url").url("/revoke") {
-            Err(Failure::Permanent(reason)) => {
-                assert!(reason.contains("REVOKE_ENDPOINT_GOOGLE"), "{reason}")
-            }
-            other => panic!("{other:?}"),
-        }
+    }
+
+    #[test]
+    fn no_request_starts_without_time_before_the_deadline() {
+        let client = client(Duration::from_secs(1), None);
+        let ctx = Ctx {
+            client: &client,
+            base: "https://example.invalid",
+            timeout: Duration::from_secs(5),
+            deadline: Instant::now() + Duration::from_millis(20),
+        };
+        assert!(matches!(
+            ctx.request_timeout(),
+            Err(Failure::Transient { .. })
+        ));
+        let ctx = Ctx {
+            deadline: Instant::now() + Duration::from_secs(2),
+            ..ctx
+        };
+        let timeout = ctx.request_timeout().unwrap();
+        assert!(timeout <= Duration::from_secs(2) && timeout > Duration::from_secs(1));
     }
 }

@@ -1,333 +1,264 @@
-//! Revokes one OAuth token at its platform.
+//! Revokes one OAuth token at its platform, and says only what the platform's documentation
+//! backs.
 //!
 //! Built for the stream consumer that revokes the tokens of a disconnected integration: it reads
-//! the integration's `type` ([`platform_for`]), each token's value and type, and asks a
-//! [`Revoker`] to revoke it. The answer is an [`Outcome`] (the token is dead now) or a
-//! [`RevokeError`] that says whether retrying can help ([`RevokeError::Transient`]) or not
-//! ([`RevokeError::Permanent`]).
+//! the integration's `type` ([`support`]), each token's value, type and item attributes, and asks
+//! a [`Revoker`] to revoke it. The answer is an [`Outcome`] or a [`RevokeError`]:
 //!
-//! | platform | integration types | documented call | client credentials |
-//! |---|---|---|---|
-//! | [`Platform::Google`] | `youtube`, `google`, `google_business` | `POST https://oauth2.googleapis.com/revoke`, form `token` | none |
-//! | [`Platform::TikTok`] | `tiktok` | `POST https://open.tiktokapis.com/v2/oauth/revoke/`, form `client_key`, `client_secret`, `token` (an access token); a refresh token is first refreshed (`POST /v2/oauth/token/`) and the fresh access token revoked | required |
-//! | [`Platform::Meta`] | `facebook`, `instagram` | `DELETE https://graph.facebook.com/v25.0/me/permissions?access_token=...` | optional (`appsecret_proof`) |
-//! | [`Platform::LinkedIn`] | `linkedin` | `POST https://www.linkedin.com/oauth/v2/revoke`, form `client_id`, `client_secret`, `token` | required |
-//! | [`Platform::X`] | `x`, `twitter` | `POST https://api.x.com/2/oauth2/revoke`, form `token`, `token_type_hint` | required (`clientSecret` optional) |
+//! - [`Outcome::Revoked`] only for the answer the platform's documentation gives as its revoke
+//!   call's success; [`Outcome::Unconfirmed`] for a success of a call no documentation describes
+//!   (LinkedIn); [`Outcome::Unsupported`] where no documented call revokes the token;
+//! - [`RevokeError::Permanent`] (the outcome `failed`) for every other answer, unknown bodies and
+//!   codes that mean "invalid for some reason" included: no answer is read as "already revoked",
+//!   because no platform documents one that means it;
+//! - [`RevokeError::Transient`] for what a later attempt may fix: no answer, 408, 429, 5xx, a
+//!   platform's throttling code. Within the invocation's deadline, the [`Revoker`] waits as the
+//!   platform asks (`Retry-After`, X's `x-rate-limit-reset`, Discord's `retry_after`, ...) and
+//!   tries again, a bounded number of times.
 //!
-//! Each adapter module cites the documentation it follows and the decisions it makes where the
-//! documentation is silent.
+//! Each adapter module cites the page it follows for the request and for each answer class,
+//! with the date it was read, and says so where no page exists.
+//!
+//! | platform | integration types | call |
+//! |---|---|---|
+//! | [`Platform::Google`] | `youtube`, `google`, `google_business` | `POST https://oauth2.googleapis.com/revoke`, form `token` |
+//! | [`Platform::TikTok`] | `tiktok` | `POST https://open.tiktokapis.com/v2/oauth/revoke/`, form `client_key`, `client_secret`, `token` (an access token); a refresh token is refreshed (`POST /v2/oauth/token/`) and the fresh access token revoked |
+//! | [`Platform::Meta`] | `facebook`, `instagram` | `POST https://graph.facebook.com/`, form `access_token`, `appsecret_proof`, `batch` of one `DELETE v25.0/me/permissions`; Instagram Login tokens are unsupported |
+//! | [`Platform::LinkedIn`] | `linkedin` | `POST https://www.linkedin.com/oauth/v2/revoke` (undocumented), form `client_id`, `client_secret`, `token` |
+//! | [`Platform::X`] | `x`, `twitter` | `POST https://api.x.com/2/oauth2/revoke`, form `token`, `token_type_hint`, HTTP Basic |
+//! | [`Platform::Reddit`] | `reddit` | `POST https://www.reddit.com/api/v1/revoke_token`, form `token`, `token_type_hint`, HTTP Basic |
+//! | [`Platform::Discord`] | `discord` | `POST https://discord.com/api/oauth2/token/revoke`, form `token`, `token_type_hint`, HTTP Basic |
+//! | [`Platform::Mastodon`] | `mastodon` | `POST https://<server>/oauth/revoke`, form `client_id`, `client_secret`, `token`; the server passes the address guard ([`ssrf`]) |
 //!
 //! **Secrets.** A [`Token`] and a client secret never appear in any `Debug` or `Display` output
-//! of this crate, nor in a [`RevokeError`]'s reason: a reason keeps at most the platform's error
-//! code (sanitised), never a response body, and every reason is scrubbed of the token and of every
-//! client secret before it is returned.
+//! of this crate, nor in a [`RevokeError`]'s reason: a reason keeps at most the HTTP status and
+//! the platform's sanitised error code, never a body, and every reason is scrubbed of the token
+//! and of every client secret before it is returned. Nothing secret travels in a URL.
 //!
-//! **HTTP.** One `reqwest` client per [`Revoker`] (connections are reused), rustls on the `ring`
-//! provider with the Mozilla roots of `webpki-roots` compiled in (no aws-lc, no OS store read),
-//! HTTP/1.1, no redirects followed, an explicit timeout on every request. The caller retries: a
-//! [`Revoker`] sends each request once.
+//! **HTTP.** `reqwest` on rustls with the `ring` provider and the Mozilla roots of
+//! `webpki-roots` compiled in (no aws-lc, no OS store read), HTTP/1.1, no redirects followed, a
+//! timeout on every request, no request past the deadline.
 
-use std::fmt;
-use std::str::FromStr;
-use std::time::Duration;
-
-use integrations_table::IntegrationType;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 mod credentials;
+mod discord;
 mod endpoints;
 mod google;
 mod http;
 mod linkedin;
+mod mastodon;
 mod meta;
+mod outcome;
+mod platform;
+mod reddit;
+pub mod ssrf;
 mod tiktok;
+mod token;
 mod x;
 
 pub use credentials::{ClientCredentials, Credentials, CredentialsError};
-pub use endpoints::Endpoints;
+pub use endpoints::{EndpointError, Endpoints};
 pub use meta::GRAPH_API_VERSION;
+pub use outcome::{Outcome, RevokeError};
+pub use platform::{Platform, Support, UNKNOWN_TYPE, platform_for, support};
+pub use tiktok::{REFRESHED_BUT_NOT_REVOKED, ROTATED_BY_AN_EARLIER_ATTEMPT};
+pub use token::{LoginFlow, Token, TokenItem, TokenType, UnknownLoginFlow, UnknownTokenType};
 
-use http::{Ctx, Failure};
+use http::{Attempt, Ctx, Failure};
 
-/// The platforms that document a call revoking a token.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Platform {
-    /// Google accounts: YouTube, Google Business Profile and any other Google API.
-    Google,
-    TikTok,
-    /// Facebook and Instagram (through Facebook Login).
-    Meta,
-    LinkedIn,
-    /// X, formerly Twitter.
-    X,
+/// Attempts at one revocation within an invocation, the first included.
+pub const ATTEMPTS: u32 = 3;
+/// The longest single wait for a rate limit within an invocation; a platform that asks for more
+/// gets the record back to the stream.
+pub const MAX_WAIT: Duration = Duration::from_secs(20);
+
+/// A boxed future, for [`RefreshJournal`].
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// Where the consumer notes, before a TikTok refresh rotates a refresh token, that it is about
+/// to (see `tiktok`): so that a later attempt at the same record knows what a refused refresh
+/// means.
+pub trait RefreshJournal: Send + Sync {
+    /// Whether an earlier attempt at this record noted a refresh.
+    fn refreshed_before(&self) -> bool;
+    /// Notes that a refresh is about to be sent.
+    fn note_refresh(&self) -> BoxFuture<'_, Result<(), String>>;
 }
 
-impl Platform {
-    /// Every platform, in a fixed order.
-    pub const ALL: [Platform; 5] = [
-        Platform::Google,
-        Platform::TikTok,
-        Platform::Meta,
-        Platform::LinkedIn,
-        Platform::X,
-    ];
+/// A journal for callers that revoke no TikTok refresh token twice (tests, tools).
+pub struct NoJournal;
 
-    /// Its name in lower case: `google`, `tiktok`, `meta`, `linkedin`, `x` (also its key in the
-    /// credentials secret).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Platform::Google => "google",
-            Platform::TikTok => "tiktok",
-            Platform::Meta => "meta",
-            Platform::LinkedIn => "linkedin",
-            Platform::X => "x",
-        }
+impl RefreshJournal for NoJournal {
+    fn refreshed_before(&self) -> bool {
+        false
     }
 
-    fn index(self) -> usize {
-        match self {
-            Platform::Google => 0,
-            Platform::TikTok => 1,
-            Platform::Meta => 2,
-            Platform::LinkedIn => 3,
-            Platform::X => 4,
-        }
+    fn note_refresh(&self) -> BoxFuture<'_, Result<(), String>> {
+        Box::pin(async { Ok(()) })
     }
 }
 
-impl fmt::Display for Platform {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
+/// One revocation to make.
+#[derive(Debug)]
+pub struct Revocation<'a> {
+    pub platform: Platform,
+    pub token: &'a Token,
+    pub token_type: TokenType,
+    pub item: &'a TokenItem,
+    /// No request and no wait runs past it (the invocation's deadline, less what the caller
+    /// keeps to record the outcome).
+    pub deadline: Instant,
 }
 
-/// The platform that revokes the tokens of an integration of this `type` (the integration item's
-/// attribute, lower case; ASCII case is ignored, nothing else is).
-///
-/// | `type` | platform |
-/// |---|---|
-/// | `youtube`, `google`, `google_business` | [`Platform::Google`] |
-/// | `tiktok` | [`Platform::TikTok`] |
-/// | `facebook`, `instagram` | [`Platform::Meta`] |
-/// | `linkedin` | [`Platform::LinkedIn`] |
-/// | `x`, `twitter` | [`Platform::X`] |
-/// | anything else | `None`: the caller reports `unsupported` |
-///
-/// `None` includes `threads` (the Threads API documents no call that revokes a token or
-/// de-authorizes the app: its tokens live on `graph.threads.net`, not the Facebook Graph API),
-/// `pinterest`, `bluesky`, `reddit`, `snapchat` and `telegram`: no adapter here.
-pub fn platform_for(integration_type: &str) -> Option<Platform> {
-    use integrations_table::IntegrationType as T;
-    // Exhaustive: a type added to the list must be decided here.
-    match IntegrationType::parse(integration_type)? {
-        T::Youtube | T::Google | T::GoogleBusiness => Some(Platform::Google),
-        T::Tiktok => Some(Platform::TikTok),
-        T::Facebook | T::Instagram => Some(Platform::Meta),
-        T::Linkedin => Some(Platform::LinkedIn),
-        T::X | T::Twitter => Some(Platform::X),
-        T::Threads
-        | T::Pinterest
-        | T::Bluesky
-        | T::Reddit
-        | T::Discord
-        | T::Mastodon
-        | T::Snapchat
-        | T::Telegram => None,
-    }
-}
-
-/// Which token of the grant this is.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum TokenType {
-    AccessToken,
-    RefreshToken,
-}
-
-impl TokenType {
-    /// `access_token` or `refresh_token` (also the RFC 7009 `token_type_hint` values).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            TokenType::AccessToken => "access_token",
-            TokenType::RefreshToken => "refresh_token",
-        }
-    }
-}
-
-impl fmt::Display for TokenType {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// A token type that is neither `access_token` nor `refresh_token`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("unknown token type: expected access_token or refresh_token")]
-pub struct UnknownTokenType;
-
-impl FromStr for TokenType {
-    type Err = UnknownTokenType;
-
-    /// Exactly `access_token` or `refresh_token`.
-    fn from_str(text: &str) -> Result<Self, Self::Err> {
-        match text {
-            "access_token" => Ok(TokenType::AccessToken),
-            "refresh_token" => Ok(TokenType::RefreshToken),
-            _ => Err(UnknownTokenType),
-        }
-    }
-}
-
-/// A token's value. Its `Debug` is `Token(<redacted>)` and its `Display` `<redacted>`: the
-/// value leaves this crate only in the request to its platform.
-#[derive(Clone)]
-pub struct Token(String);
-
-impl Token {
-    pub fn new(value: impl Into<String>) -> Self {
-        Token(value.into())
-    }
-
-    /// The value, for the request only.
-    pub(crate) fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl From<String> for Token {
-    fn from(value: String) -> Self {
-        Token(value)
-    }
-}
-
-impl fmt::Debug for Token {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Token(<redacted>)")
-    }
-}
-
-impl fmt::Display for Token {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("<redacted>")
-    }
-}
-
-/// A revocation that worked.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Outcome {
-    /// The platform revoked the token.
-    Revoked,
-    /// The platform says the token is already dead: revoked, expired or invalid.
-    AlreadyRevoked,
-}
-
-impl Outcome {
-    /// `revoked` or `already_revoked`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Outcome::Revoked => "revoked",
-            Outcome::AlreadyRevoked => "already_revoked",
-        }
-    }
-}
-
-impl fmt::Display for Outcome {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// A revocation that did not work. `reason` never holds a token or a client secret: at most the
-/// HTTP status and the platform's error code.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-pub enum RevokeError {
-    /// Retrying may work: a network error, a timeout, HTTP 408, 429 or 5xx, or the platform's
-    /// own code for a temporary failure.
-    #[error("transient failure revoking a {platform} token: {reason}")]
-    Transient { platform: Platform, reason: String },
-    /// Retrying will not work: bad or missing client credentials, a request the platform
-    /// refuses (another 4xx), a token this platform cannot revoke.
-    #[error("permanent failure revoking a {platform} token: {reason}")]
-    Permanent { platform: Platform, reason: String },
-}
-
-impl RevokeError {
-    pub fn platform(&self) -> Platform {
-        match self {
-            RevokeError::Transient { platform, .. } | RevokeError::Permanent { platform, .. } => {
-                *platform
-            }
-        }
-    }
-
-    pub fn reason(&self) -> &str {
-        match self {
-            RevokeError::Transient { reason, .. } | RevokeError::Permanent { reason, .. } => reason,
-        }
-    }
-
-    pub fn is_transient(&self) -> bool {
-        matches!(self, RevokeError::Transient { .. })
-    }
-}
-
-/// Revokes tokens. Holds one HTTP client (its connections are reused across calls): build one
-/// per process and share it.
+/// Revokes tokens. Holds its HTTP clients (connections are reused across calls): build one per
+/// process and share it.
 pub struct Revoker {
     client: reqwest::Client,
+    /// For hosts from data (Mastodon servers): every connection through the address guard.
+    guarded: reqwest::Client,
+    guard: ssrf::Guard,
     endpoints: Endpoints,
     credentials: Credentials,
     timeout: Duration,
 }
 
 impl Revoker {
-    /// `timeout` bounds each request, from connecting to reading the whole answer; a request
-    /// that runs out of it is [`RevokeError::Transient`].
+    /// `timeout` bounds each request, from connecting to reading the whole answer.
     pub fn new(endpoints: Endpoints, credentials: Credentials, timeout: Duration) -> Self {
+        Self::with_guard(
+            endpoints,
+            credentials,
+            timeout,
+            ssrf::Guard {
+                allow_loopback: false,
+                lookup: ssrf::system_lookup(),
+            },
+        )
+    }
+
+    /// Lets a Mastodon `server` be `localhost` (over `http` too): the local-development switch
+    /// `REVOKE_ALLOW_LOOPBACK=true`, never set in the template.
+    pub fn allowing_loopback_servers(self) -> Self {
+        let guard = ssrf::Guard {
+            allow_loopback: true,
+            ..self.guard.clone()
+        };
+        Self::with_guard(self.endpoints, self.credentials, self.timeout, guard)
+    }
+
+    fn with_guard(
+        endpoints: Endpoints,
+        credentials: Credentials,
+        timeout: Duration,
+        guard: ssrf::Guard,
+    ) -> Self {
         Revoker {
-            client: http::client(timeout),
+            client: http::client(timeout, None),
+            guarded: http::client(
+                timeout,
+                Some(Arc::new(ssrf::GuardedResolver(guard.clone()))),
+            ),
+            guard,
             endpoints,
             credentials,
             timeout,
         }
     }
 
-    /// Revokes `token` at `platform`. Sends one request (none when it cannot work: an empty
-    /// token, missing client credentials, a token type the platform cannot revoke), or two for
-    /// a TikTok refresh token (refresh, then revoke the fresh access token).
+    /// Revokes one token. Sends no request when it cannot work (an empty token, missing client
+    /// credentials, a token the platform cannot revoke, a refused server), one per attempt
+    /// otherwise (two for a TikTok refresh token), and retries a transient failure while
+    /// [`ATTEMPTS`] and the deadline allow, waiting as the platform asks (at most
+    /// [`MAX_WAIT`]).
     pub async fn revoke(
         &self,
-        platform: Platform,
-        token: &Token,
-        token_type: TokenType,
+        revocation: &Revocation<'_>,
+        journal: &dyn RefreshJournal,
     ) -> Result<Outcome, RevokeError> {
-        let verdict = if token.expose().is_empty() {
-            Err(Failure::Permanent("the token is empty".to_owned()))
-        } else {
-            let ctx = Ctx {
-                client: &self.client,
-                base: self.endpoints.base(platform),
-                variable: Endpoints::variable(platform),
-                timeout: self.timeout,
+        let mut attempt = 1;
+        loop {
+            let result = self.attempt(revocation, journal).await;
+            let wait = match &result {
+                Err(Failure::Transient { after, .. }) if attempt < ATTEMPTS => {
+                    after.unwrap_or(Duration::from_millis(500) * 2u32.pow(attempt - 1))
+                }
+                _ => return result.map_err(|f| self.error(revocation, f)),
             };
-            let credentials = self.credentials.get(platform);
-            match platform {
-                Platform::Google => google::revoke(&ctx, token).await,
-                Platform::TikTok => tiktok::revoke(&ctx, credentials, token, token_type).await,
-                Platform::Meta => meta::revoke(&ctx, credentials, token, token_type).await,
-                Platform::LinkedIn => linkedin::revoke(&ctx, credentials, token).await,
-                Platform::X => x::revoke(&ctx, credentials, token, token_type).await,
+            let fits = wait <= MAX_WAIT
+                && Instant::now() + wait + self.timeout.min(Duration::from_secs(1))
+                    <= revocation.deadline;
+            if !fits {
+                return result.map_err(|f| self.error(revocation, f));
             }
-        };
-        verdict.map_err(|failure| self.error(platform, failure, token))
+            tokio::time::sleep(wait).await;
+            attempt += 1;
+        }
+    }
+
+    async fn attempt(&self, r: &Revocation<'_>, journal: &dyn RefreshJournal) -> Attempt {
+        if r.token.expose().is_empty() {
+            return Err(Failure::Permanent("the token is empty".to_owned()));
+        }
+        let credentials = self.credentials.get(r.platform);
+        if r.platform == Platform::Mastodon {
+            if r.token_type == TokenType::RefreshToken {
+                return Err(Failure::Permanent(
+                    "mastodon issues no refresh tokens: only an access token can be revoked"
+                        .to_owned(),
+                ));
+            }
+            let Some(server) = r.item.server.as_deref() else {
+                return Err(Failure::Permanent(
+                    "the token item has no server (the Mastodon account's host)".to_owned(),
+                ));
+            };
+            let base = self.guard.base_url(server).await?;
+            let ctx = self.ctx(&self.guarded, base.as_str(), r.deadline);
+            return mastodon::revoke(&ctx, &self.credentials, r.token).await;
+        }
+        let base = self
+            .endpoints
+            .base(r.platform)
+            .expect("every platform but Mastodon has a base");
+        let ctx = self.ctx(&self.client, base, r.deadline);
+        match r.platform {
+            Platform::Google => google::revoke(&ctx, r.token).await,
+            Platform::TikTok => {
+                tiktok::revoke(&ctx, credentials, r.token, r.token_type, journal).await
+            }
+            Platform::Meta => {
+                meta::revoke(&ctx, credentials, r.token, r.token_type, r.item.login_flow).await
+            }
+            Platform::LinkedIn => linkedin::revoke(&ctx, credentials, r.token).await,
+            Platform::X => x::revoke(&ctx, credentials, r.token, r.token_type).await,
+            Platform::Reddit => reddit::revoke(&ctx, credentials, r.token, r.token_type).await,
+            Platform::Discord => discord::revoke(&ctx, credentials, r.token, r.token_type).await,
+            Platform::Mastodon => unreachable!("handled above"),
+        }
+    }
+
+    fn ctx<'a>(&self, client: &'a reqwest::Client, base: &'a str, deadline: Instant) -> Ctx<'a> {
+        Ctx {
+            client,
+            base,
+            timeout: self.timeout,
+            deadline,
+        }
     }
 
     /// The error of a failure, its reason scrubbed of the token and of every client secret
     /// (a second line of defence: adapters keep only sanitised error codes already).
-    fn error(&self, platform: Platform, failure: Failure, token: &Token) -> RevokeError {
-        let (transient, mut reason) = match failure {
-            Failure::Transient(reason) => (true, reason),
-            Failure::Permanent(reason) => (false, reason),
+    fn error(&self, r: &Revocation<'_>, failure: Failure) -> RevokeError {
+        let (transient, retry_after, mut reason) = match failure {
+            Failure::Transient { reason, after } => (true, after, reason),
+            Failure::Ambiguous(reason) => (true, None, reason),
+            Failure::Permanent(reason) => (false, None, reason),
         };
-        let secrets = std::iter::once(token.expose())
+        let secrets = std::iter::once(r.token.expose())
             .chain(self.credentials.secrets())
             .filter(|secret| !secret.is_empty());
         for secret in secrets {
@@ -335,130 +266,26 @@ impl Revoker {
                 reason = reason.replace(secret, "<redacted>");
             }
         }
+        let platform = r.platform;
         if transient {
-            RevokeError::Transient { platform, reason }
+            RevokeError::Transient {
+                platform,
+                reason,
+                retry_after,
+            }
         } else {
             RevokeError::Permanent { platform, reason }
         }
     }
 }
 
-impl fmt::Debug for Revoker {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+impl std::fmt::Debug for Revoker {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Revoker")
             .field("endpoints", &self.endpoints)
             .field("credentials", &self.credentials)
             .field("timeout", &self.timeout)
+            .field("allow_loopback_servers", &self.guard.allow_loopback)
             .finish_non_exhaustive()
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn platform_for_maps_every_documented_type_and_nothing_else() {
-        let table: &[(&str, Option<Platform>)] = &[
-            ("youtube", Some(Platform::Google)),
-            ("google", Some(Platform::Google)),
-            ("google_business", Some(Platform::Google)),
-            ("tiktok", Some(Platform::TikTok)),
-            ("facebook", Some(Platform::Meta)),
-            ("instagram", Some(Platform::Meta)),
-            ("linkedin", Some(Platform::LinkedIn)),
-            ("x", Some(Platform::X)),
-            ("twitter", Some(Platform::X)),
-            // The README's other integration types: no documented revoke call here.
-            ("threads", None),
-            ("pinterest", None),
-            ("bluesky", None),
-            ("reddit", None),
-            ("snapchat", None),
-            ("telegram", None),
-            ("other", None),
-            // ASCII case is ignored (the metrics lower-case `type` too) ...
-            ("YouTube", Some(Platform::Google)),
-            ("TikTok", Some(Platform::TikTok)),
-            ("Instagram", Some(Platform::Meta)),
-            ("X", Some(Platform::X)),
-            // ... but nothing else is forgiven.
-            ("", None),
-            (" youtube", None),
-            ("youtube ", None),
-            ("you tube", None),
-            ("google-business", None),
-            ("googlebusiness", None),
-            ("meta", None),
-            ("fb", None),
-            ("ig", None),
-            ("twitter.com", None),
-            ("xx", None),
-            ("linked_in", None),
-            ("tik_tok", None),
-            ("ｙoutube", None),
-        ];
-        for &(integration_type, expected) in table {
-            assert_eq!(
-                platform_for(integration_type),
-                expected,
-                "platform_for({integration_type:?})"
-            );
-        }
-    }
-
-    #[test]
-    fn token_types_parse_from_their_snake_case_names_only() {
-        assert_eq!("access_token".parse(), Ok(TokenType::AccessToken));
-        assert_eq!("refresh_token".parse(), Ok(TokenType::RefreshToken));
-        for text in ["", "Access_Token", "access", "id_token", " refresh_token"] {
-            assert_eq!(text.parse::<TokenType>(), Err(UnknownTokenType), "{text:?}");
-        }
-        assert_eq!(TokenType::AccessToken.to_string(), "access_token");
-        assert_eq!(TokenType::RefreshToken.to_string(), "refresh_token");
-    }
-
-    #[test]
-    fn a_token_never_shows_its_value_in_debug_or_display() {
-        let token = Token::new("ya29.a0-very-secret-value");
-        assert_eq!(format!("{token:?}"), "Token(<redacted>)");
-        assert_eq!(format!("{token:#?}"), "Token(<redacted>)");
-        assert_eq!(token.to_string(), "<redacted>");
-        let in_a_struct = format!("{:?}", Some(&token));
-        assert!(!in_a_struct.contains("secret"), "{in_a_struct}");
-    }
-
-    #[test]
-    fn outcomes_and_platforms_have_stable_names() {
-        assert_eq!(Outcome::Revoked.to_string(), "revoked");
-        assert_eq!(Outcome::AlreadyRevoked.to_string(), "already_revoked");
-        let names: Vec<_> = Platform::ALL.iter().map(|p| p.to_string()).collect();
-        assert_eq!(names, ["google", "tiktok", "meta", "linkedin", "x"]);
-    }
-
-    #[test]
-    fn an_error_reason_is_scrubbed_of_the_token_and_every_client_secret() {
-        let credentials = Credentials::default()
-            .with(
-                Platform::TikTok,
-                ClientCredentials::new("key", "tiktok-secret-1"),
-            )
-            .with(Platform::X, ClientCredentials::new("id", "x-secret-2"));
-        let revoker = Revoker::new(Endpoints::defaults(), credentials, Duration::from_secs(1));
-        let token = Token::new("the-token-value");
-        let error = revoker.error(
-            Platform::X,
-            Failure::Permanent("the-token-value x-secret-2 tiktok-secret-1".to_owned()),
-            &token,
-        );
-        assert_eq!(
-            error,
-            RevokeError::Permanent {
-                platform: Platform::X,
-                reason: "<redacted> <redacted> <redacted>".to_owned(),
-            }
-        );
-        let debug = format!("{revoker:?}");
-        assert!(!debug.contains("secret-"), "{debug}");
     }
 }

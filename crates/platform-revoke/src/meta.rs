@@ -1,76 +1,97 @@
-//! Meta: Facebook, and Instagram through Facebook Login.
+//! Meta: Facebook Login tokens (`facebook`, and `instagram` connected through Facebook Login).
 //!
-//! Documented call: <https://developers.facebook.com/docs/facebook-login/guides/permissions/request-revoke>
-//! ("Revoking Permissions": an app can "completely de-authorize" itself, "revoke login", with
-//! `DELETE /{user-id}/permissions`, made with a user access token or the app's token) and
-//! <https://developers.facebook.com/docs/graph-api/reference/user/permissions/> (the edge; "If
-//! the request is successful, you will receive a response of true", which current Graph API
-//! versions send as `{"success": true}`; both are read). `me` names the token's own user, so
-//! no user id is needed: `DELETE https://graph.facebook.com/v25.0/me/permissions` with the token
-//! in the `access_token` query parameter (a DELETE has no form body in the Graph SDKs either).
+//! **Which login.** A token item's `loginFlow` says which Meta product issued the token:
+//! `facebook_login` (the default, for items written before the attribute existed) or
+//! `instagram_login`. An Instagram User token from "Instagram API with Instagram Login" is not a
+//! Facebook token, and that product documents no revoke call: its reference lists the token
+//! exchange and refresh calls on `graph.instagram.com` only
+//! (<https://developers.facebook.com/documentation/instagram-platform/reference/refresh_access_token>,
+//! <https://developers.facebook.com/docs/instagram-platform/instagram-api-with-instagram-login/business-login>,
+//! updated 2026-03-13, both read 2026-12-04): such a token is `unsupported`
+//! (`instagram_login_documents_no_revoke_call`), and nothing is sent to Facebook.
 //!
-//! When the Meta app's credentials are in the secret, `appsecret_proof` (hex HMAC-SHA256 of the
-//! token keyed by the app secret) is sent too: apps with "Require App Secret" refuse calls
-//! without it (<https://developers.facebook.com/docs/graph-api/guides/secure-requests>).
-//! Without credentials the call is made without it.
+//! **Request.** Requesting and Revoking Permissions
+//! (<https://developers.facebook.com/docs/facebook-login/guides/permissions/request-revoke>,
+//! updated 2026-03-03, read 2026-12-04 from a copy of the page): "You can also let people
+//! completely de-authorize an app, or revoke authorization for login, by making a call to this
+//! Graph API endpoint: `DELETE /{user-id}/permissions`. This request must be made with a valid
+//! user access token". `me` names the token's own user. So that the token never travels in a
+//! URL (where proxies and servers log it), the call goes as a one-operation batch, whose
+//! parameters are form fields of a POST: Batch Requests
+//! (<https://developers.facebook.com/docs/graph-api/batch-requests>, read 2026-12-04: "send a
+//! POST request to an endpoint where the batch parameter is your JSON object"; operations may
+//! be DELETEs), with `access_token` and `appsecret_proof` as form fields, as Securing Requests
+//! shows them (<https://developers.facebook.com/docs/graph-api/guides/secure-requests>, read
+//! 2026-12-04 from a copy: `curl -F 'access_token=…' -F 'appsecret_proof=…' -F 'batch=[…]'
+//! https://graph.facebook.com`). `appsecret_proof` (hex HMAC-SHA256 of the token keyed by the
+//! app secret) is sent when the Meta app's credentials are configured.
 //!
-//! Errors: <https://developers.facebook.com/docs/graph-api/guides/error-handling>, the body
-//! `{"error": {"type": "OAuthException", "code": 190, "error_subcode": 463, "is_transient": false,
-//! "fbtrace_id": ...}}`. Verdicts:
-//! - code 190 ("Access token has expired": expired, revoked, invalid, app not installed,
-//!   password changed, ...) and 102 (API session: login status or token expired or invalid):
-//!   already revoked, except 190 with subcode 459 (user checkpointed) or 464 (unconfirmed
-//!   user): the token is suspended until the user acts on facebook.com, not dead, and cannot be
-//!   revoked meanwhile: permanent;
-//! - `is_transient: true`, the temporary and throttling codes 1, 2, 4, 17, 32, 341, 368, 613,
-//!   80001-80014, or HTTP 408/429/5xx: transient;
-//! - any other error (10 and 200-299 permissions, 100 parameters, ...): permanent.
+//! **Answers.** The batch answers an array with one `{"code": ..., "body": "<JSON text>"}`; an
+//! error of the whole request comes as a plain Graph error. Graph errors
+//! (<https://developers.facebook.com/docs/graph-api/guides/error-handling>, read 2026-12-04):
+//! - the operation's 200 with `true` (or `{"success": true}`): `revoked` ("If the request is
+//!   successful, your app receives a response of `true`. If the call is successful, any user
+//!   access token for the person will be invalidated");
+//! - codes 4, 17, 32, 341 and 613 (throttling and application limits, "Wait and retry the
+//!   operation"; Rate Limiting, <https://developers.facebook.com/docs/graph-api/overview/rate-limiting>)
+//!   and 1, 2 (temporary): transient, retried; so are HTTP 408, 429 and 5xx;
+//! - code 190 (and its subcodes: 463 expired, 467 invalid, 460 password changed, 458 app not
+//!   installed, ...) says the *token* cannot be used, not that the grant is gone: `failed`, with
+//!   code and subcode;
+//! - any other error or answer: `failed`.
 //!
-//! Without an error: 2xx with `true` or `{"success": true}` revoked; 2xx with anything else
-//! (`{"success": false}`, not JSON) transient; 408/429/5xx transient; else permanent.
-//!
-//! Token types: Meta issues no refresh tokens (short- and long-lived access tokens only). A
-//! token of type `refresh_token` is therefore not a Meta token this call is documented for, and
-//! fails permanently without a request rather than being sent as an access token.
+//! **Token types.** Meta issues no refresh tokens; a `refresh_token` item fails without a
+//! request.
 
 use hmac::{Hmac, Mac};
-use serde_json::Value;
+use serde_json::{Value, json};
 use sha2::Sha256;
 
-use crate::http::{Answer, Ctx, Failure, Verdict, retryable, sanitize};
-use crate::{ClientCredentials, Outcome, Token, TokenType};
+use crate::http::{Answer, Attempt, Ctx, Failure, retryable, sanitize};
+use crate::{ClientCredentials, LoginFlow, Outcome, Token, TokenType};
 
 /// The Graph API version of the call: the newest in the documentation this crate follows.
 /// Versions live about two years; move it forward with the platform.
 pub const GRAPH_API_VERSION: &str = "v25.0";
 
-pub(crate) fn path() -> String {
-    format!("/{GRAPH_API_VERSION}/me/permissions")
-}
+/// The reason code of an Instagram Login token.
+pub(crate) const INSTAGRAM_LOGIN: &str = "instagram_login_documents_no_revoke_call";
 
 /// Meta's codes for temporary failures and throttling (see the module documentation).
-const TRANSIENT_CODES: &[i64] = &[1, 2, 4, 17, 32, 341, 368, 613];
+const TRANSIENT_CODES: &[i64] = &[1, 2, 4, 17, 32, 341, 613];
+
+/// The batch's one operation.
+pub(crate) fn operation() -> String {
+    json!([{"method": "DELETE", "relative_url": format!("{GRAPH_API_VERSION}/me/permissions")}])
+        .to_string()
+}
 
 pub(crate) async fn revoke(
     ctx: &Ctx<'_>,
     credentials: Option<&ClientCredentials>,
     token: &Token,
     token_type: TokenType,
-) -> Verdict {
+    login_flow: LoginFlow,
+) -> Attempt {
+    if login_flow == LoginFlow::InstagramLogin {
+        return Ok(Outcome::Unsupported(INSTAGRAM_LOGIN));
+    }
     if token_type == TokenType::RefreshToken {
         return Err(Failure::Permanent(
             "meta issues no refresh tokens: only an access token can be revoked".to_owned(),
         ));
     }
-    let mut url = ctx.url(&path())?;
-    {
-        let mut query = url.query_pairs_mut();
-        query.append_pair("access_token", token.expose());
-        if let Some(secret) = credentials.and_then(ClientCredentials::client_secret) {
-            query.append_pair("appsecret_proof", &appsecret_proof(token.expose(), secret));
-        }
+    let operation = operation();
+    let mut form = vec![
+        ("access_token", token.expose().to_owned()),
+        ("batch", operation),
+        ("include_headers", "false".to_owned()),
+    ];
+    if let Some(secret) = credentials.and_then(ClientCredentials::client_secret) {
+        form.push(("appsecret_proof", appsecret_proof(token.expose(), secret)));
     }
-    classify(&ctx.send(ctx.client.delete(url)).await?)
+    let request = ctx.client.post(ctx.url("/")?).form(&form);
+    classify(&ctx.send(request).await?)
 }
 
 /// Hex HMAC-SHA256 of `token` keyed by the app secret.
@@ -81,68 +102,63 @@ pub(crate) fn appsecret_proof(token: &str, app_secret: &str) -> String {
     hex::encode(mac.finalize().into_bytes())
 }
 
-fn classify(answer: &Answer) -> Verdict {
+fn classify(answer: &Answer) -> Attempt {
     let json = answer.json();
-    if let Some(error) = json
-        .as_ref()
-        .and_then(|json| json.get("error")?.as_object())
-    {
-        let code = error.get("code").and_then(Value::as_i64);
-        let subcode = error.get("error_subcode").and_then(Value::as_i64);
-        let transient = error.get("is_transient").and_then(Value::as_bool) == Some(true);
-        let kind = error.get("type").and_then(Value::as_str).map(sanitize);
-        let reason = describe(answer, kind, code, subcode);
-        return match (code, subcode) {
-            (Some(190), Some(459 | 464)) => Err(Failure::Permanent(reason)),
-            (Some(190 | 102), _) => Ok(Outcome::AlreadyRevoked),
-            (Some(code), _)
-                if TRANSIENT_CODES.contains(&code) || (80001..=80014).contains(&code) =>
-            {
-                Err(Failure::Transient(reason))
-            }
-            _ if transient || retryable(answer.status) => Err(Failure::Transient(reason)),
-            _ => Err(Failure::Permanent(reason)),
-        };
-    }
-    if retryable(answer.status) {
-        return Err(Failure::Transient(answer.reason(None)));
+    // An error of the whole request.
+    if let Some(error) = json.as_ref().and_then(|j| j.get("error")?.as_object()) {
+        return Err(graph_error(answer.status.as_u16(), error));
     }
     if !answer.status.is_success() {
-        return Err(Failure::Permanent(answer.reason(None)));
+        return Err(answer.failure(None));
     }
-    let success = match &json {
-        Some(Value::Bool(success)) => Some(*success),
-        Some(json) => json.get("success").and_then(Value::as_bool),
-        None => None,
+    let Some(Value::Array(results)) = json else {
+        return Err(answer.unrecognised());
     };
-    match success {
-        Some(true) => Ok(Outcome::Revoked),
-        Some(false) => Err(Failure::Transient(format!(
-            "{} with success false",
-            answer.reason(None)
-        ))),
-        None => Err(Failure::Transient(format!(
-            "{} without success true",
-            answer.reason(None)
+    let [result] = results.as_slice() else {
+        return Err(answer.unrecognised());
+    };
+    let code = result.get("code").and_then(Value::as_u64).unwrap_or(0) as u16;
+    let body: Option<Value> = result
+        .get("body")
+        .and_then(Value::as_str)
+        .and_then(|b| serde_json::from_str(b).ok());
+    if let Some(error) = body.as_ref().and_then(|b| b.get("error")?.as_object()) {
+        return Err(graph_error(code, error));
+    }
+    let success = match &body {
+        Some(Value::Bool(true)) => true,
+        Some(body) => body.get("success").and_then(Value::as_bool) == Some(true),
+        None => false,
+    };
+    match code {
+        200 if success => Ok(Outcome::Revoked),
+        _ if retryable_code(code) => Err(Failure::transient(format!("operation http {code}"))),
+        _ => Err(Failure::Permanent(format!(
+            "operation http {code}: an answer the documentation does not describe"
         ))),
     }
 }
 
-/// `http 400 (OAuthException code 190 subcode 463)`.
-fn describe(
-    answer: &Answer,
-    kind: Option<&str>,
-    code: Option<i64>,
-    subcode: Option<i64>,
-) -> String {
+fn retryable_code(code: u16) -> bool {
+    reqwest::StatusCode::from_u16(code).is_ok_and(retryable)
+}
+
+/// A Graph error: transient for the temporary and throttling codes (and HTTP 408/429/5xx),
+/// else a failure with its type, code and subcode.
+fn graph_error(status: u16, error: &serde_json::Map<String, Value>) -> Failure {
+    let code = error.get("code").and_then(Value::as_i64);
+    let subcode = error.get("error_subcode").and_then(Value::as_i64);
+    let kind = error.get("type").and_then(Value::as_str).map(sanitize);
     let mut words = Vec::new();
     words.extend(kind.map(str::to_owned));
     words.extend(code.map(|code| format!("code {code}")));
     words.extend(subcode.map(|subcode| format!("subcode {subcode}")));
-    if words.is_empty() {
-        answer.reason(None)
+    let reason = format!("http {status} ({})", words.join(" "));
+    let transient = code.is_some_and(|c| TRANSIENT_CODES.contains(&c)) || retryable_code(status);
+    if transient {
+        Failure::transient(reason)
     } else {
-        format!("http {} ({})", answer.status.as_u16(), words.join(" "))
+        Failure::Permanent(reason)
     }
 }
 
@@ -156,6 +172,14 @@ mod tests {
         assert_eq!(
             appsecret_proof("what do ya want for nothing?", "Jefe"),
             "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
+        );
+    }
+
+    #[test]
+    fn the_operation_deletes_the_tokens_own_permissions_at_the_pinned_version() {
+        assert_eq!(
+            operation(),
+            r#"[{"method":"DELETE","relative_url":"v25.0/me/permissions"}]"#
         );
     }
 }

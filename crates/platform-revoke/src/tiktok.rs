@@ -1,59 +1,70 @@
 //! TikTok.
 //!
-//! Documented calls, both on
-//! <https://developers.tiktok.com/doc/oauth-user-access-token-management> ("Manage User Access
-//! Tokens"), `application/x-www-form-urlencoded`, with the app's `client_key` and
-//! `client_secret`:
-//! - **Revoke** ("Revoke a User Access Token",
-//!   <https://developers.tiktok.com/docs/en/oauth-revoke-a-user-access-token>):
-//!   `POST https://open.tiktokapis.com/v2/oauth/revoke/`, field `token` ("The user access token
-//!   to revoke"). It disconnects the app from the user's account, refresh token included. "A
-//!   successful request returns an empty response body" (`{}`).
-//! - **Refresh** ("Refresh an access token using a refresh token"):
-//!   `POST https://open.tiktokapis.com/v2/oauth/token/`, fields `grant_type=refresh_token` and
-//!   `refresh_token`. It answers a new `access_token` (and `refresh_token`, `open_id`, ...).
+//! **Revoke.** Revoke a user access token
+//! (<https://developers.tiktok.com/docs/en/oauth-revoke-a-user-access-token>, updated
+//! 2026-11-02, read 2026-12-04): "Revokes a user access token and disconnects your app from the
+//! user's TikTok account." `POST https://open.tiktokapis.com/v2/oauth/revoke/`,
+//! `application/x-www-form-urlencoded`, "Send all parameters as URL-encoded form data in the
+//! request body": `client_key`, `client_secret`, `token` ("The user access token to revoke").
+//! "A successful request returns an empty response body" (`{}`).
 //!
-//! Error format: <https://developers.tiktok.com/doc/oauth-error-handling>. The OAuth endpoints
-//! answer a flat `{"error": "<category>", "error_description": "...", "log_id": "..."}`, often
-//! with HTTP 200, so the body decides, not the status. The rest of the v2 API nests
-//! `{"error": {"code": "...", "message": "...", "log_id": "..."}}` with `"code": "ok"` on success
-//! (<https://developers.tiktok.com/doc/tiktok-api-v2-error-handling>); both shapes are read.
+//! **Errors.** OAuth error handling (<https://developers.tiktok.com/doc/oauth-error-handling>,
+//! read 2026-12-04): `{"error": "<category>", "error_description": ..., "log_id": ...}`, often
+//! with HTTP 200, so the body decides. `invalid_grant` means the grant "is invalid, expired,
+//! revoked, does not match the redirection URI used in the authorization request, or was issued
+//! to another client": it does not say the token is gone, so it is `failed` like every other
+//! code. `rate_limit_exceeded` comes with HTTP 429 (Rate limits,
+//! <https://developers.tiktok.com/docs/en/tiktok-api-v2-rate-limit>, updated 2026-08-04, read
+//! 2026-12-04): transient, retried. `server_error`, `temporarily_unavailable` and 5xx are
+//! retried too (a retry decision, not an outcome).
 //!
-//! Verdicts, by error code first:
-//! - `invalid_grant` ("... invalid, expired, revoked ..."), `access_token_invalid`,
-//!   `invalid_token`: already revoked;
-//! - `server_error`, `temporarily_unavailable`, `internal_error`, `rate_limit_exceeded`, or any
-//!   code with HTTP 408/429/5xx: transient;
-//! - any other code (`invalid_client` for bad credentials, `invalid_request`, ...): permanent.
-//!
-//! With no error code: 2xx with an empty or JSON body revoked, 2xx with another body transient
-//! (not a TikTok answer; revoking again is harmless), 408/429/5xx transient, else permanent.
-//!
-//! Token types. The revoke call takes only an **access token**, which lives 24 hours; the
-//! refresh token lives 365 days. An access token that has expired cannot revoke anything (TikTok
-//! calls it invalid: `already_revoked`), while its refresh token could still mint new ones. So a
-//! **refresh token** is revoked by refreshing it and revoking the fresh access token at once:
-//! that ends the grant whatever the age of the stored access token. A refresh TikTok refuses as
-//! `invalid_grant` means the refresh token is dead already (expired, or the grant was revoked,
-//! for example by this integration's access token a moment before): `already_revoked`, with no
-//! revoke call. The fresh access token lives only in memory, in a [`Token`], for that one call.
-//! The order in which the two items arrive does not matter: whichever comes second finds the
-//! grant gone.
+//! **Refresh tokens.** Manage OAuth access tokens
+//! (<https://developers.tiktok.com/docs/zh-Hans/oauth-user-access-token-management>, updated
+//! 2026-11-05, read 2026-12-04): an access token lives 2 hours, a refresh token 180 days. A
+//! stored access token has usually expired when its integration is disconnected, while its
+//! refresh token could still mint new ones, and the revoke call takes only an access token. So a
+//! refresh token is revoked by refreshing it (`POST /v2/oauth/token/`, `grant_type=refresh_token`,
+//! Refresh a user access token,
+//! <https://developers.tiktok.com/docs/en/oauth-refresh-a-user-access-token>, updated
+//! 2026-11-02, read 2026-12-04) and revoking the fresh access token within the same invocation,
+//! with bounded retries. That page also says: "Refresh tokens are rotated: a successful refresh
+//! request will return a new refresh_token in place of the one you sent. The previous refresh
+//! token stops working once a new one is issued." Hence:
+//! - before refreshing, the consumer notes on the marker that this record's refresh token is
+//!   about to be rotated ([`crate::RefreshJournal`]);
+//! - a refresh whose answer is lost is not retried at once (it may have rotated the token); a
+//!   later attempt that then gets a refusal records `failed` with
+//!   `refresh_token_rotated_by_an_earlier_attempt`: the earlier attempt's fresh tokens were never
+//!   revoked, and the grant may still be live;
+//! - if the fresh access token cannot be revoked in time, the outcome is `failed` with
+//!   `refreshed_but_fresh_token_not_revoked`: the stored refresh token is dead, its successor
+//!   lived only in memory, and the grant may still be live. Never `revoked`, never "already
+//!   revoked".
+
+use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::http::{Answer, Ctx, Failure, Verdict, confidential, retryable};
-use crate::{ClientCredentials, Outcome, Platform, Token, TokenType};
+use crate::http::{Answer, Attempt, Ctx, Failure, confidential, retryable};
+use crate::{ClientCredentials, Outcome, Platform, RefreshJournal, Token, TokenType};
 
 pub(crate) const PATH: &str = "/v2/oauth/revoke/";
 pub(crate) const TOKEN_PATH: &str = "/v2/oauth/token/";
+
+/// The reason of a refresh refused after an earlier attempt noted a refresh.
+pub const ROTATED_BY_AN_EARLIER_ATTEMPT: &str = "refresh_token_rotated_by_an_earlier_attempt";
+/// The reason of a refresh whose fresh access token could not be revoked.
+pub const REFRESHED_BUT_NOT_REVOKED: &str = "refreshed_but_fresh_token_not_revoked";
+/// Attempts at revoking a fresh access token, within the invocation.
+const FRESH_REVOKE_ATTEMPTS: u32 = 3;
 
 pub(crate) async fn revoke(
     ctx: &Ctx<'_>,
     credentials: Option<&ClientCredentials>,
     token: &Token,
     token_type: TokenType,
-) -> Verdict {
+    journal: &dyn RefreshJournal,
+) -> Attempt {
     let (client_key, client_secret) = confidential(credentials, Platform::TikTok)?;
     let app = App {
         client_key,
@@ -61,10 +72,21 @@ pub(crate) async fn revoke(
     };
     match token_type {
         TokenType::AccessToken => app.revoke(ctx, token).await,
-        TokenType::RefreshToken => match app.refresh(ctx, token).await? {
-            Refreshed::Access(fresh) => app.revoke(ctx, &fresh).await,
-            Refreshed::Dead => Ok(Outcome::AlreadyRevoked),
-        },
+        TokenType::RefreshToken => {
+            journal.note_refresh().await.map_err(|e| {
+                Failure::transient(format!("noting the refresh on the marker: {e}"))
+            })?;
+            let fresh = match app.refresh(ctx, token).await {
+                Ok(fresh) => fresh,
+                Err(Failure::Permanent(reason)) if journal.refreshed_before() => {
+                    return Err(Failure::Permanent(format!(
+                        "{ROTATED_BY_AN_EARLIER_ATTEMPT}: {reason}"
+                    )));
+                }
+                Err(failure) => return Err(failure),
+            };
+            app.revoke_fresh(ctx, &fresh).await
+        }
     }
 }
 
@@ -74,16 +96,8 @@ struct App<'a> {
     client_secret: &'a str,
 }
 
-/// What a refresh gave.
-enum Refreshed {
-    /// A new access token of the same grant.
-    Access(Token),
-    /// TikTok says the refresh token is dead: the grant is gone already.
-    Dead,
-}
-
 impl App<'_> {
-    async fn revoke(&self, ctx: &Ctx<'_>, access_token: &Token) -> Verdict {
+    async fn revoke(&self, ctx: &Ctx<'_>, access_token: &Token) -> Attempt {
         let request = ctx.client.post(ctx.url(PATH)?).form(&[
             ("client_key", self.client_key),
             ("client_secret", self.client_secret),
@@ -92,87 +106,133 @@ impl App<'_> {
         classify(&ctx.send(request).await?)
     }
 
-    async fn refresh(&self, ctx: &Ctx<'_>, refresh_token: &Token) -> Result<Refreshed, Failure> {
+    /// Revokes a fresh access token, retrying transient failures while the deadline allows. Its
+    /// only failure is permanent: the refresh token is rotated, so the record cannot be retried.
+    async fn revoke_fresh(&self, ctx: &Ctx<'_>, fresh: &Token) -> Attempt {
+        let mut attempt = 1;
+        loop {
+            let failure = match self.revoke(ctx, fresh).await {
+                Ok(outcome) => return Ok(outcome),
+                Err(failure) => failure,
+            };
+            let wait = match &failure {
+                Failure::Transient { after, .. } if attempt < FRESH_REVOKE_ATTEMPTS => {
+                    after.unwrap_or(Duration::from_millis(250) * 2u32.pow(attempt - 1))
+                }
+                _ => Duration::MAX,
+            };
+            let fits = Instant::now()
+                .checked_add(wait)
+                .is_some_and(|then| then + ctx.timeout <= ctx.deadline);
+            if !fits {
+                let reason = match failure {
+                    Failure::Transient { reason, .. }
+                    | Failure::Ambiguous(reason)
+                    | Failure::Permanent(reason) => reason,
+                };
+                // The fresh token is no secret the revoker knows to scrub: an answer that
+                // echoes it as its error code must not carry it into the reason.
+                let reason = reason.replace(fresh.expose(), "<redacted>");
+                return Err(Failure::Permanent(format!(
+                    "{REFRESHED_BUT_NOT_REVOKED}: revoking the fresh access token: {reason}"
+                )));
+            }
+            tokio::time::sleep(wait).await;
+            attempt += 1;
+        }
+    }
+
+    async fn refresh(&self, ctx: &Ctx<'_>, refresh_token: &Token) -> Result<Token, Failure> {
         let request = ctx.client.post(ctx.url(TOKEN_PATH)?).form(&[
             ("client_key", self.client_key),
             ("client_secret", self.client_secret),
             ("grant_type", "refresh_token"),
             ("refresh_token", refresh_token.expose()),
         ]);
-        classify_refresh(&ctx.send(request).await.map_err(refreshing)?)
+        let answer = ctx
+            .send_once(request)
+            .await
+            .map_err(|f| f.during("refreshing"))?;
+        classify_refresh(&answer).map_err(|f| f.during("refreshing"))
     }
 }
 
-/// A refresh's answer. An error code is read as for a revoke, with the step named in the reason;
-/// a 2xx without an access token is transient (not a TikTok answer).
-fn classify_refresh(answer: &Answer) -> Result<Refreshed, Failure> {
+/// A refresh's answer: the fresh access token, or why not. A refusal is permanent; a throttled
+/// refresh was not applied (transient); any other failure may have rotated the token
+/// (ambiguous).
+fn classify_refresh(answer: &Answer) -> Result<Token, Failure> {
     let json = answer.json();
+    if let Some(code) = json.as_ref().and_then(error_code) {
+        return Err(match by_code(answer, code) {
+            Failure::Transient { reason, after }
+                if code == "rate_limit_exceeded" || answer.status == 429 =>
+            {
+                Failure::Transient { reason, after }
+            }
+            Failure::Transient { reason, .. } => Failure::Ambiguous(reason),
+            other => other,
+        });
+    }
     let access_token = json
         .as_ref()
         .and_then(|json| json.get("access_token"))
         .and_then(Value::as_str)
         .filter(|token| !token.is_empty());
-    match (json.as_ref().and_then(error_code), access_token) {
-        (None, Some(token)) if answer.status.is_success() => {
-            Ok(Refreshed::Access(Token::new(token)))
-        }
-        (Some(code), _) => match by_code(answer, code) {
-            // A code's only good verdict: the token is dead (expired, or its grant revoked).
-            Ok(_) => Ok(Refreshed::Dead),
-            Err(failure) => Err(refreshing(failure)),
-        },
-        (None, _) if answer.status.is_success() => Err(Failure::Transient(format!(
-            "refreshing: {} without an access token",
-            answer.reason(None)
-        ))),
-        (None, _) if retryable(answer.status) => {
-            Err(refreshing(Failure::Transient(answer.reason(None))))
-        }
-        (None, _) => Err(refreshing(Failure::Permanent(answer.reason(None)))),
+    match access_token {
+        Some(token) if answer.status.is_success() => Ok(Token::new(token)),
+        _ if answer.status == 429 => Err(answer.failure(None)),
+        _ if answer.status.is_success() || retryable(answer.status) => Err(Failure::Ambiguous(
+            format!("{} without an access token", answer.reason(None)),
+        )),
+        _ => Err(answer.failure(None)),
     }
 }
 
-fn refreshing(failure: Failure) -> Failure {
-    match failure {
-        Failure::Transient(reason) => Failure::Transient(format!("refreshing: {reason}")),
-        Failure::Permanent(reason) => Failure::Permanent(format!("refreshing: {reason}")),
-    }
-}
-
-fn classify(answer: &Answer) -> Verdict {
+/// A revoke's answer.
+fn classify(answer: &Answer) -> Attempt {
     let json = answer.json();
     if let Some(code) = json.as_ref().and_then(error_code) {
-        return by_code(answer, code);
+        return Err(by_code(answer, code));
     }
-    if retryable(answer.status) {
-        Err(Failure::Transient(answer.reason(None)))
-    } else if answer.status.is_success() {
-        if json.is_some() || answer.is_empty() {
-            Ok(Outcome::Revoked)
-        } else {
-            Err(Failure::Transient(format!(
-                "{} with a body that is not JSON",
-                answer.reason(None)
-            )))
+    if !answer.status.is_success() {
+        return Err(answer.failure(None));
+    }
+    // The documented success: an empty body or `{}`; or, in the v2 envelope, an empty `data`
+    // with an error of code `ok` (and its `log_id`, `message`).
+    let empty = answer.is_empty()
+        || json.as_ref().and_then(Value::as_object).is_some_and(|o| {
+            o.iter().all(|(k, v)| match k.as_str() {
+                "data" => v.as_object().is_some_and(|d| d.is_empty()),
+                "error" | "error_description" | "log_id" => true,
+                _ => false,
+            })
+        });
+    if empty {
+        Ok(Outcome::Revoked)
+    } else {
+        Err(answer.unrecognised())
+    }
+}
+
+/// The failure of an answer with an error code: throttling and temporary codes transient,
+/// any other code permanent.
+fn by_code(answer: &Answer, code: &str) -> Failure {
+    let transient = matches!(
+        code,
+        "rate_limit_exceeded" | "server_error" | "temporarily_unavailable" | "internal_error"
+    ) || retryable(answer.status);
+    if transient {
+        Failure::Transient {
+            reason: answer.reason(Some(code)),
+            after: answer.retry_after(),
         }
     } else {
-        Err(Failure::Permanent(answer.reason(None)))
+        Failure::Permanent(answer.reason(Some(code)))
     }
 }
 
-/// The verdict of an answer with an error code: already revoked, transient or permanent.
-fn by_code(answer: &Answer, code: &str) -> Verdict {
-    match code {
-        "invalid_grant" | "access_token_invalid" | "invalid_token" => Ok(Outcome::AlreadyRevoked),
-        "server_error" | "temporarily_unavailable" | "internal_error" | "rate_limit_exceeded" => {
-            Err(Failure::Transient(answer.reason(Some(code))))
-        }
-        _ if retryable(answer.status) => Err(Failure::Transient(answer.reason(Some(code)))),
-        _ => Err(Failure::Permanent(answer.reason(Some(code)))),
-    }
-}
-
-/// The error code of either shape; `None` for no error (absent, `""`, `null`, code `ok`).
+/// The error code of the OAuth shape (`{"error": "invalid_grant"}`) or of the v2 API's
+/// (`{"error": {"code": "..."}}`); `None` for no error (absent, `""`, `null`, code `ok`).
 fn error_code(json: &Value) -> Option<&str> {
     let code = match json.get("error")? {
         Value::String(code) => code.as_str(),

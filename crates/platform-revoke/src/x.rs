@@ -1,27 +1,30 @@
 //! X (formerly Twitter), OAuth 2.0 user tokens.
 //!
-//! Documented call: <https://docs.x.com/fundamentals/authentication/oauth-2-0/user-access-token>
-//! (OAuth 2.0 Authorization Code Flow with PKCE): `POST https://api.x.com/2/oauth2/revoke`,
-//! `application/x-www-form-urlencoded`, fields `token` and `token_type_hint`
-//! (`access_token` or `refresh_token`; X answers `invalid_request` "Missing required parameter
-//! [token_type_hint]" without it, so it is always sent).
+//! **Request.** OAuth 2.0 Authorization Code Flow with PKCE, "Step 6: POST oauth2/revoke"
+//! (<https://docs.x.com/fundamentals/authentication/oauth-2-0/user-access-token>; its text read
+//! 2026-12-04 from the docs' source, xdevplatform/docs `user-access-token.mdx` 1f5173f, the
+//! stored page showing only its beginning): "A revoke token invalidates an access token or
+//! refresh token". `POST https://api.x.com/2/oauth2/revoke`, `application/x-www-form-urlencoded`,
+//! `token` and `token_type_hint`. A confidential client authenticates with HTTP Basic
+//! (`client_id:client_secret`; "You don't need client id for confidential clients with a valid
+//! Authorization Header"); a public client sends `client_id` in the form, as the page's example
+//! does. Nothing travels in the URL.
 //!
-//! Client authentication, from the same page: "If you are working with confidential clients,
-//! you will need to use a basic authentication scheme for generating an authorization header
-//! with base64 encoding while making requests to the token endpoints", the client id and secret
-//! joined by `:`. So a confidential client (the secret holds `clientSecret`) sends
-//! `Authorization: Basic base64(client_id:client_secret)` and no client fields in the form; a
-//! public client (no `clientSecret`) sends `client_id` in the form, as the page's example does.
-//!
-//! Verdicts: 2xx revoked (`{"revoked": true}`; RFC 7009 also answers 200 for an invalid
-//! token); 408, 429, 5xx transient; 400 with `invalid_token`, or with `invalid_request` whose
-//! description says "Value passed for the token was invalid" (X's answer for an unknown token at
-//! its OAuth 2.0 endpoints), already revoked; anything else (401 or `invalid_client` for bad
-//! client credentials, `unauthorized_client`, other 4xx) permanent.
+//! **Answers.** The page does not show the answer's body. X's official TypeScript SDK
+//! (xdevplatform/twitter-api-typescript-sdk, `src/OAuth2User.ts`, read 2026-12-04) types it
+//! `{revoked: boolean}`, and that is the only reading made:
+//! - 2xx with `{"revoked": true}`: `revoked`;
+//! - 2xx with `{"revoked": false}`: `failed` (`revoked false`): X says it did not revoke;
+//! - 2xx with any other body: `failed` (an answer the documentation does not describe);
+//! - 429 ("429 Too Many Requests", Rate limits,
+//!   <https://docs.x.com/fundamentals/rate-limits>, read 2026-12-04): transient, retried after
+//!   `x-rate-limit-reset` ("Unix timestamp when the limit resets"); 408 and 5xx: transient;
+//! - anything else (401 bad client credentials, 400 `invalid_request`, ...): `failed`, with the
+//!   code. X's 400 for an unknown token is not documented, so it is not "already revoked".
 
 use serde_json::Value;
 
-use crate::http::{Answer, Ctx, Failure, Verdict, retryable};
+use crate::http::{Answer, Attempt, Ctx, Failure, retryable, until_epoch};
 use crate::{ClientCredentials, Outcome, Token, TokenType};
 
 pub(crate) const PATH: &str = "/2/oauth2/revoke";
@@ -31,7 +34,7 @@ pub(crate) async fn revoke(
     credentials: Option<&ClientCredentials>,
     token: &Token,
     token_type: TokenType,
-) -> Verdict {
+) -> Attempt {
     let Some(credentials) = credentials else {
         return Err(Failure::Permanent(
             "no x client credentials (clientId, and clientSecret for a confidential client) in \
@@ -56,24 +59,27 @@ pub(crate) async fn revoke(
     classify(&ctx.send(request).await?)
 }
 
-fn classify(answer: &Answer) -> Verdict {
+fn classify(answer: &Answer) -> Attempt {
     if answer.status.is_success() {
-        return Ok(Outcome::Revoked);
+        return match answer.json().as_ref().and_then(|j| j.get("revoked")) {
+            Some(Value::Bool(true)) => Ok(Outcome::Revoked),
+            Some(Value::Bool(false)) => Err(Failure::Permanent(format!(
+                "{}: revoked false",
+                answer.reason(None)
+            ))),
+            _ => Err(answer.unrecognised()),
+        };
     }
-    let json = answer.json().unwrap_or(Value::Null);
-    let code = json.get("error").and_then(Value::as_str);
-    let description = json
-        .get("error_description")
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-        .to_ascii_lowercase();
-    let dead = code == Some("invalid_token")
-        || (code == Some("invalid_request") && description.contains("token was invalid"));
-    if dead {
-        Ok(Outcome::AlreadyRevoked)
-    } else if retryable(answer.status) {
-        Err(Failure::Transient(answer.reason(code)))
-    } else {
-        Err(Failure::Permanent(answer.reason(code)))
+    let code = answer.oauth_error();
+    if retryable(answer.status) {
+        let reset = answer
+            .header("x-rate-limit-reset")
+            .and_then(|r| r.trim().parse::<u64>().ok())
+            .map(until_epoch);
+        return Err(Failure::Transient {
+            reason: answer.reason(code.as_deref()),
+            after: answer.retry_after().or(reset),
+        });
     }
+    Err(answer.failure(code.as_deref()))
 }

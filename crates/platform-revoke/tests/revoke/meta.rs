@@ -1,47 +1,59 @@
-use std::time::Duration;
-
-use platform_revoke::{GRAPH_API_VERSION, Outcome, Platform::Meta, TokenType};
-use serde_json::json;
+use platform_revoke::{
+    Credentials, GRAPH_API_VERSION, LoginFlow, NoJournal, Outcome, Platform::Meta, TokenItem,
+    TokenType,
+};
+use serde_json::{Value, json};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 use crate::{
-    NoAuthorization, QueryIs, SLOW, TOKEN, expecting_no_request, permanent, revoke,
-    revoke_within_timeout, revoker, revoker_with, token, transient,
+    FormIs, NoAuthorization, REQUEST_TIMEOUT, TOKEN, answering_once, deadline,
+    expecting_no_request, permanent, revoke, revoke_in_one_attempt, revoke_with, revoker,
+    revoker_with, token, transient,
 };
 
-/// HMAC-SHA256 of [`TOKEN`] keyed by [`CLIENT_SECRET`], hex (computed independently with
+/// HMAC-SHA256 of [`TOKEN`] keyed by [`crate::CLIENT_SECRET`], hex (computed independently with
 /// `printf %s "$TOKEN" | openssl dgst -sha256 -hmac "$CLIENT_SECRET"`).
 const PROOF: &str = "a74459bc0c6e7a2be659009c47d8e43ef5bfb8f47dfbef1fc98cfc9590bc9e08";
 
-/// The documented request: `DELETE /v25.0/me/permissions?access_token=...` (with
-/// `appsecret_proof` when the app secret is known), no body, no Authorization header.
-fn revoke_call(query: Vec<(&'static str, String)>) -> wiremock::MockBuilder {
+/// The batch's one operation: `DELETE v25.0/me/permissions`.
+const BATCH: &str = r#"[{"method":"DELETE","relative_url":"v25.0/me/permissions"}]"#;
+
+/// The documented request: `POST /` (the Graph root), form `access_token`, `batch`,
+/// `include_headers=false` and `appsecret_proof` (when the app secret is known), no query, no
+/// Authorization header.
+fn revoke_call(with_proof: bool) -> wiremock::MockBuilder {
     assert_eq!(GRAPH_API_VERSION, "v25.0");
-    Mock::given(method("DELETE"))
-        .and(path("/v25.0/me/permissions"))
-        .and(QueryIs(query))
+    let form: &'static [(&str, &str)] = if with_proof {
+        &[
+            ("access_token", TOKEN),
+            ("batch", BATCH),
+            ("include_headers", "false"),
+            ("appsecret_proof", PROOF),
+        ]
+    } else {
+        &[
+            ("access_token", TOKEN),
+            ("batch", BATCH),
+            ("include_headers", "false"),
+        ]
+    };
+    Mock::given(method("POST"))
+        .and(path("/"))
+        .and(FormIs(form))
         .and(NoAuthorization)
 }
 
-fn with_proof() -> Vec<(&'static str, String)> {
-    vec![
-        ("access_token", TOKEN.to_owned()),
-        ("appsecret_proof", PROOF.to_owned()),
-    ]
-}
-
 async fn answering(template: ResponseTemplate) -> MockServer {
-    let server = MockServer::start().await;
-    revoke_call(with_proof())
-        .respond_with(template)
-        .expect(1)
-        .mount(&server)
-        .await;
-    server
+    answering_once(revoke_call(true), template).await
 }
 
-fn graph_error(code: i64, subcode: Option<i64>) -> serde_json::Value {
+/// The batch's answer: its one operation's status and body (a JSON text).
+fn batch(code: u16, body: &Value) -> ResponseTemplate {
+    ResponseTemplate::new(200).set_body_json(json!([{"code": code, "body": body.to_string()}]))
+}
+
+fn graph_error(code: i64, subcode: Option<i64>) -> Value {
     let mut error = json!({
         "message": "Error validating access token",
         "type": "OAuthException",
@@ -55,127 +67,197 @@ fn graph_error(code: i64, subcode: Option<i64>) -> serde_json::Value {
 }
 
 #[tokio::test]
-async fn meta_answers_success_true_so_the_token_is_revoked() {
-    let server =
-        answering(ResponseTemplate::new(200).set_body_json(json!({"success": true}))).await;
-    assert_eq!(revoke(&server, Meta).await, Ok(Outcome::Revoked));
-}
-
-#[tokio::test]
-async fn meta_without_the_app_secret_revokes_without_appsecret_proof() {
-    let server = MockServer::start().await;
-    revoke_call(vec![("access_token", TOKEN.to_owned())])
-        .respond_with(ResponseTemplate::new(200).set_body_string("true"))
-        .expect(1)
-        .mount(&server)
-        .await;
-    let revoker = revoker_with(
-        &server,
-        platform_revoke::Credentials::default(),
-        Duration::from_secs(5),
-    );
-    let outcome = revoker.revoke(Meta, &token(), TokenType::AccessToken).await;
-    assert_eq!(outcome, Ok(Outcome::Revoked));
-}
-
-#[tokio::test]
-async fn meta_answers_oauth_exception_190_so_the_token_is_already_revoked() {
-    for subcode in [None, Some(458), Some(460), Some(463), Some(467)] {
-        let server =
-            answering(ResponseTemplate::new(400).set_body_json(graph_error(190, subcode))).await;
-        assert_eq!(
-            revoke(&server, Meta).await,
-            Ok(Outcome::AlreadyRevoked),
-            "subcode {subcode:?}"
-        );
+async fn meta_answers_the_operations_true_or_success_true_so_the_token_is_revoked() {
+    for answer in [
+        batch(200, &json!(true)),
+        batch(200, &json!({"success": true})),
+    ] {
+        let server = answering(answer).await;
+        assert_eq!(revoke(&server, Meta).await, Ok(Outcome::Revoked));
     }
 }
 
 #[tokio::test]
-async fn meta_answers_190_for_a_checkpointed_user_so_the_revocation_is_permanent() {
-    let server =
-        answering(ResponseTemplate::new(400).set_body_json(graph_error(190, Some(459)))).await;
-    let error = permanent(revoke(&server, Meta).await, Meta);
-    assert_eq!(
-        error.reason(),
-        "http 400 (OAuthException code 190 subcode 459)"
-    );
-}
-
-#[tokio::test]
-async fn meta_answers_500_so_the_revocation_is_transient() {
-    let server = answering(ResponseTemplate::new(500).set_body_string("oops")).await;
-    let error = transient(revoke(&server, Meta).await, Meta);
-    assert_eq!(error.reason(), "http 500");
-}
-
-#[tokio::test]
-async fn meta_answers_429_so_the_revocation_is_transient() {
-    let server = answering(ResponseTemplate::new(429)).await;
-    let error = transient(revoke(&server, Meta).await, Meta);
-    assert_eq!(error.reason(), "http 429");
-}
-
-#[tokio::test]
-async fn meta_answers_400_with_a_throttling_code_so_the_revocation_is_transient() {
-    let server = answering(ResponseTemplate::new(400).set_body_json(graph_error(17, None))).await;
-    let error = transient(revoke(&server, Meta).await, Meta);
-    assert_eq!(error.reason(), "http 400 (OAuthException code 17)");
-}
-
-#[tokio::test]
-async fn meta_answers_an_error_marked_is_transient_so_the_revocation_is_transient() {
-    let mut body = graph_error(9999, None);
-    body["error"]["is_transient"] = json!(true);
-    let server = answering(ResponseTemplate::new(400).set_body_json(body)).await;
-    transient(revoke(&server, Meta).await, Meta);
-}
-
-#[tokio::test]
-async fn meta_answers_invalid_appsecret_proof_so_bad_client_credentials_are_permanent() {
-    let server = answering(ResponseTemplate::new(400).set_body_json(json!({
-        "error": {
-            "message": "Invalid appsecret_proof provided in the API argument",
-            "type": "GraphMethodException",
-            "code": 100,
-            "fbtrace_id": "x"
-        }
-    })))
+async fn meta_without_the_app_secret_revokes_without_appsecret_proof() {
+    let server = answering_once(revoke_call(false), batch(200, &json!(true))).await;
+    let revoker = revoker_with(&server, Credentials::default(), REQUEST_TIMEOUT);
+    let outcome = revoke_with(
+        &revoker,
+        Meta,
+        &token(),
+        TokenType::AccessToken,
+        &TokenItem::default(),
+        deadline(),
+        &NoJournal,
+    )
     .await;
-    let error = permanent(revoke(&server, Meta).await, Meta);
-    assert_eq!(error.reason(), "http 400 (GraphMethodException code 100)");
+    assert_eq!(outcome, Ok(Outcome::Revoked));
+}
+
+/// Code 190 says the token cannot be used, not that the grant is gone: the revocation fails,
+/// whether the operation or the whole request carries it.
+#[tokio::test]
+async fn meta_answers_oauth_exception_190_so_the_revocation_fails_with_its_code() {
+    for subcode in [Some(463), Some(467), Some(460), Some(458), None] {
+        let words = match subcode {
+            Some(subcode) => format!("OAuthException code 190 subcode {subcode}"),
+            None => "OAuthException code 190".to_owned(),
+        };
+        let error_body = graph_error(190, subcode);
+        for answer in [
+            batch(400, &error_body),
+            ResponseTemplate::new(400).set_body_json(&error_body),
+        ] {
+            let server = answering(answer).await;
+            let error = permanent(revoke(&server, Meta).await, Meta);
+            assert!(error.reason().contains("code 190"), "{error}");
+            assert_eq!(error.reason(), format!("http 400 ({words})"));
+        }
+    }
 }
 
 #[tokio::test]
-async fn meta_answers_403_permission_error_so_the_revocation_is_permanent() {
-    let server = answering(ResponseTemplate::new(403).set_body_json(graph_error(200, None))).await;
-    let error = permanent(revoke(&server, Meta).await, Meta);
-    assert_eq!(error.reason(), "http 403 (OAuthException code 200)");
+async fn meta_answers_a_throttling_or_temporary_code_so_the_revocation_is_transient() {
+    for code in [4, 17, 613, 32, 341, 1, 2] {
+        for answer in [
+            batch(400, &graph_error(code, None)),
+            ResponseTemplate::new(400).set_body_json(graph_error(code, None)),
+        ] {
+            let server = answering(answer).await;
+            let error = transient(revoke_in_one_attempt(&server, Meta).await, Meta);
+            assert_eq!(
+                error.reason(),
+                format!("http 400 (OAuthException code {code})")
+            );
+        }
+    }
 }
 
 #[tokio::test]
-async fn meta_answers_success_false_so_the_revocation_is_transient() {
-    let server =
-        answering(ResponseTemplate::new(200).set_body_json(json!({"success": false}))).await;
-    let error = transient(revoke(&server, Meta).await, Meta);
-    assert_eq!(error.reason(), "http 200 with success false");
+async fn meta_answers_5xx_or_429_so_the_revocation_is_transient() {
+    for (answer, reason) in [
+        (
+            ResponseTemplate::new(500).set_body_string("oops"),
+            "http 500",
+        ),
+        (ResponseTemplate::new(429), "http 429"),
+        (batch(503, &json!({})), "operation http 503"),
+        (batch(500, &json!(null)), "operation http 500"),
+    ] {
+        let server = answering(answer).await;
+        let error = transient(revoke_in_one_attempt(&server, Meta).await, Meta);
+        assert_eq!(error.reason(), reason);
+    }
+}
+
+#[tokio::test]
+async fn meta_answers_another_graph_error_so_the_revocation_fails() {
+    let invalid_proof = json!({"error": {
+        "message": "Invalid appsecret_proof provided in the API argument",
+        "type": "GraphMethodException",
+        "code": 100,
+        "fbtrace_id": "x"
+    }});
+    for (answer, reason) in [
+        (
+            ResponseTemplate::new(400).set_body_json(&invalid_proof),
+            "http 400 (GraphMethodException code 100)",
+        ),
+        (
+            batch(403, &graph_error(200, None)),
+            "http 403 (OAuthException code 200)",
+        ),
+        (
+            batch(400, &graph_error(190, Some(459))),
+            "http 400 (OAuthException code 190 subcode 459)",
+        ),
+    ] {
+        let server = answering(answer).await;
+        let error = permanent(revoke(&server, Meta).await, Meta);
+        assert_eq!(error.reason(), reason);
+    }
+}
+
+/// Only one operation answering 200 with `true` or `{"success": true}` is the documented
+/// success: anything else fails, a plain `{"success": true}` outside a batch answer included.
+#[tokio::test]
+async fn meta_answers_something_the_batch_documentation_does_not_describe_so_the_revocation_fails()
+{
+    let undescribed = "http 200: an answer the documentation does not describe";
+    let operation = "operation http 200: an answer the documentation does not describe";
+    for (answer, reason) in [
+        (batch(200, &json!(false)), operation),
+        (batch(200, &json!({"success": false})), operation),
+        (batch(200, &json!({})), operation),
+        (
+            ResponseTemplate::new(200).set_body_json(json!([{"code": 200, "body": "not json"}])),
+            operation,
+        ),
+        (
+            batch(204, &json!(true)),
+            "operation http 204: an answer the documentation does not describe",
+        ),
+        (
+            ResponseTemplate::new(200).set_body_json(json!({"success": true})),
+            undescribed,
+        ),
+        (
+            ResponseTemplate::new(200).set_body_string("true"),
+            undescribed,
+        ),
+        (
+            ResponseTemplate::new(200).set_body_json(json!([])),
+            undescribed,
+        ),
+        (
+            ResponseTemplate::new(200).set_body_json(json!([
+                {"code": 200, "body": "true"},
+                {"code": 200, "body": "true"}
+            ])),
+            undescribed,
+        ),
+    ] {
+        let server = answering(answer).await;
+        let error = permanent(revoke(&server, Meta).await, Meta);
+        assert_eq!(error.reason(), reason);
+    }
+}
+
+/// Instagram API with Instagram Login documents no revoke call: nothing is sent to Facebook.
+#[tokio::test]
+async fn meta_instagram_login_token_is_unsupported_without_a_request() {
+    let server = expecting_no_request().await;
+    let item = TokenItem {
+        login_flow: LoginFlow::InstagramLogin,
+        ..TokenItem::default()
+    };
+    for token_type in [TokenType::AccessToken, TokenType::RefreshToken] {
+        let outcome = revoke_with(
+            &revoker(&server),
+            Meta,
+            &token(),
+            token_type,
+            &item,
+            deadline(),
+            &NoJournal,
+        )
+        .await;
+        assert_eq!(
+            outcome,
+            Ok(Outcome::Unsupported(
+                "instagram_login_documents_no_revoke_call"
+            )),
+            "{token_type}"
+        );
+    }
 }
 
 #[tokio::test]
 async fn meta_refuses_a_refresh_token_permanently_without_a_request() {
     let server = expecting_no_request().await;
     let error = permanent(
-        revoker(&server)
-            .revoke(Meta, &token(), TokenType::RefreshToken)
-            .await,
+        crate::revoke_as(&server, Meta, TokenType::RefreshToken).await,
         Meta,
     );
     assert!(error.reason().contains("no refresh tokens"), "{error}");
-}
-
-#[tokio::test]
-async fn meta_not_answering_within_the_timeout_is_transient() {
-    let server = answering(ResponseTemplate::new(200).set_delay(SLOW)).await;
-    let error = transient(revoke_within_timeout(&server, Meta).await, Meta);
-    assert_eq!(error.reason(), "no answer within 300 ms");
 }

@@ -1,21 +1,22 @@
-use std::time::Duration;
+use std::time::{Duration, Instant, SystemTime};
 
-use platform_revoke::{ClientCredentials, Credentials, Outcome, Platform::X, TokenType};
+use platform_revoke::{Credentials, NoJournal, Outcome, Platform::X, TokenItem, TokenType};
 use serde_json::json;
 use wiremock::matchers::{basic_auth, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 use crate::{
-    CLIENT_ID, CLIENT_SECRET, FormIs, NoAuthorization, SLOW, TOKEN, expecting_no_request,
-    permanent, revoke, revoke_within_timeout, revoker, revoker_with, token, transient,
+    CLIENT_ID, CLIENT_SECRET, FormIs, NoAuthorization, REQUEST_TIMEOUT, TOKEN, calls, deadline,
+    permanent, revoke, revoke_as, revoke_in_one_attempt, revoke_with, revoker_with, token,
+    transient,
 };
 
 /// The documented request of a confidential client: `POST /2/oauth2/revoke`, HTTP Basic with
-/// the client id and secret, form `token` and `token_type_hint`.
-fn revoke_call(hint: &'static str) -> wiremock::MockBuilder {
-    let form: &'static [(&str, &str)] = match hint {
-        "access_token" => &[("token", TOKEN), ("token_type_hint", "access_token")],
-        _ => &[("token", TOKEN), ("token_type_hint", "refresh_token")],
+/// the client id and secret, form `token` and `token_type_hint`, no query.
+fn revoke_call(token_type: TokenType) -> wiremock::MockBuilder {
+    let form: &'static [(&str, &str)] = match token_type {
+        TokenType::AccessToken => &[("token", TOKEN), ("token_type_hint", "access_token")],
+        TokenType::RefreshToken => &[("token", TOKEN), ("token_type_hint", "refresh_token")],
     };
     Mock::given(method("POST"))
         .and(path("/2/oauth2/revoke"))
@@ -24,34 +25,30 @@ fn revoke_call(hint: &'static str) -> wiremock::MockBuilder {
 }
 
 async fn answering(template: ResponseTemplate) -> MockServer {
-    let server = MockServer::start().await;
-    revoke_call("access_token")
-        .respond_with(template)
-        .expect(1)
-        .mount(&server)
-        .await;
-    server
+    crate::answering_once(revoke_call(TokenType::AccessToken), template).await
+}
+
+fn epoch_now() -> u64 {
+    SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
 }
 
 #[tokio::test]
-async fn x_answers_revoked_true_so_the_token_is_revoked() {
-    let server =
-        answering(ResponseTemplate::new(200).set_body_json(json!({"revoked": true}))).await;
-    assert_eq!(revoke(&server, X).await, Ok(Outcome::Revoked));
-}
-
-#[tokio::test]
-async fn x_sends_refresh_token_as_the_token_type_hint_of_a_refresh_token() {
-    let server = MockServer::start().await;
-    revoke_call("refresh_token")
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"revoked": true})))
-        .expect(1)
-        .mount(&server)
+async fn x_answers_revoked_true_so_the_token_is_revoked_for_either_token_type() {
+    for token_type in [TokenType::AccessToken, TokenType::RefreshToken] {
+        let server = crate::answering_once(
+            revoke_call(token_type),
+            ResponseTemplate::new(200).set_body_json(json!({"revoked": true})),
+        )
         .await;
-    let outcome = revoker(&server)
-        .revoke(X, &token(), TokenType::RefreshToken)
-        .await;
-    assert_eq!(outcome, Ok(Outcome::Revoked));
+        assert_eq!(
+            revoke_as(&server, X, token_type).await,
+            Ok(Outcome::Revoked),
+            "{token_type}"
+        );
+    }
 }
 
 #[tokio::test]
@@ -71,86 +68,137 @@ async fn x_public_client_sends_its_client_id_in_the_form_and_no_authorization_he
         .await;
     let credentials = Credentials::from_json(&format!(r#"{{"x": {{"clientId": "{CLIENT_ID}"}}}}"#))
         .expect("a public client parses");
-    let revoker = revoker_with(&server, credentials, Duration::from_secs(5));
-    let outcome = revoker.revoke(X, &token(), TokenType::AccessToken).await;
+    let revoker = revoker_with(&server, credentials, REQUEST_TIMEOUT);
+    let outcome = revoke_with(
+        &revoker,
+        X,
+        &token(),
+        TokenType::AccessToken,
+        &TokenItem::default(),
+        deadline(),
+        &NoJournal,
+    )
+    .await;
     assert_eq!(outcome, Ok(Outcome::Revoked));
 }
 
 #[tokio::test]
-async fn x_answers_400_token_was_invalid_so_the_token_is_already_revoked() {
-    let server = answering(ResponseTemplate::new(400).set_body_json(json!({
-        "error": "invalid_request",
-        "error_description": "Value passed for the token was invalid."
-    })))
-    .await;
-    assert_eq!(revoke(&server, X).await, Ok(Outcome::AlreadyRevoked));
-}
-
-#[tokio::test]
-async fn x_answers_400_invalid_token_so_the_token_is_already_revoked() {
+async fn x_answers_revoked_false_so_the_revocation_fails() {
     let server =
-        answering(ResponseTemplate::new(400).set_body_json(json!({"error": "invalid_token"})))
-            .await;
-    assert_eq!(revoke(&server, X).await, Ok(Outcome::AlreadyRevoked));
+        answering(ResponseTemplate::new(200).set_body_json(json!({"revoked": false}))).await;
+    let error = permanent(revoke(&server, X).await, X);
+    assert_eq!(error.reason(), "http 200: revoked false");
 }
 
 #[tokio::test]
-async fn x_answers_503_so_the_revocation_is_transient() {
-    let server = answering(ResponseTemplate::new(503)).await;
-    let error = transient(revoke(&server, X).await, X);
-    assert_eq!(error.reason(), "http 503");
+async fn x_answers_another_2xx_body_so_the_revocation_fails() {
+    for (status, answer) in [
+        (200, ResponseTemplate::new(200)),
+        (200, ResponseTemplate::new(200).set_body_json(json!({}))),
+        (
+            200,
+            ResponseTemplate::new(200).set_body_json(json!({"revoked": "true"})),
+        ),
+        (
+            200,
+            ResponseTemplate::new(200).set_body_json(json!({"data": {"revoked": true}})),
+        ),
+        (200, ResponseTemplate::new(200).set_body_string("OK")),
+        (204, ResponseTemplate::new(204)),
+    ] {
+        let server = answering(answer).await;
+        let error = permanent(revoke(&server, X).await, X);
+        assert_eq!(
+            error.reason(),
+            format!("http {status}: an answer the documentation does not describe")
+        );
+    }
+}
+
+/// X's 400 for an unknown token is not documented: it is not "already revoked".
+#[tokio::test]
+async fn x_answers_4xx_so_the_revocation_fails() {
+    for (answer, reason) in [
+        (
+            ResponseTemplate::new(400).set_body_json(json!({
+                "error": "invalid_request",
+                "error_description": "Value passed for the token was invalid."
+            })),
+            "http 400 (invalid_request)",
+        ),
+        (
+            ResponseTemplate::new(400).set_body_json(json!({"error": "invalid_token"})),
+            "http 400 (invalid_token)",
+        ),
+        (
+            ResponseTemplate::new(401).set_body_json(json!({
+                "error": "unauthorized_client",
+                "error_description": "Missing valid authorization header"
+            })),
+            "http 401 (unauthorized_client)",
+        ),
+    ] {
+        let server = answering(answer).await;
+        let error = permanent(revoke(&server, X).await, X);
+        assert_eq!(error.reason(), reason);
+    }
 }
 
 #[tokio::test]
-async fn x_answers_429_so_the_revocation_is_transient() {
-    let server = answering(ResponseTemplate::new(429).set_body_json(json!({
-        "title": "Too Many Requests", "detail": "Too Many Requests", "type": "about:blank", "status": 429
-    })))
+async fn x_answers_429_so_the_revocation_is_transient_until_its_rate_limit_reset() {
+    let server = answering(
+        ResponseTemplate::new(429)
+            .set_body_json(json!({
+                "title": "Too Many Requests", "detail": "Too Many Requests", "type": "about:blank", "status": 429
+            }))
+            .insert_header("x-rate-limit-limit", "50")
+            .insert_header("x-rate-limit-remaining", "0")
+            .insert_header("x-rate-limit-reset", (epoch_now() + 5).to_string()),
+    )
     .await;
-    let error = transient(revoke(&server, X).await, X);
+    let error = transient(revoke_in_one_attempt(&server, X).await, X);
     assert_eq!(error.reason(), "http 429");
-}
-
-#[tokio::test]
-async fn x_answers_401_unauthorized_client_so_bad_client_credentials_are_permanent() {
-    let server = answering(ResponseTemplate::new(401).set_body_json(json!({
-        "error": "unauthorized_client",
-        "error_description": "Missing valid authorization header"
-    })))
-    .await;
-    let error = permanent(revoke(&server, X).await, X);
-    assert_eq!(error.reason(), "http 401 (unauthorized_client)");
-}
-
-#[tokio::test]
-async fn x_answers_400_missing_parameter_so_the_revocation_is_permanent() {
-    let server = answering(ResponseTemplate::new(400).set_body_json(json!({
-        "error": "invalid_request",
-        "error_description": "Missing required parameter [token_type_hint]."
-    })))
-    .await;
-    let error = permanent(revoke(&server, X).await, X);
-    assert_eq!(error.reason(), "http 400 (invalid_request)");
-}
-
-#[tokio::test]
-async fn x_without_client_credentials_fails_permanently_without_a_request() {
-    let server = expecting_no_request().await;
-    let credentials = Credentials::default().with(
-        platform_revoke::Platform::TikTok,
-        ClientCredentials::new(CLIENT_ID, CLIENT_SECRET),
-    );
-    let revoker = revoker_with(&server, credentials, Duration::from_secs(5));
-    let error = permanent(revoker.revoke(X, &token(), TokenType::AccessToken).await, X);
+    let wait = error.retry_after().expect("the reset time as a wait");
     assert!(
-        error.reason().contains("no x client credentials"),
-        "{error}"
+        wait > Duration::from_secs(3) && wait <= Duration::from_secs(5),
+        "{wait:?}"
     );
 }
 
 #[tokio::test]
-async fn x_not_answering_within_the_timeout_is_transient() {
-    let server = answering(ResponseTemplate::new(200).set_delay(SLOW)).await;
-    let error = transient(revoke_within_timeout(&server, X).await, X);
-    assert_eq!(error.reason(), "no answer within 300 ms");
+async fn x_waits_until_its_rate_limit_reset_and_revokes_on_the_second_call() {
+    let server = MockServer::start().await;
+    let reset = epoch_now() + 1;
+    revoke_call(TokenType::AccessToken)
+        .respond_with(
+            ResponseTemplate::new(429).insert_header("x-rate-limit-reset", reset.to_string()),
+        )
+        .up_to_n_times(1)
+        .expect(1)
+        .mount(&server)
+        .await;
+    revoke_call(TokenType::AccessToken)
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"revoked": true})))
+        .expect(1)
+        .mount(&server)
+        .await;
+    assert_eq!(revoke(&server, X).await, Ok(Outcome::Revoked));
+    // Not before the reset second began.
+    let now = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .unwrap();
+    assert!(now >= Duration::from_secs(reset), "{now:?} < {reset}");
+    assert_eq!(calls(&server).await, 2);
+}
+
+#[tokio::test]
+async fn x_answers_5xx_so_the_revocation_is_transient() {
+    for (status, retry_after) in [(503, None), (500, None)] {
+        let server = answering(ResponseTemplate::new(status)).await;
+        let started = Instant::now();
+        let error = transient(revoke_in_one_attempt(&server, X).await, X);
+        assert!(started.elapsed() < Duration::from_secs(1));
+        assert_eq!(error.reason(), format!("http {status}"));
+        assert_eq!(error.retry_after(), retry_after);
+    }
 }
