@@ -3,20 +3,26 @@
 
     .tools/venv/bin/python scripts/platform-stub.py [--port PORT]   (default $PLATFORM_STUB_PORT)
 
-revoke-tokens is pointed at it with REVOKE_ENDPOINT_<PLATFORM>=http://127.0.0.1:PORT (all five
-share it: their paths differ). Every platform's revoke call is answered as a success, in the
-shape the adapters of crates/platform-revoke read as `revoked`:
+revoke-tokens is pointed at it with REVOKE_ENDPOINT_<PLATFORM>=http://127.0.0.1:PORT (they all
+share it: their paths differ), and it plays the Mastodon server `localhost` (a token item's
+`server`, allowed by REVOKE_ALLOW_LOOPBACK=true). Every platform's revoke call is answered with
+the success its documentation gives, which the adapters of crates/platform-revoke record as
+`revoked` (LinkedIn's as `unconfirmed`: its call is undocumented):
 
-    google    POST   /revoke                 200, empty body
-    tiktok    POST   /v2/oauth/revoke/       200 {"data": {}, "error": {"code": "ok", ...}}
-    tiktok    POST   /v2/oauth/token/        200 {"access_token": "local-stub-...", ...} (a refresh
-                                             token is refreshed, then the fresh token revoked)
-    meta      DELETE /v25.0/me/permissions   200 {"success": true}
-    linkedin  POST   /oauth/v2/revoke        200, empty body
-    x         POST   /2/oauth2/revoke        200 {"revoked": true}
+    google    POST /revoke                    200, empty body
+    tiktok    POST /v2/oauth/revoke/          200 {}
+    tiktok    POST /v2/oauth/token/           200 {"access_token": "local-stub-...", ...} (a refresh
+                                              token is refreshed, then the fresh token revoked)
+    meta      POST /                          200 [{"code": 200, "body": "true"}] (a batch of one
+                                              DELETE v25.0/me/permissions)
+    linkedin  POST /oauth/v2/revoke           200, empty body
+    x         POST /2/oauth2/revoke           200 {"revoked": true}
+    reddit    POST /api/v1/revoke_token       204
+    discord   POST /api/oauth2/token/revoke   200, empty body
+    mastodon  POST /oauth/revoke              200 {}
 
 Anything else gets 404. One line per request on stdout: method, path and platform, never the
-query string (Meta's carries the token), a header (X's carries the client secret) or the body.
+query string, a header (some carry the client secret) or the body (the token).
 """
 
 from __future__ import annotations
@@ -31,27 +37,27 @@ from urllib.parse import urlsplit
 # (method, path) -> (platform, body); an empty body is sent as such.
 ROUTES = {
     ("POST", "/revoke"): ("google", b""),
-    ("POST", "/v2/oauth/revoke/"): (
-        "tiktok",
-        json.dumps({"data": {}, "error": {"code": "ok", "message": "", "log_id": "local-stub"}}).encode(),
-    ),
+    ("POST", "/v2/oauth/revoke/"): ("tiktok", b"{}"),
     ("POST", "/v2/oauth/token/"): (
         "tiktok",
         json.dumps(
             {
                 "access_token": "local-stub-fresh-access-token",
-                "expires_in": 86400,
+                "expires_in": 7200,
                 "open_id": "local-stub-open-id",
-                "refresh_expires_in": 31536000,
+                "refresh_expires_in": 15552000,
                 "refresh_token": "local-stub-next-refresh-token",
                 "scope": "user.info.basic",
                 "token_type": "Bearer",
             }
         ).encode(),
     ),
-    ("DELETE", "/v25.0/me/permissions"): ("meta", json.dumps({"success": True}).encode()),
+    ("POST", "/"): ("meta", json.dumps([{"code": 200, "body": "true"}]).encode()),
     ("POST", "/oauth/v2/revoke"): ("linkedin", b""),
     ("POST", "/2/oauth2/revoke"): ("x", json.dumps({"revoked": True}).encode()),
+    ("POST", "/api/v1/revoke_token"): ("reddit", None),
+    ("POST", "/api/oauth2/token/revoke"): ("discord", b""),
+    ("POST", "/oauth/revoke"): ("mastodon", b"{}"),
 }
 PLATFORM_OF_PATH = {path: platform for (_, path), (platform, _) in ROUTES.items()}
 
@@ -70,8 +76,9 @@ class Handler(BaseHTTPRequestHandler):
         route = ROUTES.get((self.command, path))
         if route:
             platform, body = route
-            status = 200
-            outcome = "answered with a fresh access token" if path.endswith("/token/") else "answered as revoked"
+            # Reddit documents 204, no body.
+            status, body = (204, b"") if body is None else (200, body)
+            outcome = "answered with a fresh access token" if path.endswith("/token/") else "answered its documented success"
         else:
             platform = PLATFORM_OF_PATH.get(path, "unknown")
             status, outcome = 404, "not a revoke call of the stub"
@@ -80,7 +87,8 @@ class Handler(BaseHTTPRequestHandler):
         self.send_response(status)
         if body:
             self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
+        if status != 204:
+            self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         if body:
             self.wfile.write(body)

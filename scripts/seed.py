@@ -90,6 +90,27 @@ DEMO_ITEMS = [
         "tokenType": "refresh_token",
     },
     {
+        "PK": "INTEGRATION#int_rd_demo456",
+        "SK": "INTEGRATION",
+        "id": "int_rd_demo456",
+        "accountId": "acct_demo",
+        "type": "reddit",
+        "name": "Demo Reddit account",
+        "createdAt": "2024-03-05T08:00:00Z",
+    },
+    {
+        "PK": "INTEGRATION#int_rd_demo456",
+        "SK": "TOKEN#access",
+        "token": "demo-access-token-3",
+        "tokenType": "access_token",
+    },
+    {
+        "PK": "INTEGRATION#int_rd_demo456",
+        "SK": "TOKEN#refresh",
+        "token": "demo-refresh-token-3",
+        "tokenType": "refresh_token",
+    },
+    {
         "PK": "POST#post_demo_1",
         "SK": "POST",
         "id": "post_demo_1",
@@ -103,7 +124,11 @@ DEMO_ITEMS = [
 # anything); the shape of the deployed secret.
 DEMO_REVOKE_CREDENTIALS = {
     platform: {"clientId": f"demo-{platform}-client-id", "clientSecret": f"demo-{platform}-client-secret-not-real"}
-    for platform in ("google", "tiktok", "meta", "linkedin", "x")
+    for platform in ("google", "tiktok", "meta", "linkedin", "x", "reddit", "discord")
+}
+# Mastodon apps are registered per server: the local stub plays the server `localhost`.
+DEMO_REVOKE_CREDENTIALS["mastodon"] = {
+    "localhost": {"clientId": "demo-mastodon-client-id", "clientSecret": "demo-mastodon-client-secret-not-real"}
 }
 
 

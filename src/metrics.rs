@@ -43,13 +43,15 @@ use serde_json::{Map, Value, json};
 /// = the stack name plus [`REVOCATION_SERVICE_SUFFIX`]), listed here beside this function's
 /// [`Metric::ALL`] so that the drift test between the code and the template sees every metric
 /// of the stack. `revoke-tokens` takes its names from this list.
-pub const REVOCATION_METRICS: [&str; 8] = [
+pub const REVOCATION_METRICS: [&str; 10] = [
     "TokensRevoked",
-    "TokensAlreadyRevoked",
+    "TokensUnconfirmed",
     "RevocationsUnsupported",
     "RevocationsSharedGrant",
     "RevocationsFailed",
+    "RevocationsGivenUp",
     "RevocationsRetried",
+    "RevocationsDeferred",
     "TokensSkipped",
     "RemovalsIgnored",
 ];

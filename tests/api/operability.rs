@@ -24,7 +24,7 @@ const SERVICE_VALUE: &str = "${AWS::StackName}";
 const ALIAS: &str = "live";
 
 /// Alarms that deliberately do not roll a deployment back, and why.
-const NOT_ROLLBACK: [(&str, &str); 4] = [
+const NOT_ROLLBACK: [(&str, &str); 5] = [
     (
         "FunctionThrottlesAlarm",
         "throttling is the account's or the function's concurrency, not the new version's code",
@@ -36,6 +36,10 @@ const NOT_ROLLBACK: [(&str, &str); 4] = [
     (
         "RevocationDeadLetterAlarm",
         "RevokeTokensFunction is not the alias CodeDeploy shifts, and a platform or a disconnect in progress failing is not caused by a version",
+    ),
+    (
+        "RevocationsGivenUpAlarm",
+        "RevokeTokensFunction is not the alias CodeDeploy shifts, and a platform failing for an hour is not caused by a version of the DELETE function",
     ),
     (
         "DisconnectEventDeadLetterAlarm",

@@ -8,12 +8,15 @@ use disconnect_integration::clock::SystemClock;
 use disconnect_integration::{sdk_config_with, telemetry};
 use lambda_runtime::{LambdaEvent, service_fn};
 use platform_revoke::Revoker;
+use revoke_tokens::consumer::invocation_deadline;
 use revoke_tokens::stream::StreamEvent;
-use revoke_tokens::{Config, Consumer, MetricsOut, load_credentials};
+use revoke_tokens::{Config, Consumer, GiveUp, MarkerStore, MetricsOut, load_credentials};
 use serde_json::value::RawValue;
 
 /// The most one AWS call, retries included, may take.
 const AWS_CALL_DEADLINE: Duration = Duration::from_secs(5);
+/// The deadline of an invocation whose own deadline is not an epoch time (`cargo lambda watch`).
+const LOCAL_DEADLINE: Duration = Duration::from_secs(60);
 
 fn main() -> Result<(), lambda_runtime::Error> {
     telemetry::init_from_env();
@@ -30,20 +33,35 @@ async fn serve() -> Result<(), lambda_runtime::Error> {
     let credentials = load_credentials(&secrets, &config.credentials_secret_id)
         .await
         .inspect_err(|e| tracing::error!(error = %e, "cannot start"))?;
-    let consumer = Arc::new(Consumer::new(
-        aws_sdk_dynamodb::Client::new(&sdk),
-        config.table_name.clone(),
-        Revoker::new(
-            config.endpoints.clone(),
-            credentials,
-            config.platform_timeout,
-        ),
-        SystemClock::shared(),
-        MetricsOut::Stdout {
-            namespace: config.metrics_namespace.clone(),
-            service: config.metrics_service.clone(),
-        },
-    ));
+    let revoker = Revoker::new(
+        config.endpoints.clone(),
+        credentials,
+        config.platform_timeout,
+    );
+    let revoker = if config.allow_loopback_servers {
+        revoker.allowing_loopback_servers()
+    } else {
+        revoker
+    };
+    let consumer = Arc::new(
+        Consumer::new(
+            MarkerStore::new(
+                aws_sdk_dynamodb::Client::new(&sdk),
+                config.table_name.clone(),
+            ),
+            revoker,
+            SystemClock::shared(),
+            MetricsOut::Stdout {
+                namespace: config.metrics_namespace.clone(),
+                service: config.metrics_service.clone(),
+            },
+        )
+        .with_give_up(GiveUp {
+            max_attempts: config.max_attempts,
+            after: config.give_up_after,
+        })
+        .with_platform_timeout(config.platform_timeout),
+    );
     // The event is taken raw and read by the consumer's own types: lambda_runtime's own
     // deserialisation error would quote the record, token values included. `run_concurrent`
     // serves one batch at a time unless AWS_LAMBDA_MAX_CONCURRENCY is above 1, and, unlike
@@ -54,7 +72,12 @@ async fn serve() -> Result<(), lambda_runtime::Error> {
             let batch = StreamEvent::from_json(event.payload.get()).inspect_err(|e| {
                 tracing::error!(error = %e, "the event is not a DynamoDB stream batch");
             })?;
-            Ok::<_, lambda_runtime::Error>(consumer.handle(&batch, &event.context.request_id).await)
+            let deadline = invocation_deadline(event.context.deadline, LOCAL_DEADLINE);
+            Ok::<_, lambda_runtime::Error>(
+                consumer
+                    .handle(&batch, &event.context.request_id, deadline)
+                    .await,
+            )
         }
     }))
     .await

@@ -16,6 +16,7 @@ const NAMES_READ: &[&str] = &[
     "Keys",
     "OldImage",
     "SequenceNumber",
+    "ApproximateCreationDateTime",
     "type",
     "principalId",
 ];
@@ -35,7 +36,7 @@ impl StreamEvent {
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct StreamRecord {
     #[serde(rename = "eventID", default)]
@@ -51,7 +52,7 @@ pub struct StreamRecord {
     pub user_identity: Option<UserIdentity>,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct Change {
     #[serde(default)]
@@ -60,9 +61,12 @@ pub struct Change {
     pub old_image: Value,
     #[serde(default)]
     pub sequence_number: String,
+    /// When the change was made, in epoch seconds (DynamoDB Streams' `StreamRecord`).
+    #[serde(default)]
+    pub approximate_creation_date_time: Option<f64>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct UserIdentity {
     #[serde(rename = "type", default)]
@@ -80,6 +84,15 @@ impl StreamRecord {
     /// A string attribute of the item as it was before the change.
     pub fn old(&self, name: &str) -> Option<&str> {
         self.dynamodb.old_image.get(name)?.get("S")?.as_str()
+    }
+
+    /// How long ago the change was made, when the record says.
+    pub fn age(&self, now: std::time::SystemTime) -> Option<std::time::Duration> {
+        let created = self.dynamodb.approximate_creation_date_time?;
+        let created = std::time::Duration::try_from_secs_f64(created).ok()?;
+        now.duration_since(std::time::UNIX_EPOCH)
+            .ok()?
+            .checked_sub(created)
     }
 
     /// Removed by DynamoDB's TTL, not by a request.

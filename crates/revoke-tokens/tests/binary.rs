@@ -302,3 +302,28 @@ async fn a_malformed_record_never_puts_a_token_in_the_output_at_any_level() {
         );
     }
 }
+
+/// One wrong variable must not send tokens and client secrets in clear text: the binary refuses
+/// to start, naming it.
+#[tokio::test]
+async fn an_endpoint_override_in_clear_text_to_another_host_fails_init_naming_the_variable() {
+    let sdk = sdk_config().await;
+    let table = Table::create(&sdk).await;
+    let secret = credentials_secret("{}").await;
+    for (variable, value) in [
+        ("REVOKE_ENDPOINT_GOOGLE", "http://oauth2.googleapis.com"),
+        ("REVOKE_ENDPOINT_DISCORD", "http://10.0.0.7:8080"),
+    ] {
+        let mut function = start(&env(&table.name, &secret, &[(variable, value.to_owned())]));
+        let code = function.wait_exit(Duration::from_secs(10));
+        assert!(
+            code.is_some_and(|c| c != 0),
+            "{variable}: init fails: {code:?}"
+        );
+        let all = function.stdout().join("\n") + &function.stderr().join("\n");
+        assert!(
+            all.contains(&format!("{variable} must be an https URL")),
+            "{variable}: {all}"
+        );
+    }
+}

@@ -1,28 +1,21 @@
 //! The consumer against DynamoDB Local (a table made from template.yaml, GrantIndex included)
-//! and stub platforms (wiremock on loopback): one test per platform and per outcome, shared
-//! grants, retries, what is ignored, and that no token value reaches a log line, a metric or
-//! the marker. Run with `make test` (services up, endpoints set).
+//! and stub platforms (wiremock on loopback): each platform's outcome, answers no documentation
+//! explains, grants, TikTok's refresh tokens, rate limits, the invocation's deadline, giving up,
+//! what is ignored, and that no token value reaches a log line, a metric or the marker. Run with
+//! `make test` (services up, endpoints set).
 
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use disconnect_integration::clock::SystemClock;
 use integrations_table::{AccountId, DisconnectMarker, IntegrationId};
 use platform_revoke::{ClientCredentials, Credentials, Endpoints, Platform, Revoker};
 use revoke_tokens::stream::{BatchResponse, ItemFailure, StreamEvent};
-use revoke_tokens::{Consumer, MetricsOut};
+use revoke_tokens::{Consumer, GiveUp, MarkerStore, MetricsOut};
 use serde_json::{Value, json};
 use test_support::local::{Table, sdk_config, to_item, unique};
 use wiremock::matchers::{body_string_contains, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
-
-const PLATFORMS: [Platform; 5] = [
-    Platform::Google,
-    Platform::TikTok,
-    Platform::Meta,
-    Platform::LinkedIn,
-    Platform::X,
-];
 
 /// A table, a stub of every platform, and the consumer wired to both.
 struct Fixture {
@@ -34,26 +27,36 @@ struct Fixture {
 
 impl Fixture {
     async fn new() -> Self {
+        Self::with(GiveUp::default(), Duration::from_secs(2)).await
+    }
+
+    async fn with(give_up: GiveUp, platform_timeout: Duration) -> Self {
         let sdk = sdk_config().await;
         let table = Table::create(&sdk).await;
         let server = MockServer::start().await;
-        let endpoints = PLATFORMS
+        let uri = server.uri();
+        let endpoints = Endpoints::from_lookup(|_| Some(uri.clone())).unwrap();
+        let credentials = Platform::ALL
             .iter()
-            .fold(Endpoints::defaults(), |e, &p| e.with_base(p, server.uri()));
-        let credentials = PLATFORMS.iter().fold(Credentials::default(), |c, &p| {
-            c.with(
-                p,
-                ClientCredentials::new("client-id", "client-secret-value"),
-            )
-        });
+            .fold(Credentials::default(), |c, &p| {
+                c.with(
+                    p,
+                    ClientCredentials::new("client-id", "client-secret-value"),
+                )
+            })
+            .with_mastodon_server(
+                "localhost",
+                ClientCredentials::new("masto-id", "masto-secret-value"),
+            );
         let metrics = Arc::new(Mutex::new(Vec::new()));
         let consumer = Consumer::new(
-            aws_sdk_dynamodb::Client::new(&sdk),
-            table.name.clone(),
-            Revoker::new(endpoints, credentials, Duration::from_secs(2)),
+            MarkerStore::new(aws_sdk_dynamodb::Client::new(&sdk), table.name.clone()),
+            Revoker::new(endpoints, credentials, platform_timeout).allowing_loopback_servers(),
             SystemClock::shared(),
             MetricsOut::Memory(Arc::clone(&metrics)),
-        );
+        )
+        .with_give_up(give_up)
+        .with_platform_timeout(platform_timeout);
         Self {
             table,
             server,
@@ -64,18 +67,8 @@ impl Fixture {
 
     /// Stubs `platform`'s revoke call with `answer`, expecting `times` calls.
     async fn platform_answers(&self, platform: Platform, answer: ResponseTemplate, times: u64) {
-        let (verb, route) = match platform {
-            Platform::Google => ("POST", "/revoke".to_owned()),
-            Platform::TikTok => ("POST", "/v2/oauth/revoke/".to_owned()),
-            Platform::Meta => (
-                "DELETE",
-                format!("/{}/me/permissions", platform_revoke::GRAPH_API_VERSION),
-            ),
-            Platform::LinkedIn => ("POST", "/oauth/v2/revoke".to_owned()),
-            Platform::X => ("POST", "/2/oauth2/revoke".to_owned()),
-        };
-        Mock::given(method(verb))
-            .and(path(route))
+        Mock::given(method("POST"))
+            .and(path(route(platform)))
             .respond_with(answer)
             .expect(times)
             .mount(&self.server)
@@ -92,13 +85,25 @@ impl Fixture {
             item["grantId"] = json!(grant);
         }
         self.table.put(item).await;
+        let extra = if kind == "mastodon" {
+            json!({"server": format!("http://localhost:{}", self.server.address().port())})
+        } else {
+            json!({})
+        };
+        self.token(id, "TOKEN#access", "access_token", extra).await
+    }
+
+    /// A token item of `id`, with `extra` attributes; returns its value.
+    async fn token(&self, id: &str, sk: &str, token_type: &str, extra: Value) -> String {
         let token = format!("tok-{}", unique("v"));
-        self.table
-            .put(json!({
-                "PK": format!("INTEGRATION#{id}"), "SK": "TOKEN#access",
-                "token": token, "tokenType": "access_token", "expiresAt": 4_102_444_800i64,
-            }))
-            .await;
+        let mut item = json!({
+            "PK": format!("INTEGRATION#{id}"), "SK": sk,
+            "token": token, "tokenType": token_type, "expiresAt": 4_102_444_800i64,
+        });
+        for (k, v) in extra.as_object().unwrap() {
+            item[k] = v.clone();
+        }
+        self.table.put(item).await;
         token
     }
 
@@ -141,15 +146,27 @@ impl Fixture {
             .unwrap();
     }
 
+    /// One invocation, with a minute to go.
     async fn handle(&self, event: &StreamEvent) -> BatchResponse {
-        self.consumer.handle(event, "req-test").await
+        self.handle_until(event, Instant::now() + Duration::from_secs(60))
+            .await
     }
 
-    async fn outcomes(&self, id: &str) -> Vec<Value> {
+    async fn handle_until(&self, event: &StreamEvent, deadline: Instant) -> BatchResponse {
+        self.consumer.handle(event, &unique("req"), deadline).await
+    }
+
+    async fn marker(&self, id: &str) -> Value {
         self.table
             .get(&format!("INTEGRATION#{id}"), "DISCONNECTED")
             .await
-            .and_then(|m| m.get("revocation").cloned())
+            .expect("a marker")
+    }
+
+    async fn outcomes(&self, id: &str) -> Vec<Value> {
+        self.marker(id)
+            .await
+            .get("revocation")
             .and_then(|r| r.as_array().cloned())
             .unwrap_or_default()
     }
@@ -158,6 +175,15 @@ impl Fixture {
         let outcomes = self.outcomes(id).await;
         assert_eq!(outcomes.len(), 1, "one outcome: {outcomes:#?}");
         outcomes[0]["outcome"].as_str().unwrap().to_owned()
+    }
+
+    /// The one entry of `key`.
+    async fn entry(&self, id: &str, key: &str) -> Value {
+        self.outcomes(id)
+            .await
+            .into_iter()
+            .find(|o| o["tokenKey"] == key)
+            .unwrap_or_else(|| panic!("an outcome for {key}"))
     }
 
     fn counted(&self, metric: &str) -> u64 {
@@ -170,9 +196,40 @@ impl Fixture {
     }
 }
 
+/// Each platform's documented path.
+fn route(platform: Platform) -> &'static str {
+    match platform {
+        Platform::Google => "/revoke",
+        Platform::TikTok => "/v2/oauth/revoke/",
+        Platform::Meta => "/",
+        Platform::LinkedIn => "/oauth/v2/revoke",
+        Platform::X => "/2/oauth2/revoke",
+        Platform::Reddit => "/api/v1/revoke_token",
+        Platform::Discord => "/api/oauth2/token/revoke",
+        Platform::Mastodon => "/oauth/revoke",
+    }
+}
+
+/// Each platform's documented success.
+fn success(platform: Platform) -> ResponseTemplate {
+    match platform {
+        Platform::Meta => {
+            ResponseTemplate::new(200).set_body_json(json!([{"code": 200, "body": "true"}]))
+        }
+        Platform::X => ResponseTemplate::new(200).set_body_json(json!({"revoked": true})),
+        Platform::TikTok | Platform::Mastodon => ResponseTemplate::new(200).set_body_string("{}"),
+        Platform::Reddit => ResponseTemplate::new(204),
+        _ => ResponseTemplate::new(200),
+    }
+}
+
 /// The stream record of `item`'s removal (a TTL removal when `by_ttl`).
 fn removal(item: &Value, by_ttl: bool) -> Value {
     let image: Value = serde_json::to_value(dynamodb_json(item)).unwrap();
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
     let mut record = json!({
         "eventID": unique("ev"),
         "eventName": "REMOVE",
@@ -181,6 +238,7 @@ fn removal(item: &Value, by_ttl: bool) -> Value {
             "Keys": {"PK": image["PK"], "SK": image["SK"]},
             "OldImage": image,
             "SequenceNumber": unique("seq"),
+            "ApproximateCreationDateTime": now,
             "StreamViewType": "NEW_AND_OLD_IMAGES",
         },
     });
@@ -211,7 +269,19 @@ fn dynamodb_json(item: &Value) -> Value {
 }
 
 fn event(records: Vec<Value>) -> StreamEvent {
-    serde_json::from_value(json!({ "Records": records })).unwrap()
+    StreamEvent::from_json(&json!({ "Records": records }).to_string()).unwrap()
+}
+
+/// The batch with the records of token `key` only.
+fn only(batch: &StreamEvent, key: &str) -> StreamEvent {
+    StreamEvent {
+        records: batch
+            .records
+            .iter()
+            .filter(|r| r.key("SK") == Some(key))
+            .cloned()
+            .collect(),
+    }
 }
 
 /// Log lines written through the function's own subscriber, kept for reading.
@@ -245,20 +315,35 @@ fn no_failures() -> BatchResponse {
     BatchResponse::default()
 }
 
+fn handed_back(sequence: &str) -> BatchResponse {
+    BatchResponse {
+        batch_item_failures: vec![ItemFailure {
+            item_identifier: sequence.to_owned(),
+        }],
+    }
+}
+
+fn sequence_of(batch: &StreamEvent, key: &str) -> String {
+    batch
+        .records
+        .iter()
+        .find(|r| r.key("SK") == Some(key))
+        .unwrap()
+        .dynamodb
+        .sequence_number
+        .clone()
+}
+
 #[tokio::test]
-async fn each_platform_revokes_a_disconnected_integrations_token_and_the_marker_says_revoked() {
-    let success = |platform| match platform {
-        Platform::Meta => ResponseTemplate::new(200).set_body_json(json!({"success": true})),
-        Platform::X => ResponseTemplate::new(200).set_body_json(json!({"revoked": true})),
-        Platform::TikTok => ResponseTemplate::new(200).set_body_string("{}"),
-        _ => ResponseTemplate::new(200),
-    };
+async fn each_platform_answering_its_documented_success_is_recorded_revoked() {
     for (kind, platform) in [
         ("youtube", Platform::Google),
         ("tiktok", Platform::TikTok),
         ("instagram", Platform::Meta),
-        ("linkedin", Platform::LinkedIn),
         ("x", Platform::X),
+        ("reddit", Platform::Reddit),
+        ("discord", Platform::Discord),
+        ("mastodon", Platform::Mastodon),
     ] {
         let f = Fixture::new().await;
         f.platform_answers(platform, success(platform), 1).await;
@@ -271,6 +356,7 @@ async fn each_platform_revokes_a_disconnected_integrations_token_and_the_marker_
         assert_eq!(outcome["platform"], platform.as_str(), "{kind}");
         assert_eq!(outcome["tokenKey"], "TOKEN#access");
         assert_eq!(outcome["tokenType"], "access_token");
+        assert!(outcome.get("reason").is_none(), "{kind}: {outcome}");
         assert_eq!(f.counted("TokensRevoked"), 1, "{kind}");
         // The integration's removal is not a token's: ignored and counted.
         assert_eq!(f.counted("RemovalsIgnored"), 1, "{kind}");
@@ -279,52 +365,125 @@ async fn each_platform_revokes_a_disconnected_integrations_token_and_the_marker_
 }
 
 #[tokio::test]
-async fn each_platform_saying_the_token_is_dead_records_already_revoked() {
-    let dead = |platform| {
-        match platform {
-        Platform::Google => {
-            ResponseTemplate::new(400).set_body_json(json!({"error": "invalid_token"}))
-        }
-        Platform::TikTok => ResponseTemplate::new(200).set_body_json(
-            json!({"error": "invalid_grant", "error_description": "token revoked"}),
+async fn a_linkedin_success_is_unconfirmed_because_no_page_documents_the_call() {
+    let f = Fixture::new().await;
+    f.platform_answers(Platform::LinkedIn, ResponseTemplate::new(200), 1)
+        .await;
+    f.integration("int_1", "linkedin", None).await;
+    let batch = f.disconnect("int_1").await;
+    assert_eq!(f.handle(&batch).await, no_failures());
+    assert_eq!(f.outcome("int_1").await, "unconfirmed");
+    assert_eq!(f.counted("TokensUnconfirmed"), 1);
+    assert_eq!(f.counted("TokensRevoked"), 0);
+}
+
+#[tokio::test]
+async fn answers_no_documentation_explains_are_failed_with_their_code_never_already_revoked() {
+    let cases = [
+        (
+            "youtube",
+            Platform::Google,
+            ResponseTemplate::new(400).set_body_json(json!({"error": "invalid_token"})),
+            "invalid_token",
         ),
-        Platform::Meta => ResponseTemplate::new(400).set_body_json(json!({
-            "error": {"message": "Error validating access token", "type": "OAuthException", "code": 190}
-        })),
-        Platform::LinkedIn => {
-            ResponseTemplate::new(400).set_body_json(json!({"error": "invalid_token"}))
-        }
-        Platform::X => {
-            ResponseTemplate::new(400).set_body_json(json!({"error": "invalid_token"}))
-        }
-    }
-    };
-    for (kind, platform) in [
-        ("youtube", Platform::Google),
-        ("tiktok", Platform::TikTok),
-        ("facebook", Platform::Meta),
-        ("linkedin", Platform::LinkedIn),
-        ("twitter", Platform::X),
-    ] {
+        (
+            "tiktok",
+            Platform::TikTok,
+            ResponseTemplate::new(200).set_body_json(json!({"error": "invalid_grant"})),
+            "invalid_grant",
+        ),
+        (
+            "facebook",
+            Platform::Meta,
+            ResponseTemplate::new(200).set_body_json(json!([{"code": 400, "body":
+                r#"{"error": {"type": "OAuthException", "code": 190, "error_subcode": 463}}"#}])),
+            "code 190 subcode 463",
+        ),
+        (
+            "x",
+            Platform::X,
+            ResponseTemplate::new(200).set_body_json(json!({"revoked": false})),
+            "revoked false",
+        ),
+        (
+            "twitter",
+            Platform::X,
+            ResponseTemplate::new(400).set_body_json(json!({"error": "invalid_request"})),
+            "invalid_request",
+        ),
+        (
+            "discord",
+            Platform::Discord,
+            ResponseTemplate::new(202),
+            "not describe",
+        ),
+    ];
+    for (kind, platform, answer, reason) in cases {
         let f = Fixture::new().await;
-        f.platform_answers(platform, dead(platform), 1).await;
+        f.platform_answers(platform, answer, 1).await;
         f.integration("int_1", kind, None).await;
         let batch = f.disconnect("int_1").await;
         assert_eq!(f.handle(&batch).await, no_failures(), "{kind}");
-        assert_eq!(f.outcome("int_1").await, "already_revoked", "{kind}");
-        assert_eq!(f.counted("TokensAlreadyRevoked"), 1, "{kind}");
+        let outcome = &f.outcomes("int_1").await[0];
+        assert_eq!(outcome["outcome"], "failed", "{kind}");
+        assert!(
+            outcome["reason"].as_str().unwrap().contains(reason),
+            "{kind}: {outcome}"
+        );
+        assert_eq!(f.counted("RevocationsFailed"), 1, "{kind}");
+        assert_eq!(f.counted("RevocationsGivenUp"), 0, "{kind}");
     }
 }
 
 #[tokio::test]
-async fn a_platform_without_a_revoke_call_is_recorded_unsupported_without_a_request() {
+async fn types_without_a_documented_revoke_call_are_unsupported_with_a_reason_and_no_request() {
+    for (kind, reason) in [
+        ("pinterest", "pinterest_revokes_only_system_user_tokens"),
+        ("threads", "threads_documents_no_revoke_call"),
+        ("bluesky", "atproto_oauth_requires_no_revocation_endpoint"),
+        ("myspace", "unknown_integration_type"),
+    ] {
+        let f = Fixture::new().await;
+        f.integration("int_1", kind, None).await;
+        let batch = f.disconnect("int_1").await;
+        assert_eq!(f.handle(&batch).await, no_failures(), "{kind}");
+        let outcome = &f.outcomes("int_1").await[0];
+        assert_eq!(outcome["outcome"], "unsupported", "{kind}");
+        assert_eq!(outcome["reason"], reason, "{kind}");
+        assert!(outcome.get("platform").is_none(), "{kind}");
+        assert_eq!(f.counted("RevocationsUnsupported"), 1, "{kind}");
+        assert!(
+            f.server.received_requests().await.unwrap().is_empty(),
+            "{kind}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn an_instagram_login_token_is_unsupported_and_never_sent_to_facebook() {
     let f = Fixture::new().await;
-    f.integration("int_1", "pinterest", None).await;
-    let batch = f.disconnect("int_1").await;
+    f.table
+        .put(
+            json!({"PK": "INTEGRATION#int_ig", "SK": "INTEGRATION", "id": "int_ig",
+                    "accountId": "acct_1", "type": "instagram"}),
+        )
+        .await;
+    f.token(
+        "int_ig",
+        "TOKEN#access",
+        "access_token",
+        json!({"loginFlow": "instagram_login"}),
+    )
+    .await;
+    let batch = f.disconnect("int_ig").await;
     assert_eq!(f.handle(&batch).await, no_failures());
-    assert_eq!(f.outcome("int_1").await, "unsupported");
-    assert!(f.outcomes("int_1").await[0].get("platform").is_none());
-    assert_eq!(f.counted("RevocationsUnsupported"), 1);
+    let outcome = &f.outcomes("int_ig").await[0];
+    assert_eq!(outcome["outcome"], "unsupported");
+    assert_eq!(outcome["platform"], "meta");
+    assert_eq!(
+        outcome["reason"],
+        "instagram_login_documents_no_revoke_call"
+    );
     assert!(f.server.received_requests().await.unwrap().is_empty());
 }
 
@@ -351,18 +510,53 @@ async fn a_grant_another_live_integration_shares_is_not_revoked_until_the_last_o
     f.server.verify().await;
 }
 
+/// Google: "If the token is an access token and it has a corresponding refresh token, the
+/// refresh token will also be revoked": one call ends both, and the second says how.
 #[tokio::test]
-async fn a_tiktok_disconnect_whose_access_token_has_expired_still_ends_the_grant_by_its_refresh_token()
- {
+async fn a_refresh_token_whose_grant_a_revoked_access_token_ended_is_revoked_via_it_without_a_call()
+{
+    let f = Fixture::new().await;
+    f.platform_answers(Platform::Google, ResponseTemplate::new(200), 1)
+        .await;
+    f.integration("int_1", "youtube", None).await;
+    f.token("int_1", "TOKEN#refresh", "refresh_token", json!({}))
+        .await;
+    let batch = f.disconnect("int_1").await;
+
+    assert_eq!(f.handle(&batch).await, no_failures());
+    assert_eq!(f.entry("int_1", "TOKEN#access").await["outcome"], "revoked");
+    let refresh = f.entry("int_1", "TOKEN#refresh").await;
+    assert_eq!(refresh["outcome"], "revoked");
+    assert_eq!(refresh["via"], "TOKEN#access");
+    assert_eq!(f.counted("TokensRevoked"), 2);
+    f.server.verify().await;
+}
+
+/// X documents no such covering: each token is revoked by its own call.
+#[tokio::test]
+async fn an_x_refresh_token_is_revoked_by_its_own_call_even_after_its_access_token() {
+    let f = Fixture::new().await;
+    f.platform_answers(Platform::X, success(Platform::X), 2)
+        .await;
+    f.integration("int_1", "x", None).await;
+    f.token("int_1", "TOKEN#refresh", "refresh_token", json!({}))
+        .await;
+    let batch = f.disconnect("int_1").await;
+    assert_eq!(f.handle(&batch).await, no_failures());
+    let refresh = f.entry("int_1", "TOKEN#refresh").await;
+    assert_eq!(refresh["outcome"], "revoked");
+    assert!(refresh.get("via").is_none(), "{refresh}");
+    f.server.verify().await;
+}
+
+/// TikTok's stored access token is past its 2 hours; its refresh token ends the grant.
+#[tokio::test]
+async fn a_tiktok_disconnect_whose_access_token_has_expired_ends_the_grant_by_its_refresh_token() {
     let f = Fixture::new().await;
     let access = f.integration("int_1", "tiktok", None).await;
-    f.table
-        .put(json!({
-            "PK": "INTEGRATION#int_1", "SK": "TOKEN#refresh",
-            "token": "rft-refresh-value", "tokenType": "refresh_token",
-        }))
+    let refresh = f
+        .token("int_1", "TOKEN#refresh", "refresh_token", json!({}))
         .await;
-    // The stored access token is past its 24 hours: TikTok calls it invalid.
     Mock::given(method("POST"))
         .and(path("/v2/oauth/revoke/"))
         .and(body_string_contains(format!("token={access}")))
@@ -372,13 +566,12 @@ async fn a_tiktok_disconnect_whose_access_token_has_expired_still_ends_the_grant
         .expect(1)
         .mount(&f.server)
         .await;
-    // The refresh token still lives: refreshed, and the fresh access token revoked at once.
     Mock::given(method("POST"))
         .and(path("/v2/oauth/token/"))
-        .and(body_string_contains("refresh_token=rft-refresh-value"))
+        .and(body_string_contains(format!("refresh_token={refresh}")))
         .respond_with(ResponseTemplate::new(200).set_body_json(json!({
             "access_token": "act-fresh-value", "refresh_token": "rft-next-value",
-            "expires_in": 86400, "token_type": "Bearer"
+            "expires_in": 7200, "refresh_expires_in": 15552000, "token_type": "Bearer"
         })))
         .expect(1)
         .mount(&f.server)
@@ -393,43 +586,324 @@ async fn a_tiktok_disconnect_whose_access_token_has_expired_still_ends_the_grant
 
     let batch = f.disconnect("int_1").await;
     assert_eq!(f.handle(&batch).await, no_failures());
-    let outcomes = f.outcomes("int_1").await;
-    let of = |key: &str| {
-        outcomes
-            .iter()
-            .find(|o| o["tokenKey"] == key)
-            .map(|o| o["outcome"].as_str().unwrap().to_owned())
-    };
-    assert_eq!(of("TOKEN#access").as_deref(), Some("already_revoked"));
-    assert_eq!(of("TOKEN#refresh").as_deref(), Some("revoked"));
-    assert_eq!(f.counted("TokensRevoked"), 1);
-    assert_eq!(f.counted("TokensAlreadyRevoked"), 1);
-    let marker = serde_json::to_string(&outcomes).unwrap();
-    for value in ["act-fresh", "rft-", &access] {
+    let access_outcome = f.entry("int_1", "TOKEN#access").await;
+    assert_eq!(access_outcome["outcome"], "failed");
+    assert!(
+        access_outcome["reason"]
+            .as_str()
+            .unwrap()
+            .contains("access_token_invalid"),
+        "{access_outcome}"
+    );
+    assert_eq!(
+        f.entry("int_1", "TOKEN#refresh").await["outcome"],
+        "revoked"
+    );
+    let marker = f.marker("int_1").await.to_string();
+    for value in ["act-fresh", "rft-next", &access, &refresh] {
         assert!(!marker.contains(value), "a token on the marker: {marker}");
     }
     f.server.verify().await;
 }
 
+/// The fresh access token cannot be revoked: the stored refresh token is rotated already, so
+/// no later delivery could finish. Failed, with what happened, and not handed back.
 #[tokio::test]
-async fn a_permanent_refusal_is_recorded_failed_with_its_reason_and_not_retried() {
+async fn a_tiktok_refresh_whose_fresh_token_cannot_be_revoked_is_recorded_failed_not_retried() {
+    let f = Fixture::new().await;
+    let mut batch_tokens = vec![];
+    f.table
+        .put(
+            json!({"PK": "INTEGRATION#int_1", "SK": "INTEGRATION", "id": "int_1",
+                    "accountId": "acct_1", "type": "tiktok"}),
+        )
+        .await;
+    batch_tokens.push(
+        f.token("int_1", "TOKEN#refresh", "refresh_token", json!({}))
+            .await,
+    );
+    Mock::given(method("POST"))
+        .and(path("/v2/oauth/token/"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "access_token": "act-fresh-value", "refresh_token": "rft-next-value"
+        })))
+        .expect(1)
+        .mount(&f.server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/v2/oauth/revoke/"))
+        .respond_with(ResponseTemplate::new(503))
+        .expect(2..=3)
+        .mount(&f.server)
+        .await;
+    let batch = f.disconnect("int_1").await;
+
+    assert_eq!(f.handle(&batch).await, no_failures(), "not handed back");
+    let outcome = f.entry("int_1", "TOKEN#refresh").await;
+    assert_eq!(outcome["outcome"], "failed");
+    assert!(
+        outcome["reason"]
+            .as_str()
+            .unwrap()
+            .starts_with(platform_revoke::REFRESHED_BUT_NOT_REVOKED),
+        "{outcome}"
+    );
+    let marker = f.marker("int_1").await;
+    assert_eq!(
+        marker["revocationRefreshes"].as_array().map(Vec::len),
+        Some(1),
+        "the refresh was noted: {marker}"
+    );
+    f.server.verify().await;
+}
+
+/// A refresh whose answer was lost may have rotated the token: the next delivery's refused
+/// refresh is not "already revoked" but "rotated by an earlier attempt", failed.
+#[tokio::test]
+async fn a_refresh_refused_after_an_earlier_attempt_lost_its_answer_is_failed_as_rotated() {
+    let f = Fixture::new().await;
+    f.table
+        .put(
+            json!({"PK": "INTEGRATION#int_1", "SK": "INTEGRATION", "id": "int_1",
+                    "accountId": "acct_1", "type": "tiktok"}),
+        )
+        .await;
+    f.token("int_1", "TOKEN#refresh", "refresh_token", json!({}))
+        .await;
+    let batch = f.disconnect("int_1").await;
+    // The first attempt's refresh gets no answer in time (the fixture's timeout is 2 s).
+    Mock::given(method("POST"))
+        .and(path("/v2/oauth/token/"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"access_token": "act-lost-value"}))
+                .set_delay(Duration::from_secs(4)),
+        )
+        .expect(1)
+        .mount(&f.server)
+        .await;
+    let sequence = sequence_of(&batch, "TOKEN#refresh");
+    assert_eq!(f.handle(&batch).await, handed_back(&sequence));
+    assert!(f.outcomes("int_1").await.is_empty());
+    assert_eq!(f.counted("RevocationsRetried"), 1);
+    f.server.verify().await;
+
+    f.server.reset().await;
+    Mock::given(method("POST"))
+        .and(path("/v2/oauth/token/"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"error": "invalid_grant"})))
+        .expect(1)
+        .mount(&f.server)
+        .await;
+    assert_eq!(f.handle(&batch).await, no_failures());
+    let outcome = f.entry("int_1", "TOKEN#refresh").await;
+    assert_eq!(outcome["outcome"], "failed");
+    assert!(
+        outcome["reason"]
+            .as_str()
+            .unwrap()
+            .starts_with(platform_revoke::ROTATED_BY_AN_EARLIER_ATTEMPT),
+        "{outcome}"
+    );
+    f.server.verify().await;
+}
+
+#[tokio::test]
+async fn a_429_with_retry_after_is_waited_out_within_the_invocation() {
+    let f = Fixture::new().await;
+    Mock::given(method("POST"))
+        .and(path(route(Platform::Reddit)))
+        .respond_with(ResponseTemplate::new(429).insert_header("retry-after", "1"))
+        .up_to_n_times(1)
+        .expect(1)
+        .with_priority(1)
+        .mount(&f.server)
+        .await;
+    f.platform_answers(Platform::Reddit, success(Platform::Reddit), 1)
+        .await;
+    f.integration("int_1", "reddit", None).await;
+    let batch = f.disconnect("int_1").await;
+
+    let started = Instant::now();
+    assert_eq!(f.handle(&batch).await, no_failures());
+    assert!(started.elapsed() >= Duration::from_secs(1), "it waited");
+    assert_eq!(f.outcome("int_1").await, "revoked");
+    assert_eq!(f.counted("RevocationsRetried"), 0);
+    f.server.verify().await;
+}
+
+#[tokio::test]
+async fn a_rate_limit_longer_than_the_invocation_has_hands_the_record_back() {
     let f = Fixture::new().await;
     f.platform_answers(
-        Platform::LinkedIn,
-        ResponseTemplate::new(401).set_body_json(json!({"error": "invalid_client"})),
+        Platform::Discord,
+        ResponseTemplate::new(429).set_body_json(json!({"message": "You are being rate limited.",
+                                                          "retry_after": 600.5, "global": false})),
         1,
     )
     .await;
-    f.integration("int_1", "linkedin", None).await;
+    f.integration("int_1", "discord", None).await;
     let batch = f.disconnect("int_1").await;
+    let sequence = sequence_of(&batch, "TOKEN#access");
+    assert_eq!(f.handle(&batch).await, handed_back(&sequence));
+    assert!(f.outcomes("int_1").await.is_empty());
+    let marker = f.marker("int_1").await;
+    assert_eq!(
+        marker["revocationRetries"].as_array().map(Vec::len),
+        Some(1)
+    );
+    f.server.verify().await;
+}
+
+/// The first record takes 2.5 s; the invocation then has too little left for the second,
+/// which is handed back, unattempted and uncounted as a failure.
+#[tokio::test]
+async fn the_invocation_deadline_reached_mid_batch_hands_back_only_the_unfinished_record() {
+    let f = Fixture::with(GiveUp::default(), Duration::from_secs(3)).await;
+    f.platform_answers(
+        Platform::Google,
+        ResponseTemplate::new(200).set_delay(Duration::from_millis(2500)),
+        1,
+    )
+    .await;
+    f.integration("int_a", "youtube", None).await;
+    f.integration("int_b", "youtube", None).await;
+    let mut records = f.disconnect("int_a").await.records;
+    let second = f.disconnect("int_b").await;
+    let sequence = sequence_of(&second, "TOKEN#access");
+    records.extend(second.records);
+    let batch = StreamEvent { records };
+
+    let deadline =
+        Instant::now() + revoke_tokens::consumer::RECORD_RESERVE * 2 + Duration::from_secs(2);
+    assert_eq!(
+        f.handle_until(&batch, deadline).await,
+        handed_back(&sequence)
+    );
+    assert!(Instant::now() <= deadline, "the deadline was never overrun");
+    assert_eq!(f.outcome("int_a").await, "revoked");
+    assert!(f.outcomes("int_b").await.is_empty());
+    assert_eq!(f.counted("RevocationsDeferred"), 1);
+    assert_eq!(f.counted("RevocationsRetried"), 0);
+    let marker = f.marker("int_b").await;
+    assert!(
+        marker.get("revocationRetries").is_none(),
+        "not a failed delivery"
+    );
+    f.server.verify().await;
+}
+
+#[tokio::test]
+async fn a_record_failing_every_delivery_is_recorded_failed_and_counted_given_up() {
+    let give_up = GiveUp {
+        max_attempts: 2,
+        after: Duration::from_secs(3000),
+    };
+    let f = Fixture::with(give_up, Duration::from_secs(2)).await;
+    f.platform_answers(
+        Platform::X,
+        ResponseTemplate::new(503),
+        2 * platform_revoke::ATTEMPTS as u64,
+    )
+    .await;
+    f.integration("int_1", "x", None).await;
+    let batch = f.disconnect("int_1").await;
+    let sequence = sequence_of(&batch, "TOKEN#access");
+
+    assert_eq!(f.handle(&batch).await, handed_back(&sequence));
     assert_eq!(f.handle(&batch).await, no_failures());
     let outcome = &f.outcomes("int_1").await[0];
     assert_eq!(outcome["outcome"], "failed");
     assert!(
-        outcome["reason"].as_str().unwrap().contains("401"),
+        outcome["reason"]
+            .as_str()
+            .unwrap()
+            .starts_with("gave up after 2 failed deliveries: http 503"),
         "{outcome}"
     );
+    assert_eq!(f.counted("RevocationsGivenUp"), 1);
     assert_eq!(f.counted("RevocationsFailed"), 1);
+    assert_eq!(f.counted("RevocationsRetried"), 1);
+    f.server.verify().await;
+}
+
+#[tokio::test]
+async fn a_record_older_than_the_give_up_age_is_recorded_failed_at_its_next_failure() {
+    let f = Fixture::new().await;
+    f.platform_answers(
+        Platform::Google,
+        ResponseTemplate::new(503),
+        platform_revoke::ATTEMPTS as u64,
+    )
+    .await;
+    f.integration("int_1", "youtube", None).await;
+    let batch = f.disconnect("int_1").await;
+    let old = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        - 4_000;
+    let records: Vec<Value> = batch
+        .records
+        .iter()
+        .map(|r| {
+            let mut record = removal_json(r);
+            record["dynamodb"]["ApproximateCreationDateTime"] = json!(old);
+            record
+        })
+        .collect();
+
+    assert_eq!(f.handle(&event(records)).await, no_failures());
+    let outcome = &f.outcomes("int_1").await[0];
+    assert_eq!(outcome["outcome"], "failed");
+    assert!(
+        outcome["reason"]
+            .as_str()
+            .unwrap()
+            .starts_with("gave up: the record is older than 3000 s"),
+        "{outcome}"
+    );
+    assert_eq!(f.counted("RevocationsGivenUp"), 1);
+}
+
+/// A record as JSON again (the fixture's records are built from JSON; this rebuilds one).
+fn removal_json(record: &revoke_tokens::stream::StreamRecord) -> Value {
+    json!({
+        "eventID": record.event_id,
+        "eventName": record.event_name,
+        "dynamodb": {
+            "Keys": record.dynamodb.keys,
+            "OldImage": record.dynamodb.old_image,
+            "SequenceNumber": record.dynamodb.sequence_number,
+        },
+    })
+}
+
+#[tokio::test]
+async fn a_mastodon_server_that_is_an_ip_address_is_refused_without_a_request() {
+    let f = Fixture::new().await;
+    f.table
+        .put(
+            json!({"PK": "INTEGRATION#int_m", "SK": "INTEGRATION", "id": "int_m",
+                    "accountId": "acct_1", "type": "mastodon"}),
+        )
+        .await;
+    f.token(
+        "int_m",
+        "TOKEN#access",
+        "access_token",
+        json!({"server": "10.0.0.8"}),
+    )
+    .await;
+    let batch = f.disconnect("int_m").await;
+    assert_eq!(f.handle(&batch).await, no_failures());
+    let outcome = &f.outcomes("int_m").await[0];
+    assert_eq!(outcome["outcome"], "failed");
+    assert!(
+        outcome["reason"].as_str().unwrap().contains("refused"),
+        "{outcome}"
+    );
+    assert!(f.server.received_requests().await.unwrap().is_empty());
 }
 
 #[tokio::test]
@@ -437,35 +911,30 @@ async fn a_transient_failure_is_retried_by_the_stream_and_a_redelivery_is_not_re
     let f = Fixture::new().await;
     f.integration("int_1", "tiktok", None).await;
     let batch = f.disconnect("int_1").await;
-    let token_record = batch
-        .records
-        .iter()
-        .find(|r| r.key("SK") == Some("TOKEN#access"))
-        .unwrap();
-    let sequence = token_record.dynamodb.sequence_number.clone();
+    let sequence = sequence_of(&batch, "TOKEN#access");
 
-    f.platform_answers(Platform::TikTok, ResponseTemplate::new(503), 1)
-        .await;
+    f.platform_answers(
+        Platform::TikTok,
+        ResponseTemplate::new(503),
+        platform_revoke::ATTEMPTS as u64,
+    )
+    .await;
     assert_eq!(
         f.handle(&batch).await,
-        BatchResponse {
-            batch_item_failures: vec![ItemFailure {
-                item_identifier: sequence
-            }]
-        },
+        handed_back(&sequence),
         "Lambda retries from the token's record"
     );
     assert!(f.outcomes("int_1").await.is_empty(), "nothing recorded yet");
     assert_eq!(f.counted("RevocationsRetried"), 1);
 
     f.server.reset().await;
-    f.platform_answers(Platform::TikTok, ResponseTemplate::new(200), 1)
+    f.platform_answers(Platform::TikTok, success(Platform::TikTok), 1)
         .await;
     assert_eq!(f.handle(&batch).await, no_failures());
     assert_eq!(f.outcome("int_1").await, "revoked");
 
     // The same records delivered once more (at-least-once): no second call, no second entry.
-    assert_eq!(f.handle(&batch).await, no_failures());
+    assert_eq!(f.handle(&only(&batch, "TOKEN#access")).await, no_failures());
     assert_eq!(f.outcomes("int_1").await.len(), 1);
     f.server.verify().await;
 }
@@ -537,8 +1006,12 @@ async fn no_token_value_reaches_a_log_line_a_metric_or_the_marker() {
         1,
     )
     .await;
-    f.platform_answers(Platform::X, ResponseTemplate::new(503), 1)
-        .await;
+    f.platform_answers(
+        Platform::X,
+        ResponseTemplate::new(503),
+        platform_revoke::ATTEMPTS as u64,
+    )
+    .await;
     let google_token = f.integration("int_g", "youtube", None).await;
     let x_token = f.integration("int_x", "x", None).await;
     let mut records = f.disconnect("int_g").await.records;

@@ -2,6 +2,7 @@
 //! reads, the stream wiring, and the role's attribute conditions against what the code reads.
 
 use std::collections::BTreeSet;
+use std::time::Duration;
 
 use serde_yaml::Value;
 use test_support::local::template;
@@ -92,14 +93,13 @@ fn the_role_lets_it_read_exactly_the_attributes_the_code_reads() {
     let granted = strings(
         &statement("ReadAndAnnotateOnlyTheMarker")["Condition"]["ForAllValues:StringEquals"]["dynamodb:Attributes"],
     );
-    let read: BTreeSet<String> = revoke_tokens::MARKER_ATTRIBUTES
+    let read: BTreeSet<String> = revoke_tokens::marker_store::MARKER_ATTRIBUTES
         .iter()
-        .chain(&[revoke_tokens::REVOCATION])
         .map(|a| a.to_string())
         .collect();
     assert_eq!(
         granted, read,
-        "the role's attributes are the marker's the code reads plus the revocation list it appends to"
+        "the role's attributes are the marker's the code reads and annotates"
     );
     assert!(!granted.contains("token"), "never a token item's value");
     let index = strings(
@@ -119,8 +119,63 @@ fn the_grant_index_is_the_one_the_code_queries() {
         .unwrap();
     let index = indexes
         .iter()
-        .find(|i| i["IndexName"] == revoke_tokens::GRANT_INDEX)
+        .find(|i| i["IndexName"] == revoke_tokens::marker_store::GRANT_INDEX)
         .expect("the table has the GrantIndex");
     assert_eq!(index["KeySchema"][0]["AttributeName"], "grantId");
     assert_eq!(index["Projection"]["ProjectionType"], "KEYS_ONLY");
+}
+
+fn number(value: &Value) -> u64 {
+    match value {
+        Value::Number(n) => n.as_u64().unwrap(),
+        Value::String(s) => s.parse().unwrap(),
+        other => panic!("not a number: {other:?}"),
+    }
+}
+
+/// The arithmetic the template's comments write out: the worst single record fits the timeout,
+/// a failing record is recorded `failed` before the stream's retries or its age limit drop it.
+#[test]
+fn the_timeout_and_the_stream_limits_follow_from_the_worst_record() {
+    let function = resource("RevokeTokensFunction");
+    let properties = &function["Properties"];
+    let variables = &properties["Environment"]["Variables"];
+    let source = &properties["Events"]["TokenRemovals"]["Properties"];
+    let timeout = Duration::from_secs(number(&properties["Timeout"]));
+    let call = Duration::from_millis(number(&variables["REVOKE_TIMEOUT_MS"]));
+    let aws_call = Duration::from_secs(5);
+    let attempts = platform_revoke::ATTEMPTS;
+    let worst = 2 * aws_call // the marker and the grant index
+        + (attempts - 1) * (aws_call + call) // throttled attempts: note the refresh, refresh
+        + (attempts - 1) * platform_revoke::MAX_WAIT // their rate-limit waits
+        + aws_call + call + 3 * call + Duration::from_millis(750) // the last attempt
+        + revoke_tokens::consumer::RECORD_RESERVE;
+    assert!(
+        worst <= timeout,
+        "the worst record takes {worst:?}, the timeout is {timeout:?}"
+    );
+
+    let max_attempts = number(&variables["REVOKE_MAX_ATTEMPTS"]);
+    assert!(
+        number(&source["MaximumRetryAttempts"]) >= 2 * max_attempts,
+        "the stream retries at least twice REVOKE_MAX_ATTEMPTS"
+    );
+    let give_up = Duration::from_secs(number(&variables["REVOKE_GIVE_UP_AFTER_SECONDS"]));
+    let max_age = Duration::from_secs(number(&source["MaximumRecordAgeInSeconds"]));
+    assert!(
+        give_up + 2 * timeout <= max_age,
+        "a record given up for its age is recorded before the stream drops it"
+    );
+    assert!(
+        variables["REVOKE_ALLOW_LOOPBACK"].is_null(),
+        "REVOKE_ALLOW_LOOPBACK is for local development only"
+    );
+    let config = revoke_tokens::Config::from_lookup(|name| match name {
+        "TABLE_NAME" | "REVOKE_CREDENTIALS_SECRET_ID" => Some("x".to_owned()),
+        other => variables[other].as_str().map(str::to_owned),
+    })
+    .expect("the template's settings are valid");
+    assert_eq!(config.max_attempts as u64, max_attempts);
+    assert_eq!(config.give_up_after, give_up);
+    assert_eq!(config.platform_timeout, call);
 }

@@ -1,0 +1,191 @@
+//! The consumer's configuration, from the environment, checked once at init.
+
+use std::time::Duration;
+
+use platform_revoke::{EndpointError, Endpoints};
+
+/// The consumer's configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// `TABLE_NAME`.
+    pub table_name: String,
+    /// `REVOKE_CREDENTIALS_SECRET_ID`: the platforms' client ids and secrets.
+    pub credentials_secret_id: String,
+    /// `REVOKE_ENDPOINT_<PLATFORM>` overrides (tests, local stubs): `https`, or `http` to a
+    /// loopback host; anything else fails init, naming the variable.
+    pub endpoints: Endpoints,
+    /// `REVOKE_TIMEOUT_MS` (default 5000, 100 to 60000): one call to a platform.
+    pub platform_timeout: Duration,
+    /// `REVOKE_MAX_ATTEMPTS` (default 5, 1 to 100): the deliveries of one record that may fail
+    /// transiently before its outcome is recorded `failed`, so that it is never lost silently.
+    /// The template's `MaximumRetryAttempts` leaves room above it.
+    pub max_attempts: u32,
+    /// `REVOKE_GIVE_UP_AFTER_SECONDS` (default 3000, 60 to 604800): a record older than this that
+    /// fails transiently is recorded `failed`; the template's `MaximumRecordAgeInSeconds` is
+    /// above it.
+    pub give_up_after: Duration,
+    /// `REVOKE_ALLOW_LOOPBACK` (`true` only; default off): a Mastodon `server` may be
+    /// `localhost`. Local development only; the template never sets it.
+    pub allow_loopback_servers: bool,
+    /// `AWS_CA_BUNDLE`, as for the DELETE function.
+    pub extra_ca_pem: Option<Vec<u8>>,
+    /// `METRICS_NAMESPACE` and `METRICS_SERVICE`, as for the DELETE function.
+    pub metrics_namespace: String,
+    pub metrics_service: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum InitError {
+    #[error("missing required environment variable {0}")]
+    Missing(&'static str),
+    #[error("environment variable {name} must be {what}")]
+    Invalid {
+        name: &'static str,
+        what: &'static str,
+    },
+    #[error(transparent)]
+    Endpoint(#[from] EndpointError),
+    #[error(transparent)]
+    Config(#[from] disconnect_integration::config::ConfigError),
+    #[error("could not read the platform credentials secret {id}: {reason}")]
+    Credentials { id: String, reason: String },
+}
+
+impl Config {
+    pub fn from_env() -> Result<Self, InitError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, InitError> {
+        let get = |name: &str| {
+            lookup(name)
+                .map(|v| v.trim().to_owned())
+                .filter(|v| !v.is_empty())
+        };
+        let required = |name: &'static str| get(name).ok_or(InitError::Missing(name));
+        let number = |name: &'static str,
+                      default: u64,
+                      range: std::ops::RangeInclusive<u64>,
+                      what| {
+            match get(name) {
+                None => Ok(default),
+                Some(raw) => raw
+                    .parse::<u64>()
+                    .ok()
+                    .filter(|n| range.contains(n))
+                    .ok_or(InitError::Invalid { name, what }),
+            }
+        };
+        let platform_timeout = number(
+            "REVOKE_TIMEOUT_MS",
+            5_000,
+            100..=60_000,
+            "a number of milliseconds from 100 to 60000",
+        )?;
+        let max_attempts = number(
+            "REVOKE_MAX_ATTEMPTS",
+            5,
+            1..=100,
+            "an integer from 1 to 100",
+        )?;
+        let give_up_after = number(
+            "REVOKE_GIVE_UP_AFTER_SECONDS",
+            3_000,
+            60..=604_800,
+            "a number of seconds from 60 to 604800",
+        )?;
+        let allow_loopback_servers = match get("REVOKE_ALLOW_LOOPBACK").as_deref() {
+            None | Some("false") => false,
+            Some("true") => true,
+            Some(_) => {
+                return Err(InitError::Invalid {
+                    name: "REVOKE_ALLOW_LOOPBACK",
+                    what: "true or false",
+                });
+            }
+        };
+        Ok(Self {
+            table_name: required("TABLE_NAME")?,
+            credentials_secret_id: required("REVOKE_CREDENTIALS_SECRET_ID")?,
+            endpoints: Endpoints::from_lookup(&lookup)?,
+            platform_timeout: Duration::from_millis(platform_timeout),
+            max_attempts: max_attempts as u32,
+            give_up_after: Duration::from_secs(give_up_after),
+            allow_loopback_servers,
+            extra_ca_pem: match get("AWS_CA_BUNDLE") {
+                Some(path) => Some(disconnect_integration::config::read_pem(&path)?),
+                None => None,
+            },
+            metrics_namespace: get("METRICS_NAMESPACE")
+                .unwrap_or_else(|| disconnect_integration::metrics::DEFAULT_NAMESPACE.to_owned()),
+            metrics_service: get("METRICS_SERVICE")
+                .or_else(|| get("AWS_LAMBDA_FUNCTION_NAME"))
+                .unwrap_or_else(|| "revoke-tokens".to_owned()),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(pairs: &[(&str, &str)]) -> Result<Config, InitError> {
+        let pairs: Vec<(String, String)> =
+            [("TABLE_NAME", "t"), ("REVOKE_CREDENTIALS_SECRET_ID", "s")]
+                .iter()
+                .chain(pairs)
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect();
+        Config::from_lookup(|name| {
+            pairs
+                .iter()
+                .rev()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.clone())
+        })
+    }
+
+    #[test]
+    fn the_defaults_hold_when_nothing_else_is_set() {
+        let config = config(&[]).unwrap();
+        assert_eq!(config.platform_timeout, Duration::from_secs(5));
+        assert_eq!(config.max_attempts, 5);
+        assert_eq!(config.give_up_after, Duration::from_secs(3000));
+        assert!(!config.allow_loopback_servers);
+        assert_eq!(config.endpoints, Endpoints::defaults());
+    }
+
+    #[test]
+    fn a_bad_setting_fails_init_naming_the_variable() {
+        let cases = [
+            ("TABLE_NAME", " ", "TABLE_NAME"),
+            ("REVOKE_TIMEOUT_MS", "99", "REVOKE_TIMEOUT_MS"),
+            ("REVOKE_MAX_ATTEMPTS", "0", "REVOKE_MAX_ATTEMPTS"),
+            (
+                "REVOKE_GIVE_UP_AFTER_SECONDS",
+                "ten",
+                "REVOKE_GIVE_UP_AFTER_SECONDS",
+            ),
+            ("REVOKE_ALLOW_LOOPBACK", "yes", "REVOKE_ALLOW_LOOPBACK"),
+            (
+                "REVOKE_ENDPOINT_GOOGLE",
+                "http://oauth2.googleapis.com",
+                "REVOKE_ENDPOINT_GOOGLE",
+            ),
+            (
+                "REVOKE_ENDPOINT_REDDIT",
+                "http://10.0.0.1",
+                "REVOKE_ENDPOINT_REDDIT",
+            ),
+        ];
+        for (name, value, named) in cases {
+            let error = config(&[(name, value)]).expect_err(name);
+            assert!(error.to_string().contains(named), "{name}: {error}");
+        }
+        assert!(
+            config(&[("REVOKE_ALLOW_LOOPBACK", "true")])
+                .unwrap()
+                .allow_loopback_servers
+        );
+    }
+}

@@ -1,0 +1,190 @@
+//! What the consumer records and counts: the outcomes written onto the marker, how each record
+//! was handled, and the metric names (defined here once).
+
+/// What became of a removed token, as written onto the marker's `revocation` list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum MarkerOutcome {
+    /// The platform gave the answer its documentation calls the revoke call's success, or the
+    /// token went with another one whose revocation the documentation says covers it (`via`).
+    Revoked,
+    /// The platform said yes to a call no documentation describes (LinkedIn).
+    Unconfirmed,
+    /// No documented call revokes it; `reason` says why.
+    Unsupported,
+    /// Another live integration has the marker's `grantId`: revoking would cut it off.
+    SharedGrant,
+    /// Anything else; `reason` says what: a refusal, an answer the documentation does not
+    /// describe, or a record given up after its retries.
+    Failed,
+}
+
+impl MarkerOutcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Revoked => "revoked",
+            Self::Unconfirmed => "unconfirmed",
+            Self::Unsupported => "unsupported",
+            Self::SharedGrant => "shared_grant",
+            Self::Failed => "failed",
+        }
+    }
+
+    /// Its metric.
+    pub fn metric(self) -> Metric {
+        match self {
+            Self::Revoked => Metric::TokensRevoked,
+            Self::Unconfirmed => Metric::TokensUnconfirmed,
+            Self::Unsupported => Metric::RevocationsUnsupported,
+            Self::SharedGrant => Metric::RevocationsSharedGrant,
+            Self::Failed => Metric::RevocationsFailed,
+        }
+    }
+}
+
+/// How one record was handled.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Handling {
+    /// An outcome, written onto the marker.
+    Recorded {
+        outcome: MarkerOutcome,
+        reason: Option<String>,
+        /// The token whose revocation covered this one.
+        via: Option<String>,
+        /// Recorded `failed` because its deliveries ran out (counted as `RevocationsGivenUp`).
+        gave_up: bool,
+    },
+    /// Recorded by an earlier delivery of the same record.
+    AlreadyRecorded,
+    /// Not a token a disconnect removed.
+    Ignored(&'static str),
+    /// A token item without `token` or a known `tokenType`.
+    Skipped(&'static str),
+    /// Failed for now: handed back to the stream, which delivers it again.
+    Retry(String),
+    /// Not attempted: too little of the invocation was left. Handed back, not counted as a
+    /// failed delivery.
+    Deferred,
+}
+
+impl Handling {
+    /// Whether the stream must deliver the record again.
+    pub fn hands_back(&self) -> bool {
+        matches!(self, Self::Retry(_) | Self::Deferred)
+    }
+
+    /// The metrics it counts.
+    pub fn metrics(&self) -> Vec<Metric> {
+        match self {
+            Self::Recorded {
+                outcome, gave_up, ..
+            } => {
+                let mut counted = vec![outcome.metric()];
+                if *gave_up {
+                    counted.push(Metric::RevocationsGivenUp);
+                }
+                counted
+            }
+            Self::AlreadyRecorded => vec![],
+            Self::Ignored(_) => vec![Metric::RemovalsIgnored],
+            Self::Skipped(_) => vec![Metric::TokensSkipped],
+            Self::Retry(_) => vec![Metric::RevocationsRetried],
+            Self::Deferred => vec![Metric::RevocationsDeferred],
+        }
+    }
+}
+
+/// Every metric of the consumer (all Count, dimension `Service`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Metric {
+    TokensRevoked,
+    TokensUnconfirmed,
+    RevocationsUnsupported,
+    RevocationsSharedGrant,
+    RevocationsFailed,
+    RevocationsGivenUp,
+    RevocationsRetried,
+    RevocationsDeferred,
+    TokensSkipped,
+    RemovalsIgnored,
+}
+
+impl Metric {
+    pub const ALL: [Metric; 10] = [
+        Metric::TokensRevoked,
+        Metric::TokensUnconfirmed,
+        Metric::RevocationsUnsupported,
+        Metric::RevocationsSharedGrant,
+        Metric::RevocationsFailed,
+        Metric::RevocationsGivenUp,
+        Metric::RevocationsRetried,
+        Metric::RevocationsDeferred,
+        Metric::TokensSkipped,
+        Metric::RemovalsIgnored,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Metric::TokensRevoked => "TokensRevoked",
+            Metric::TokensUnconfirmed => "TokensUnconfirmed",
+            Metric::RevocationsUnsupported => "RevocationsUnsupported",
+            Metric::RevocationsSharedGrant => "RevocationsSharedGrant",
+            Metric::RevocationsFailed => "RevocationsFailed",
+            Metric::RevocationsGivenUp => "RevocationsGivenUp",
+            Metric::RevocationsRetried => "RevocationsRetried",
+            Metric::RevocationsDeferred => "RevocationsDeferred",
+            Metric::TokensSkipped => "TokensSkipped",
+            Metric::RemovalsIgnored => "RemovalsIgnored",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The template's dashboard and alarms are checked against the stack's catalogue; the names
+    /// the code emits are these, so the two must be the same list.
+    #[test]
+    fn the_emitted_names_are_the_stacks_catalogue() {
+        let emitted: Vec<&str> = Metric::ALL.iter().map(|m| m.name()).collect();
+        assert_eq!(
+            emitted,
+            disconnect_integration::metrics::REVOCATION_METRICS.to_vec()
+        );
+    }
+
+    #[test]
+    fn every_handling_counts_names_of_the_catalogue() {
+        let outcomes = [
+            MarkerOutcome::Revoked,
+            MarkerOutcome::Unconfirmed,
+            MarkerOutcome::Unsupported,
+            MarkerOutcome::SharedGrant,
+            MarkerOutcome::Failed,
+        ];
+        let mut counted: Vec<Metric> = outcomes.iter().map(|o| o.metric()).collect();
+        for handling in [
+            Handling::Recorded {
+                outcome: MarkerOutcome::Failed,
+                reason: None,
+                via: None,
+                gave_up: true,
+            },
+            Handling::Ignored("x"),
+            Handling::Skipped("x"),
+            Handling::Retry("x".into()),
+            Handling::Deferred,
+        ] {
+            counted.extend(handling.metrics());
+        }
+        counted.sort();
+        counted.dedup();
+        assert_eq!(
+            counted,
+            Metric::ALL.to_vec(),
+            "every metric is counted somewhere"
+        );
+        assert!(Handling::AlreadyRecorded.metrics().is_empty());
+        assert!(Handling::Deferred.hands_back() && Handling::Retry("x".into()).hands_back());
+    }
+}
