@@ -42,7 +42,8 @@ start_revocation() {
   port_wait "$PLATFORM_STUB_PORT" "$BG_PID" "dev: the platform stub" || return 1
   watch_start_bin -p "$REVOKE_FUNCTION" "$REVOKE_FUNCTION" "$REVOKE_WATCH_PORT" "$REVOKE_WATCH_LOG" \
     REVOKE_ENDPOINT_GOOGLE="$stub" REVOKE_ENDPOINT_TIKTOK="$stub" REVOKE_ENDPOINT_META="$stub" \
-    REVOKE_ENDPOINT_LINKEDIN="$stub" REVOKE_ENDPOINT_X="$stub" \
+    REVOKE_ENDPOINT_LINKEDIN="$stub" REVOKE_ENDPOINT_X="$stub" REVOKE_ENDPOINT_REDDIT="$stub" \
+    REVOKE_ENDPOINT_DISCORD="$stub" REVOKE_ALLOW_LOOPBACK=true \
     NO_PROXY="127.0.0.1,localhost${NO_PROXY:+,$NO_PROXY}" no_proxy="127.0.0.1,localhost${no_proxy:+,$no_proxy}"
   bg_start "stream poller" - "$VENV_PY" -u scripts/stream-poller.py \
     --invoke-url "http://127.0.0.1:$REVOKE_WATCH_PORT/2015-03-31/functions/$REVOKE_FUNCTION/invocations"
@@ -60,6 +61,7 @@ revoke-tokens (127.0.0.1:$REVOKE_WATCH_PORT), which revokes them at the platform
 (127.0.0.1:$PLATFORM_STUB_PORT). This terminal then shows "stub: POST /revoke (google) ..." and
 "poller: ... -> revoke-tokens answered {"batchItemFailures":[]}"; then:
   make marker ID=int_yt_abc123     # the marker, its "revocation" list: "outcome": "revoked"
+Reddit, end to end: the same DELETE of int_rd_demo456 ("stub: POST /api/v1/revoke_token (reddit)").
 Consumer log: ${REVOKE_WATCH_LOG#"$ROOT_DIR"/}.
 Logs as in Lambda: AWS_LAMBDA_LOG_FORMAT=JSON make dev. Stop with Ctrl-C.
 
@@ -83,23 +85,24 @@ step() {
   fi
 }
 
-# The shipped binary: `cargo build` (no dev-dependency feature can reach it), copied out of
-# target/ so that no later build replaces it before tests/shipped runs it.
+# The shipped binaries: the release profile and features that `cargo lambda build --release`
+# and SAM use (no dev-dependency feature can reach them), copied out of target/ so that no
+# later build replaces them before the black-box tests run them.
 SHIPPED_BINARY="$LOCAL_DIR/shipped/bootstrap"
 SHIPPED_REVOKE_BINARY="$LOCAL_DIR/shipped/revoke-tokens"
 # One cargo build per binary: one build of both would unify their features, and the DELETE
 # function would be tested with what the revoker's dependencies turn on.
 build_shipped_binary() {
-  cargo build --locked --bin disconnect-integration &&
-    (cd crates/revoke-tokens && cargo build --locked --bin revoke-tokens) &&
+  cargo build --release --locked --bin disconnect-integration &&
+    (cd crates/revoke-tokens && cargo build --release --locked --bin revoke-tokens) &&
     mkdir -p "$(dirname "$SHIPPED_BINARY")" &&
-    cp target/debug/disconnect-integration "$SHIPPED_BINARY" &&
-    cp target/debug/revoke-tokens "$SHIPPED_REVOKE_BINARY"
+    cp target/release/disconnect-integration "$SHIPPED_BINARY" &&
+    cp target/release/revoke-tokens "$SHIPPED_REVOKE_BINARY"
 }
 
 run_test() {
   local started=$SECONDS
-  step "shipped binary (cargo build)" build_shipped_binary
+  step "shipped binaries (cargo build --release)" build_shipped_binary
   step "cargo test (unit, integration, shipped binary)" \
     env SHIPPED_BINARY="$SHIPPED_BINARY" SHIPPED_REVOKE_BINARY="$SHIPPED_REVOKE_BINARY" \
     cargo test --workspace --all-targets --locked
@@ -114,8 +117,6 @@ run_test() {
 
 run_soak() {
   cargo build --release --locked --bin disconnect-integration
-  # Its own build: an example may pull in dev-dependencies, which must not touch the function's.
-  cargo build --release --locked --example sdk-floor
   SHIPPED_BINARY="$ROOT_DIR/target/release/disconnect-integration" \
     SOAK_DELETES="${SOAK_DELETES:-2000}" SOAK_CONCURRENCY="${SOAK_CONCURRENCY:-32}" \
     SOAK_INSTANCES="${SOAK_INSTANCES:-4}" \

@@ -1,47 +1,7 @@
 //! What a request costs: a warm request is exactly one Query and one TransactWriteItems, and no
 //! Secrets Manager call.
 
-use std::sync::{Arc, Mutex};
-
-use aws_smithy_runtime_api::box_error::BoxError;
-use aws_smithy_runtime_api::client::interceptors::Intercept;
-use aws_smithy_runtime_api::client::interceptors::context::BeforeTransmitInterceptorContextRef;
-use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
-use aws_smithy_types::config_bag::ConfigBag;
-
-use crate::helpers::{ACCOUNT_A, KEY_A, TestApp};
-
-/// Records the `x-amz-target` of every request sent (both services speak AWS JSON), such as
-/// `DynamoDB_20120810.Query`.
-#[derive(Debug, Clone, Default)]
-struct CallLog(Arc<Mutex<Vec<String>>>);
-
-impl CallLog {
-    fn take(&self) -> Vec<String> {
-        std::mem::take(&mut *self.0.lock().unwrap())
-    }
-}
-
-impl Intercept for CallLog {
-    fn name(&self) -> &'static str {
-        "CallLog"
-    }
-
-    fn read_before_transmit(
-        &self,
-        context: &BeforeTransmitInterceptorContextRef<'_>,
-        _components: &RuntimeComponents,
-        _cfg: &mut ConfigBag,
-    ) -> Result<(), BoxError> {
-        let target = context
-            .request()
-            .headers()
-            .get("x-amz-target")
-            .expect("an x-amz-target header");
-        self.0.lock().unwrap().push(target.to_owned());
-        Ok(())
-    }
-}
+use crate::helpers::{ACCOUNT_A, CallLog, KEY_A, TestApp};
 
 async fn app_with_call_log() -> (TestApp, CallLog) {
     let log = CallLog::default();

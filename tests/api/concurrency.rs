@@ -2,16 +2,24 @@
 
 use futures_util::future::join_all;
 
-use crate::helpers::{ACCOUNT_A, KEY_A, KEY_B, TestApp};
+use crate::helpers::{ACCOUNT_A, CallLog, KEY_A, KEY_B, TestApp};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sixteen_concurrent_deletes_write_one_marker_and_all_answer_200() {
-    let app = TestApp::spawn().await;
+    let log = CallLog::default();
+    let app = TestApp::spawn().await.with_interceptor(log.clone());
     app.seed_integration("int_hot", ACCOUNT_A, "youtube", 10)
         .await;
     app.warm_key_cache().await;
 
     let responses = join_all((0..16).map(|_| app.delete_integration("int_hot", Some(KEY_A)))).await;
+
+    // The race really ran: more than one request read the integration and tried to commit.
+    assert!(
+        log.count("TransactWriteItems") >= 2,
+        "no contention: {} transaction(s)",
+        log.count("TransactWriteItems")
+    );
 
     for (i, response) in responses.iter().enumerate() {
         assert_eq!(response.status, 200, "request {i}: {}", response.raw_body);
@@ -34,7 +42,8 @@ async fn sixteen_concurrent_deletes_write_one_marker_and_all_answer_200() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_deletes_by_two_accounts_give_the_owner_200_and_the_other_404() {
-    let app = TestApp::spawn().await;
+    let log = CallLog::default();
+    let app = TestApp::spawn().await.with_interceptor(log.clone());
     app.seed_integration("int_contested", ACCOUNT_A, "tiktok", 120)
         .await;
     app.warm_key_cache().await;
@@ -51,6 +60,12 @@ async fn concurrent_deletes_by_two_accounts_give_the_owner_200_and_the_other_404
     });
     let responses = join_all(requests).await;
 
+    // The race really ran: several of the owner's requests tried to commit.
+    assert!(
+        log.count("TransactWriteItems") >= 2,
+        "no contention: {} transaction(s)",
+        log.count("TransactWriteItems")
+    );
     for (key, response) in &responses {
         let expected = if *key == KEY_A { 200 } else { 404 };
         assert_eq!(response.status, expected, "{key}: {}", response.raw_body);

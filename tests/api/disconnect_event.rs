@@ -848,22 +848,43 @@ async fn a_redelivered_record_carries_the_same_event_id_so_consumers_can_dedupli
     let pipe = Pipe::from_template();
     app.seed_integration("int_ev_once", ACCOUNT_A, "linkedin", 2)
         .await;
+    app.seed_integration("int_ev_other", ACCOUNT_A, "linkedin", 1)
+        .await;
     let answer = app.delete_integration("int_ev_once", Some(KEY_A)).await;
     assert_eq!(answer.status, 200, "{}", answer.raw_body);
 
-    // A Pipe that retries reads the same record again: read the stream twice.
+    // A Pipe that retries reads the same record again: DynamoDB Local's stream, read twice from
+    // its start, gives the marker's INSERT with the same eventID both times...
     let first_read = filter(&app, &pipe, &stream(&app).await).await;
     let second_read = filter(&app, &pipe, &stream(&app).await).await;
-    assert_eq!(first_read.len(), 1);
-    assert_eq!(first_read, second_read, "the same record both times");
-    let (first, second) = (pipe.deliver(&first_read[0]), pipe.deliver(&second_read[0]));
-    assert_eq!(first["detail"], second["detail"]);
-    assert_eq!(first["detail"]["eventId"], first_read[0]["eventID"]);
-    assert_ne!(
-        first["id"], second["id"],
-        "EventBridge's own id differs per delivery: eventId is the key to deduplicate on"
+    assert_eq!((first_read.len(), second_read.len()), (1, 1));
+    let stream_id = first_read[0]["eventID"]
+        .as_str()
+        .expect("an eventID")
+        .to_owned();
+    assert_eq!(
+        second_read[0]["eventID"],
+        stream_id.as_str(),
+        "the stream's id is stable"
     );
-    assert!(schema_errors(&[first, second]).iter().all(Vec::is_empty));
+    // ... and each delivery's event carries that id as `eventId`.
+    for read in [&first_read[0], &second_read[0]] {
+        assert_eq!(pipe.deliver(read)["detail"]["eventId"], stream_id.as_str());
+    }
+
+    // Another disconnect is another event, with another eventId.
+    let answer = app.delete_integration("int_ev_other", Some(KEY_A)).await;
+    assert_eq!(answer.status, 200, "{}", answer.raw_body);
+    let both = filter(&app, &pipe, &stream(&app).await).await;
+    assert_eq!(both.len(), 2);
+    let ids: Vec<Value> = both
+        .iter()
+        .map(|r| pipe.deliver(r)["detail"]["eventId"].clone())
+        .collect();
+    assert!(ids.contains(&json!(stream_id)), "{ids:?}");
+    assert_ne!(ids[0], ids[1], "two disconnects, two eventIds");
+    let events: Vec<Value> = both.iter().map(|r| pipe.deliver(r)).collect();
+    assert!(schema_errors(&events).iter().all(Vec::is_empty));
 }
 
 #[tokio::test]

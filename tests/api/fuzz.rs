@@ -5,10 +5,11 @@
 //! envelope. Events no front door sends (fields of the wrong JSON type, not JSON at all) may
 //! get a 500, and still the envelope.
 //!
-//! Bounded in cases (`FUZZ_CASES`, default 10000) and time (20 s); the seed is fixed unless
-//! `FUZZ_SEED` is set, and a failure names the seed and the case to replay it.
+//! Exactly `FUZZ_CASES` cases (default 10000), however long they take: a slow machine runs them
+//! all, slowly, rather than fewer. The seed is fixed unless `FUZZ_SEED` is set, and a failure
+//! names the seed and the case to replay it.
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use disconnect_integration::App;
 use disconnect_integration::clock::SystemClock;
@@ -329,9 +330,6 @@ async fn any_event_gets_the_envelope_and_no_5xx_while_the_backends_are_healthy()
     let mut statuses = std::collections::BTreeMap::new();
     let mut ran = 0;
     for case in 0..cases {
-        if started.elapsed() > Duration::from_secs(20) {
-            break;
-        }
         let event = event(&mut rng);
         let (text, client_made) = match rng.below(10) {
             0 => (rng.text(30), false),
@@ -353,9 +351,11 @@ async fn any_event_gets_the_envelope_and_no_5xx_while_the_backends_are_healthy()
         "fuzz: {ran} events in {:?}, statuses {statuses:?}",
         started.elapsed()
     );
-    assert!(ran >= 500, "only {ran} cases ran");
-    assert!(
-        statuses.contains_key(&200) && statuses.contains_key(&400),
-        "{statuses:?}"
-    );
+    assert_eq!(ran, cases, "every case ran");
+    for status in [200, 400, 401, 404, 405, 500] {
+        assert!(
+            statuses.contains_key(&status),
+            "the cases reach {status}: {statuses:?}"
+        );
+    }
 }

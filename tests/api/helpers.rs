@@ -5,6 +5,12 @@
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
+use aws_smithy_runtime_api::box_error::BoxError;
+use aws_smithy_runtime_api::client::interceptors::Intercept;
+use aws_smithy_runtime_api::client::interceptors::context::BeforeTransmitInterceptorContextRef;
+use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
+use aws_smithy_types::config_bag::ConfigBag;
+
 use aws_config::SdkConfig;
 use disconnect_integration::clock::OffsetClock;
 use disconnect_integration::metrics::Sink;
@@ -218,5 +224,47 @@ impl TestApp {
                 .build(),
         );
         self.with_clients(dynamodb, secrets)
+    }
+}
+
+/// Records the `x-amz-target` of every request sent (both services speak AWS JSON), such as
+/// `DynamoDB_20120810.Query`.
+#[derive(Debug, Clone, Default)]
+pub struct CallLog(Arc<Mutex<Vec<String>>>);
+
+impl CallLog {
+    /// How many calls of `operation` (`TransactWriteItems`) were sent so far.
+    pub fn count(&self, operation: &str) -> usize {
+        self.0
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|t| t.rsplit('.').next() == Some(operation))
+            .count()
+    }
+
+    pub fn take(&self) -> Vec<String> {
+        std::mem::take(&mut *self.0.lock().unwrap())
+    }
+}
+
+impl Intercept for CallLog {
+    fn name(&self) -> &'static str {
+        "CallLog"
+    }
+
+    fn read_before_transmit(
+        &self,
+        context: &BeforeTransmitInterceptorContextRef<'_>,
+        _components: &RuntimeComponents,
+        _cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        let target = context
+            .request()
+            .headers()
+            .get("x-amz-target")
+            .expect("an x-amz-target header");
+        self.0.lock().unwrap().push(target.to_owned());
+        Ok(())
     }
 }

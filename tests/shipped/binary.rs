@@ -20,7 +20,7 @@ pub fn binary() -> PathBuf {
         .map(PathBuf::from)
         .expect(
             "SHIPPED_BINARY is not set: `make test` builds the binary with \
-         `cargo build --bin disconnect-integration` and sets it",
+         `cargo build --release --bin disconnect-integration` and sets it",
         );
     assert!(
         path.is_file(),

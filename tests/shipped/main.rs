@@ -1,11 +1,13 @@
-//! Black-box tests of the artefact that ships: the function binary as `cargo build` makes it
-//! (the production feature set), started as Lambda starts a `provided.al2023` function behind a
+//! Black-box tests of the artefact that ships: the function binary as
+//! `cargo build --release` makes it (the release profile and feature set of
+//! `cargo lambda build --release` and SAM; `profile.rs` checks it), started as Lambda starts a
+//! `provided.al2023` function behind a
 //! local Runtime API, on DynamoDB Local and moto, with its own `main.rs`: its own telemetry,
 //! configuration and `SdkConfig` (the production timeouts). What it answers is compared byte
 //! for byte; what it logs is read from its real stdout.
 //!
 //! `make test` builds the binary and sets `SHIPPED_BINARY`; to run these alone:
-//! `cargo build --bin disconnect-integration && SHIPPED_BINARY=target/debug/disconnect-integration cargo test --test shipped`
+//! `cargo build --release --bin disconnect-integration && SHIPPED_BINARY=target/release/disconnect-integration cargo test --test shipped`
 //! (with the services up: `make services-up`).
 
 mod binary;
@@ -16,4 +18,5 @@ mod events;
 mod faults;
 mod logs;
 mod metrics;
+mod profile;
 mod soak;

@@ -55,14 +55,20 @@ where
 
 /// Exponential back-off with jitter: about 20 ms, 40 ms, ... capped at 640 ms.
 pub fn backoff(attempt: u32) -> Duration {
-    let base_ms = 20u64 << attempt.min(5);
-    let jitter_ms = u64::from(
+    let noise = u64::from(
         SystemTime::now()
             .duration_since(SystemTime::UNIX_EPOCH)
             .unwrap_or_default()
             .subsec_nanos(),
-    ) % base_ms;
-    Duration::from_millis(base_ms / 2 + jitter_ms)
+    );
+    backoff_with(attempt, noise)
+}
+
+/// [`backoff`] with its jitter drawn from `noise`: half the attempt's base (20 ms doubled per
+/// attempt, up to 640 ms) plus `noise` modulo the base, so in `[base / 2, base * 3 / 2)`.
+fn backoff_with(attempt: u32, noise: u64) -> Duration {
+    let base_ms = 20u64 << attempt.min(5);
+    Duration::from_millis(base_ms / 2 + noise % base_ms)
 }
 
 #[cfg(test)]
@@ -71,11 +77,28 @@ mod tests {
 
     #[test]
     fn backoff_grows_and_stays_bounded() {
+        // The window of each attempt: its least and its greatest back-off.
+        // 1279 is one less than a multiple of every base: the greatest jitter of each.
+        let window = |attempt| (backoff_with(attempt, 0), backoff_with(attempt, 1279));
+        let ms = Duration::from_millis;
+        assert_eq!(window(0), (ms(10), ms(29)));
+        assert_eq!(window(5), (ms(320), ms(959)));
         for attempt in 0..20 {
-            let d = backoff(attempt);
-            assert!(d >= Duration::from_millis(10), "{attempt}: {d:?}");
-            assert!(d < Duration::from_millis(1000), "{attempt}: {d:?}");
+            let (least, greatest) = window(attempt);
+            let (next_least, next_greatest) = window(attempt + 1);
+            if attempt < 5 {
+                // It doubles: the next attempt waits at least twice as long at each end.
+                assert_eq!(next_least, least * 2, "{attempt}");
+                assert!(next_greatest > greatest, "{attempt}");
+            } else {
+                assert_eq!((next_least, next_greatest), (least, greatest), "capped");
+            }
+            assert!(greatest < ms(1000), "{attempt}: {greatest:?}");
+            let drawn = backoff(attempt);
+            assert!(least <= drawn && drawn <= greatest, "{attempt}: {drawn:?}");
         }
+        // The jitter spreads: different noise, different waits.
+        assert_ne!(backoff_with(3, 1), backoff_with(3, 77));
     }
 
     #[tokio::test]

@@ -101,6 +101,8 @@ struct Shared {
     upstream: SocketAddr,
     plan: Mutex<Arc<Plan>>,
     calls: Mutex<HashMap<String, usize>>,
+    /// Per operation: the calls being handled now, and the most there were at once.
+    in_flight: Mutex<HashMap<String, (usize, usize)>>,
     enforce_tokens: AtomicBool,
     tokens: Mutex<HashMap<String, TokenUse>>,
     mismatches: AtomicUsize,
@@ -135,6 +137,7 @@ impl FaultProxy {
             upstream,
             plan: Mutex::new(Arc::new(|_: &str, _: usize| Fault::Pass)),
             calls: Mutex::default(),
+            in_flight: Mutex::default(),
             enforce_tokens: AtomicBool::new(false),
             tokens: Mutex::default(),
             mismatches: AtomicUsize::new(0),
@@ -163,6 +166,7 @@ impl FaultProxy {
     pub fn set(&self, plan: impl Fn(&str, usize) -> Fault + Send + Sync + 'static) {
         *self.shared.plan.lock().unwrap() = Arc::new(plan);
         self.shared.calls.lock().unwrap().clear();
+        self.shared.in_flight.lock().unwrap().clear();
     }
 
     /// Faults `fault` on every call of `operation`, passes everything else.
@@ -220,6 +224,17 @@ impl FaultProxy {
         self.shared.connections.load(Ordering::SeqCst)
     }
 
+    /// The most calls of `operation` the proxy handled at once since the last
+    /// [`FaultProxy::set`]: proof that requests overlapped.
+    pub fn max_in_flight(&self, operation: &str) -> usize {
+        self.shared
+            .in_flight
+            .lock()
+            .unwrap()
+            .get(operation)
+            .map_or(0, |(_, max)| *max)
+    }
+
     /// How many calls of `operation` came since the last [`FaultProxy::set`].
     pub fn calls(&self, operation: &str) -> usize {
         self.shared
@@ -260,6 +275,12 @@ fn serve(client: TcpStream, shared: &Shared) {
         }
         let plan = shared.plan.lock().unwrap().clone();
         let fault = plan(&request.operation, nth);
+        {
+            let mut in_flight = shared.in_flight.lock().unwrap();
+            let (now, max) = in_flight.entry(request.operation.clone()).or_default();
+            *now += 1;
+            *max = (*max).max(*now);
+        }
         let keep_open = if shared.enforce_tokens.load(Ordering::SeqCst)
             && request.operation == "TransactWriteItems"
             && fault == Fault::Pass
@@ -268,6 +289,9 @@ fn serve(client: TcpStream, shared: &Shared) {
         } else {
             answer(&mut client, shared, &request, fault)
         };
+        if let Some((now, _)) = shared.in_flight.lock().unwrap().get_mut(&request.operation) {
+            *now = now.saturating_sub(1);
+        }
         if !keep_open {
             return;
         }

@@ -33,6 +33,9 @@ struct State {
     outcomes: HashMap<String, Outcome>,
     init_error: Option<String>,
     first_poll: Option<Instant>,
+    /// Invocations handed to the function and not answered yet, and the most there were.
+    in_flight: usize,
+    max_in_flight: usize,
 }
 
 #[derive(Default)]
@@ -89,6 +92,12 @@ impl RuntimeApi {
         }
     }
 
+    /// The most invocations the function had at once (handed out by `/next`, not yet answered):
+    /// what a test of concurrent serving asserts, rather than a duration.
+    pub fn max_in_flight(&self) -> usize {
+        self.shared.state.lock().unwrap().max_in_flight
+    }
+
     /// When the function first asked for an event: the end of its init.
     pub fn first_poll(&self) -> Option<Instant> {
         self.shared.state.lock().unwrap().first_poll
@@ -142,6 +151,7 @@ fn serve(stream: TcpStream, shared: &Shared) {
                     _ => Outcome::Error(body),
                 };
                 let mut state = shared.state.lock().unwrap();
+                state.in_flight = state.in_flight.saturating_sub(1);
                 state.outcomes.insert(id.to_owned(), outcome);
                 shared.changed.notify_all();
                 response("202 Accepted", "", "{}")
@@ -158,6 +168,8 @@ fn next_event(shared: &Shared) -> (String, String) {
     let mut state = shared.state.lock().unwrap();
     loop {
         if let Some(next) = state.queue.pop_front() {
+            state.in_flight += 1;
+            state.max_in_flight = state.max_in_flight.max(state.in_flight);
             return next;
         }
         state = shared.changed.wait(state).unwrap();
