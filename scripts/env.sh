@@ -11,6 +11,7 @@ export TOOLS_DIR="$ROOT_DIR/.tools"       # installed tools (git-ignored)
 export LOCAL_DIR="$ROOT_DIR/.local"       # pids, logs, scratch (git-ignored)
 export VENV_DIR="$TOOLS_DIR/venv"
 export VENV_PY="$VENV_DIR/bin/python"
+export SCAN_VENV_DIR="$TOOLS_DIR/scan-venv"      # checkov: make test's template scan
 export BUILD_VENV_DIR="$TOOLS_DIR/build-venv"   # sam, cargo-lambda, zig: make build, sam validate
 
 # Tools installed by scripts/bootstrap.sh come first (cargo-lambda, moto_server, cfn-lint).

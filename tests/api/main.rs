@@ -14,5 +14,6 @@ mod helpers;
 mod layers;
 mod operability;
 mod processor;
+mod security;
 mod spec;
 mod template;
