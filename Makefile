@@ -2,13 +2,16 @@
 # environment (DYNAMODB_PORT, MOTO_PORT, WATCH_PORT, REVOKE_WATCH_PORT, PLATFORM_STUB_PORT).
 SHELL := bash
 
-.PHONY: dev test lint fmt bootstrap services-up services-down services-status seed marker contract bench soak build api-key-entry
+.PHONY: dev test mutants lint fmt bootstrap services-up services-down services-status seed marker contract bench soak build api-key-entry
 
 dev:            ## services + seed + cargo lambda watch on 127.0.0.1:$WATCH_PORT (the template's routes), and the stream -> revoke-tokens -> platform stub
 	bash scripts/run.sh dev
 
 test:           ## services + seed; shipped binary, cargo test, contract test, cfn-lint, openapi lint, api-key-entry tests
 	bash scripts/run.sh test
+
+mutants:        ## mutation testing (cargo-mutants) of platform-revoke, integrations-table and the root's pure modules; fails on any missed mutant (PART=root for one)
+	bash scripts/run.sh mutants $(PART)
 
 bench:          ## cold start, warm latency and memory of the release binary (starts services itself)
 	bash scripts/run.sh bench $(ARGS)

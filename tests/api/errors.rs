@@ -409,8 +409,9 @@ async fn a_hanging_dependency_answers_503_when_the_deadline_passes() {
         assert_error(&response, 503, "service_unavailable", dependency);
         assert_eq!(response.headers["retry-after"], "1", "{dependency}");
         let took = started.elapsed();
+        // An answer by the 400 ms deadline, not the hang's; the margin is for a loaded machine.
         assert!(
-            took < std::time::Duration::from_millis(900),
+            took < std::time::Duration::from_millis(400 + 1_000),
             "{dependency}: answered after {took:?}"
         );
     }
@@ -426,6 +427,8 @@ async fn the_lambda_invocations_own_deadline_shortens_the_budget() {
         .as_millis() as u64;
     context.deadline = now_ms + 1_000;
     let budget = app.app.budget(&context);
+    // Arithmetic, not a measurement: a second left less the 250 ms margin, less the few
+    // microseconds since `now_ms`.
     assert!(
         budget <= std::time::Duration::from_millis(750)
             && budget > std::time::Duration::from_millis(500),

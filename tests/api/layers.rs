@@ -6,11 +6,19 @@ use std::path::Path;
 
 use test_support::local::repo_root;
 
-/// Module name -> the modules it names as `crate::<module>`. `src/http/*` is the `http` module.
+/// Module name -> the modules it names as `crate::<module>`. `src/<dir>/*` (a module with
+/// submodules, such as `http` or `api_keys`) is the module `<dir>`.
 fn module_graph() -> BTreeMap<String, BTreeSet<String>> {
     let src = repo_root().join("src");
     let mut files = vec![];
-    for dir in [src.clone(), src.join("http")] {
+    let mut dirs = vec![src.clone()];
+    for entry in std::fs::read_dir(&src).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            dirs.push(path);
+        }
+    }
+    for dir in dirs {
         for entry in std::fs::read_dir(&dir).unwrap() {
             let path = entry.unwrap().path();
             if path.extension().is_some_and(|e| e == "rs") {
@@ -20,11 +28,13 @@ fn module_graph() -> BTreeMap<String, BTreeSet<String>> {
     }
     let module_of = |path: &Path| -> Option<String> {
         let stem = path.file_stem()?.to_str()?.to_owned();
-        let in_http = path.parent()?.file_name()? == "http";
-        match (in_http, stem.as_str()) {
-            (true, _) => Some("http".into()),
-            (false, "lib" | "main") => None,
-            (false, _) => Some(stem),
+        let parent = path.parent()?;
+        if parent != src {
+            return Some(parent.file_name()?.to_str()?.to_owned());
+        }
+        match stem.as_str() {
+            "lib" | "main" => None,
+            _ => Some(stem),
         }
     };
     let mut graph: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();

@@ -249,6 +249,8 @@ async fn a_hanging_secrets_manager_bounds_init_and_the_first_request_answers_503
     let took = asked.elapsed();
 
     let init = function.0.api.first_poll().expect("the function polled") - function.0.started;
+    // The window is the point: init gives up on the secret after its 2 s budget (the margin is
+    // for starting a process on a loaded 2-core machine).
     assert!(
         init < std::time::Duration::from_millis(2_800),
         "init waited {init:?} for the secret"
@@ -260,8 +262,10 @@ async fn a_hanging_secrets_manager_bounds_init_and_the_first_request_answers_503
         &answer,
     );
     assert_eq!(answer.headers["retry-after"], "1");
+    // An answer before the deadline (counted from when the process could first take it), with
+    // a margin for a loaded machine.
     assert!(
-        took < std::time::Duration::from_millis(1_500 + 2_800 + 500),
+        took < std::time::Duration::from_millis(1_500 + 2_800 + 1_000),
         "answered after {took:?}"
     );
 }
@@ -278,6 +282,7 @@ async fn a_hanging_dynamodb_answers_503_by_the_deadline() {
     // 2 s budget; then the request meets the hang.
     function.0.wait_ready();
     let init = function.0.api.first_poll().unwrap() - function.0.started;
+    // The window is the point: init's 2 s budget bounds the priming Query.
     assert!(
         init < std::time::Duration::from_millis(2_800),
         "init waited {init:?} for DynamoDB"
@@ -295,9 +300,11 @@ async fn a_hanging_dynamodb_answers_503_by_the_deadline() {
         "Service temporarily unavailable, please retry",
         &answer,
     );
+    // The window is the point: the request waits for the hang until its deadline (not less:
+    // no early give-up), then answers (with a margin for a loaded 2-core machine).
     assert!(
         took >= std::time::Duration::from_millis(900)
-            && took < std::time::Duration::from_millis(1_600),
+            && took < std::time::Duration::from_millis(2_000),
         "answered after {took:?}, the deadline is 1 s"
     );
 }

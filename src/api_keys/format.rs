@@ -1,0 +1,408 @@
+//! The API-keys secret's format: parsing a `SecretString` into a [`KeySet`], looking a presented
+//! key up in constant time, and what a lookup allows. Pure: no client, no clock, no cache.
+//!
+//! The secret's `SecretString`:
+//!
+//! ```json
+//! {"keys": [{"sha256": "<lowercase hex>", "accountId": "acct_1", "name": "CI",
+//!            "disabled": false, "scopes": ["integrations:delete"]}]}
+//! ```
+//!
+//! `disabled` (default `false`) refuses a key with 401; `scopes`, when present, must include
+//! [`SCOPE_DELETE`] or the key gets 403 `insufficient_scope` (an entry without `scopes` keeps
+//! full access). Plaintext keys exist only in the request being served: they are hashed at once,
+//! never stored, logged or echoed, and the hash is compared with every entry in constant time.
+//!
+//! One bad entry does not take the others down: an entry that is malformed, or a hash listed
+//! with different accounts or settings, is left out, with an error log naming its index. Only a
+//! secret that is not a JSON object with a `keys` array fails every request (500).
+
+use std::collections::BTreeMap;
+
+use integrations_table::AccountId;
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+
+use crate::error::Error;
+
+/// The scope a key needs to disconnect integrations.
+pub const SCOPE_DELETE: &str = "integrations:delete";
+
+/// The API keys of one secret version, ready to check presented keys against.
+#[derive(Debug, Clone, Default)]
+pub struct KeySet {
+    entries: Vec<KeyEntry>,
+}
+
+#[derive(Clone, PartialEq, Eq)]
+struct KeyEntry {
+    digest: [u8; 32],
+    account_id: AccountId,
+    disabled: bool,
+    /// `None`: every scope.
+    scopes: Option<Vec<String>>,
+}
+
+impl std::fmt::Debug for KeyEntry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Even a hash is key material: keep it out of any debug output.
+        f.debug_struct("KeyEntry")
+            .field("account_id", &self.account_id)
+            .field("disabled", &self.disabled)
+            .field("scopes", &self.scopes)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Why the whole secret could not be used. Says where the problem is, never what the values are.
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+pub enum MalformedSecret {
+    #[error("the secret has no SecretString")]
+    NoSecretString,
+    #[error(
+        "the secret is not a JSON object with a \"keys\" array ({category} error at line {line}, column {column})"
+    )]
+    Json {
+        category: &'static str,
+        line: usize,
+        column: usize,
+    },
+    #[error("the secret is a JSON object without a \"keys\" array")]
+    NoKeysArray,
+}
+
+/// Why one entry was left out. Says which entry and what is wrong, never its values.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SkippedEntry {
+    #[error(
+        "keys[{index}] is not an object of sha256 (string), accountId (string), name, disabled (boolean) and scopes (array of strings)"
+    )]
+    Shape { index: usize },
+    #[error("keys[{index}].sha256 is not 64 lowercase hexadecimal characters")]
+    BadHash { index: usize },
+    #[error("keys[{index}].accountId is empty")]
+    EmptyAccount { index: usize },
+    #[error(
+        "keys{indices:?} list one hash with different accounts or settings; all of them are refused"
+    )]
+    Ambiguous { indices: Vec<usize> },
+}
+
+/// A parsed secret: the usable keys, and the entries left out.
+#[derive(Debug)]
+pub struct Parsed {
+    pub keys: KeySet,
+    pub skipped: Vec<SkippedEntry>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct SecretEntry {
+    sha256: String,
+    account_id: String,
+    #[serde(default)]
+    disabled: bool,
+    #[serde(default)]
+    scopes: Option<Vec<String>>,
+    #[serde(default, rename = "name")]
+    _name: Option<serde_json::Value>,
+}
+
+/// What a presented key is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lookup<'a> {
+    Unknown,
+    Disabled,
+    Found {
+        account: &'a AccountId,
+        scopes: Option<&'a [String]>,
+    },
+}
+
+impl KeySet {
+    /// Parses the secret's JSON. Errors name positions or entry indexes only, since
+    /// `serde_json`'s own messages can quote the offending value.
+    pub fn parse(secret_string: &str) -> Result<Parsed, MalformedSecret> {
+        // A map first: serde would also read a struct from a JSON array.
+        let mut document: serde_json::Map<String, serde_json::Value> =
+            serde_json::from_str(secret_string).map_err(|e| MalformedSecret::Json {
+                category: match e.classify() {
+                    serde_json::error::Category::Io => "io",
+                    serde_json::error::Category::Syntax => "syntax",
+                    serde_json::error::Category::Data => "shape",
+                    serde_json::error::Category::Eof => "unexpected end",
+                },
+                line: e.line(),
+                column: e.column(),
+            })?;
+        let Some(serde_json::Value::Array(listed)) = document.remove("keys") else {
+            return Err(MalformedSecret::NoKeysArray);
+        };
+        let mut skipped = Vec::new();
+        let mut by_digest: BTreeMap<[u8; 32], Vec<(usize, KeyEntry)>> = BTreeMap::new();
+        for (index, value) in listed.into_iter().enumerate() {
+            match parse_entry(index, value) {
+                Ok(entry) => by_digest
+                    .entry(entry.digest)
+                    .or_default()
+                    .push((index, entry)),
+                Err(problem) => skipped.push(problem),
+            }
+        }
+        let mut entries = Vec::new();
+        for (_, mut listed) in by_digest {
+            let (_, first) = &listed[0];
+            if listed.iter().all(|(_, entry)| entry == first) {
+                entries.push(listed.swap_remove(0).1);
+            } else {
+                skipped.push(SkippedEntry::Ambiguous {
+                    indices: listed.iter().map(|(index, _)| *index).collect(),
+                });
+            }
+        }
+        skipped.sort_by_key(|s| match s {
+            SkippedEntry::Shape { index }
+            | SkippedEntry::BadHash { index }
+            | SkippedEntry::EmptyAccount { index } => *index,
+            SkippedEntry::Ambiguous { indices } => indices[0],
+        });
+        Ok(Parsed {
+            keys: Self { entries },
+            skipped,
+        })
+    }
+
+    /// What `presented_key` is. Every entry is compared, in constant time, whatever matches.
+    pub fn lookup(&self, presented_key: &str) -> Lookup<'_> {
+        let digest: [u8; 32] = Sha256::digest(presented_key.as_bytes()).into();
+        let mut found = None;
+        for entry in &self.entries {
+            if bool::from(entry.digest.ct_eq(&digest)) {
+                found = Some(entry);
+            }
+        }
+        match found {
+            None => Lookup::Unknown,
+            Some(entry) if entry.disabled => Lookup::Disabled,
+            Some(entry) => Lookup::Found {
+                account: &entry.account_id,
+                scopes: entry.scopes.as_deref(),
+            },
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+}
+
+fn parse_entry(index: usize, value: serde_json::Value) -> Result<KeyEntry, SkippedEntry> {
+    let entry: SecretEntry =
+        serde_json::from_value(value).map_err(|_| SkippedEntry::Shape { index })?;
+    let is_lower_hex = entry
+        .sha256
+        .bytes()
+        .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+    let mut digest = [0u8; 32];
+    if !is_lower_hex || hex::decode_to_slice(&entry.sha256, &mut digest).is_err() {
+        return Err(SkippedEntry::BadHash { index });
+    }
+    let account_id =
+        AccountId::new(entry.account_id).ok_or(SkippedEntry::EmptyAccount { index })?;
+    Ok(KeyEntry {
+        digest,
+        account_id,
+        disabled: entry.disabled,
+        scopes: entry.scopes,
+    })
+}
+
+/// Lowercase hex SHA-256 of a key: the form the secret stores.
+pub fn hash_key(plaintext: &str) -> String {
+    hex::encode(Sha256::digest(plaintext.as_bytes()))
+}
+
+/// The outcome of a lookup, for a request that needs `scope`.
+pub fn authorize(lookup: Lookup<'_>, scope: &str) -> Result<AccountId, Error> {
+    match lookup {
+        Lookup::Unknown => Err(Error::UnknownApiKey),
+        Lookup::Disabled => Err(Error::DisabledApiKey),
+        Lookup::Found {
+            scopes: Some(scopes),
+            ..
+        } if !scopes.iter().any(|s| s == scope) => Err(Error::InsufficientScope),
+        Lookup::Found { account, .. } => Ok(account.clone()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn secret(entries: &[(&str, &str)]) -> String {
+        let keys: Vec<_> = entries
+            .iter()
+            .map(|(key, account)| json!({"sha256": hash_key(key), "accountId": account, "name": "t"}))
+            .collect();
+        json!({ "keys": keys }).to_string()
+    }
+
+    fn account(lookup: Lookup<'_>) -> Option<&str> {
+        match lookup {
+            Lookup::Found { account, .. } => Some(account.as_str()),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn hash_key_is_lowercase_hex_sha256() {
+        assert_eq!(
+            hash_key("abc"),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+    }
+
+    #[test]
+    fn a_known_key_maps_to_its_account_and_others_to_unknown() {
+        let keys = KeySet::parse(&secret(&[("k1", "acct_1"), ("k2", "acct_2")]))
+            .unwrap()
+            .keys;
+        assert_eq!(account(keys.lookup("k2")), Some("acct_2"));
+        assert_eq!(account(keys.lookup("k1")), Some("acct_1"));
+        assert_eq!(keys.lookup("k3"), Lookup::Unknown);
+        assert_eq!(keys.lookup(""), Lookup::Unknown);
+    }
+
+    #[test]
+    fn a_secret_that_is_not_an_object_with_keys_is_malformed_without_quoting_values() {
+        let json = |category, line, column| MalformedSecret::Json {
+            category,
+            line,
+            column,
+        };
+        let cases = [
+            ("not json", "sk_live_plaintext", json("syntax", 1, 1)),
+            (
+                "cut short",
+                r#"{"keys": [{"sha256": "sk_live"#,
+                json("unexpected end", 1, 29),
+            ),
+            (
+                "an array",
+                r#"[["sk_live_plaintext"]]"#,
+                json("shape", 1, 0),
+            ),
+            (
+                "keys is a string",
+                r#"{"keys": "sk_live_plaintext"}"#,
+                MalformedSecret::NoKeysArray,
+            ),
+            (
+                "no keys",
+                r#"{"apiKeys": []}"#,
+                MalformedSecret::NoKeysArray,
+            ),
+        ];
+        for (name, text, expected) in cases {
+            let err = KeySet::parse(text).unwrap_err();
+            assert_eq!(err, expected, "case {name}");
+            assert!(!err.to_string().contains("sk_live"), "case {name}: {err}");
+        }
+    }
+
+    #[test]
+    fn a_malformed_entry_is_left_out_and_named_and_the_others_keep_working() {
+        let good = hash_key("good");
+        let text = json!({"keys": [
+            {"sha256": hash_key("upper").to_uppercase(), "accountId": "a"},
+            {"sha256": "sk_live_plaintext", "accountId": "a"},
+            {"sha256": good, "accountId": "acct_good"},
+            {"sha256": hash_key("blank"), "accountId": " "},
+            {"sha256": hash_key("typed"), "accountId": "a", "disabled": "sk_live_yes"},
+            "sk_live_a_string",
+            {"sha256": hash_key("scoped"), "accountId": "a", "scopes": "integrations:delete"},
+        ]})
+        .to_string();
+        let parsed = KeySet::parse(&text).unwrap();
+        assert_eq!(
+            parsed.skipped,
+            [
+                SkippedEntry::BadHash { index: 0 },
+                SkippedEntry::BadHash { index: 1 },
+                SkippedEntry::EmptyAccount { index: 3 },
+                SkippedEntry::Shape { index: 4 },
+                SkippedEntry::Shape { index: 5 },
+                SkippedEntry::Shape { index: 6 },
+            ]
+        );
+        assert_eq!(parsed.keys.len(), 1);
+        assert_eq!(account(parsed.keys.lookup("good")), Some("acct_good"));
+        for problem in &parsed.skipped {
+            assert!(!problem.to_string().contains("sk_live"), "{problem}");
+        }
+    }
+
+    #[test]
+    fn a_hash_listed_for_two_accounts_is_refused_for_both() {
+        let text = json!({"keys": [
+            {"sha256": hash_key("shared"), "accountId": "acct_1"},
+            {"sha256": hash_key("other"), "accountId": "acct_3"},
+            {"sha256": hash_key("shared"), "accountId": "acct_2"},
+            {"sha256": hash_key("twice"), "accountId": "acct_4", "name": "a"},
+            {"sha256": hash_key("twice"), "accountId": "acct_4", "name": "b"},
+        ]})
+        .to_string();
+        let parsed = KeySet::parse(&text).unwrap();
+        assert_eq!(
+            parsed.skipped,
+            [SkippedEntry::Ambiguous {
+                indices: vec![0, 2]
+            }]
+        );
+        assert_eq!(parsed.keys.lookup("shared"), Lookup::Unknown);
+        assert_eq!(account(parsed.keys.lookup("other")), Some("acct_3"));
+        assert_eq!(
+            account(parsed.keys.lookup("twice")),
+            Some("acct_4"),
+            "the same entry twice is not ambiguous"
+        );
+    }
+
+    #[test]
+    fn disabled_keys_and_scopes_decide_what_a_key_may_do() {
+        let text = json!({"keys": [
+            {"sha256": hash_key("off"), "accountId": "a", "disabled": true},
+            {"sha256": hash_key("on"), "accountId": "a", "disabled": false},
+            {"sha256": hash_key("all"), "accountId": "a"},
+            {"sha256": hash_key("delete"), "accountId": "a", "scopes": ["integrations:read", SCOPE_DELETE]},
+            {"sha256": hash_key("read"), "accountId": "a", "scopes": ["integrations:read"]},
+            {"sha256": hash_key("none"), "accountId": "a", "scopes": []},
+        ]})
+        .to_string();
+        let keys = KeySet::parse(&text).unwrap().keys;
+        let verdict = |key: &str| match authorize(keys.lookup(key), SCOPE_DELETE) {
+            Ok(_) => "ok",
+            Err(Error::DisabledApiKey) => "disabled",
+            Err(Error::InsufficientScope) => "scope",
+            Err(other) => panic!("{other:?}"),
+        };
+        let verdicts: Vec<_> = ["off", "on", "all", "delete", "read", "none"]
+            .into_iter()
+            .map(verdict)
+            .collect();
+        assert_eq!(verdicts, ["disabled", "ok", "ok", "ok", "scope", "scope"]);
+    }
+
+    #[test]
+    fn debug_output_never_shows_hashes() {
+        let keys = KeySet::parse(&secret(&[("k1", "acct_1")])).unwrap().keys;
+        let debug = format!("{keys:?}");
+        assert!(!debug.contains(&hash_key("k1")[..16]), "{debug}");
+    }
+}
