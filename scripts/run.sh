@@ -19,9 +19,10 @@ cd "$ROOT_DIR"
 
 command="${1:-}"
 shift || true
-case "$command" in dev|test|bench|soak) ;; *) echo "usage: $0 dev|test|bench|soak [args]" >&2; exit 2 ;; esac
+case "$command" in dev|test|bench|soak|mutants) ;; *) echo "usage: $0 dev|test|bench|soak|mutants [args]" >&2; exit 2 ;; esac
 
-services_for_this_run
+# Mutation testing runs only tests that need no service.
+[[ "$command" == mutants ]] || services_for_this_run
 
 REVOKE_FUNCTION="revoke-tokens"
 REVOKE_WATCH_LOG="$LOCAL_DIR/revoke-watch.log"
@@ -108,7 +109,11 @@ run_test() {
     cargo test --workspace --all-targets --locked
   step "contract test (schemathesis through cargo lambda watch)" bash scripts/contract-test.sh
   step "cfn-lint" cfn-lint template.yaml
+  step "cfn-lint with a customer-managed key" cfn-lint template.yaml \
+    --parameters KmsKeyArn=arn:aws:kms:us-east-1:123456789012:key/00000000-0000-0000-0000-000000000000
+  step "security scan (checkov)" "$SCAN_VENV_DIR/bin/python" scripts/scan-template.py
   step "openapi lint" openapi-spec-validator --schema 3.1 openapi.yaml
+  step "doc links (remark-validate-links)" bash scripts/check-doc-links.sh
   step "api-key-entry tests" python3 scripts/test_api_key_entry.py
   if (( ${#failed[@]} )); then echo "test: failed: ${failed[*]}"; fi
   echo "steps: $((steps - ${#failed[@]})) passed, ${#failed[@]} failed, in $((SECONDS - started)) s"
@@ -121,6 +126,37 @@ run_soak() {
     SOAK_DELETES="${SOAK_DELETES:-2000}" SOAK_CONCURRENCY="${SOAK_CONCURRENCY:-32}" \
     SOAK_INSTANCES="${SOAK_INSTANCES:-4}" \
     cargo test --locked --test shipped soak -- --nocapture
+}
+
+# Mutation testing (cargo-mutants) of the code whose tests need no service: each crate is judged
+# by its own tests, the root crate's pure modules by its unit tests (`cargo test --lib`). The
+# counts go to .local/mutants/<part>/outcomes.json and the summary to stdout; any missed mutant
+# fails the target. Not part of `make test`: see docs/testing.md for how long it takes.
+MUTANTS_PARTS=(platform-revoke integrations-table root)
+run_mutants() {
+  bash scripts/bootstrap.sh mutants
+  local mutants="$TOOLS_DIR/cargo/bin/cargo-mutants" part status=0 started=$SECONDS
+  local parts=("${@:-${MUTANTS_PARTS[@]}}")
+  for part in "${parts[@]}"; do
+    # Two jobs, each in a scratch copy of its own; a mutant whose tests outrun 20 s (a retry loop
+    # a mutant made endless) counts as caught by timeout.
+    local args=(mutants --no-shuffle --jobs 2 --timeout 20 --output "$LOCAL_DIR/mutants/$part")
+    case "$part" in
+      platform-revoke | integrations-table) args+=(--package "$part") ;;
+      root)
+        args+=(--package disconnect-integration
+          --file src/disconnect.rs --file src/api_keys/format.rs
+          --file src/http/front_door.rs --file src/http/response.rs --file src/http/route.rs
+          -- --lib) ;;
+      *) echo "mutants: unknown part $part (one of ${MUTANTS_PARTS[*]})" >&2; return 2 ;;
+    esac
+    echo "==> mutants: $part"
+    mkdir -p "$LOCAL_DIR/mutants/$part"
+    # The tests mostly wait (timeouts, Retry-After): more threads than cores.
+    RUST_TEST_THREADS=8 "$mutants" "${args[@]}" || status=1
+  done
+  echo "mutants: done in $((SECONDS - started)) s; missed mutants: .local/mutants/*/mutants.out/missed.txt"
+  return "$status"
 }
 
 run_bench() {

@@ -61,7 +61,8 @@ const SCHEMA: &str = "schemas/integration-disconnected.schema.json";
 /// The Pipe's logical id in template.yaml.
 const PIPE: &str = "DisconnectEventPipe";
 /// The README section that documents the event.
-const README_SECTION: &str = "## The disconnect event";
+/// The event's reader's documentation.
+const EVENTS_DOC: &str = "docs/events.md";
 /// The marker's attributes (README, "The data contract"): all the input template may read.
 const MARKER_ATTRIBUTES: [&str; 5] = ["id", "accountId", "type", "disconnectedAt", "reason"];
 
@@ -1093,15 +1094,9 @@ fn the_pipe_reads_the_stream_puts_on_the_bus_and_dead_letters_with_least_privile
 }
 
 #[test]
-fn the_readme_documents_every_detail_field_and_its_example_event_is_valid() {
-    let readme = std::fs::read_to_string(repo_root().join("README.md")).unwrap();
-    let section = readme
-        .split(README_SECTION)
-        .nth(1)
-        .unwrap_or_else(|| panic!("README.md has a section {README_SECTION:?}"))
-        .split("\n## ")
-        .next()
-        .unwrap();
+fn the_docs_document_every_detail_field_and_their_example_event_is_valid() {
+    let section = std::fs::read_to_string(repo_root().join(EVENTS_DOC))
+        .unwrap_or_else(|e| panic!("read {EVENTS_DOC}: {e}"));
     let example = section
         .split("```json\n")
         .nth(1)
@@ -1123,7 +1118,7 @@ fn the_readme_documents_every_detail_field_and_its_example_event_is_valid() {
     let errors = schema_errors(&[example]);
     assert!(
         errors[0].is_empty(),
-        "the README's example: {:?}",
+        "the documented example: {:?}",
         errors[0]
     );
 }

@@ -440,9 +440,9 @@ fn every_error_code_has_an_example_with_the_message_the_code_sends() {
 }
 
 #[test]
-fn the_success_and_error_examples_are_the_readme_examples() {
-    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md"))
-        .expect("read README.md");
+fn the_success_and_error_examples_are_the_documented_examples() {
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/api.md"))
+        .expect("read docs/api.md");
     let blocks: Vec<Json> = readme
         .split("```json\n")
         .skip(1)
@@ -453,7 +453,7 @@ fn the_success_and_error_examples_are_the_readme_examples() {
         blocks
             .iter()
             .find(|b| b["success"] == success)
-            .unwrap_or_else(|| panic!("README.md has no JSON block with success {success}"))
+            .unwrap_or_else(|| panic!("docs/api.md has no JSON block with success {success}"))
     };
     let spec = Spec::load();
     assert_eq!(
@@ -470,6 +470,6 @@ fn the_success_and_error_examples_are_the_readme_examples() {
         .collect();
     assert!(
         spec_errors.contains(readme_error),
-        "README.md's error example {readme_error} is none of the spec's: {spec_errors:#?}"
+        "docs/api.md's error example {readme_error} is none of the spec's: {spec_errors:#?}"
     );
 }
