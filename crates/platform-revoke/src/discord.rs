@@ -59,8 +59,7 @@ pub(crate) async fn revoke(
             .as_ref()
             .and_then(|j| j.get("retry_after"))
             .and_then(Value::as_f64)
-            .filter(|s| s.is_finite() && *s >= 0.0)
-            .map(Duration::from_secs_f64);
+            .and_then(|s| Duration::try_from_secs_f64(s).ok());
         return Err(Failure::Transient {
             reason: answer.reason(code),
             after: answer.retry_after().or(body_wait),

@@ -279,28 +279,50 @@ fn transport(error: &reqwest::Error, timeout: Duration) -> Failure {
         Failure::transient("could not connect")
     } else if error.is_timeout() {
         Failure::Ambiguous(format!("no answer within {} ms", timeout.as_millis()))
-    } else if error.is_body() || error.is_decode() {
-        Failure::Ambiguous("the answer could not be read".to_owned())
     } else {
-        Failure::Ambiguous("the request failed".to_owned())
+        // The answer broke off or could not be read: the request may have taken effect.
+        Failure::Ambiguous("no complete answer".to_owned())
     }
 }
 
 async fn read_body(mut response: reqwest::Response) -> Result<Vec<u8>, reqwest::Error> {
     let mut body = Vec::new();
     while let Some(chunk) = response.chunk().await? {
-        let room = MAX_BODY - body.len();
-        body.extend_from_slice(&chunk[..chunk.len().min(room)]);
-        if body.len() == MAX_BODY {
+        if keep_capped(&mut body, &chunk) {
             break;
         }
     }
     Ok(body)
 }
 
+/// Appends what of `chunk` fits under [`MAX_BODY`]; whether the body is full.
+fn keep_capped(body: &mut Vec<u8>, chunk: &[u8]) -> bool {
+    let room = MAX_BODY.saturating_sub(body.len());
+    body.extend_from_slice(&chunk[..chunk.len().min(room)]);
+    body.len() >= MAX_BODY
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_answer_is_kept_up_to_16_kib_across_chunks() {
+        assert_eq!(MAX_BODY, 16_384);
+        let mut body = vec![];
+        assert!(!keep_capped(&mut body, &[b'a'; 100]));
+        assert!(!keep_capped(&mut body, &[b'b'; 200]));
+        assert_eq!(body.len(), 300, "several chunks are kept");
+        assert!(keep_capped(&mut body, &vec![b'c'; MAX_BODY]));
+        assert_eq!(body.len(), MAX_BODY, "cut at the cap");
+        assert_eq!(&body[..101], &[&[b'a'; 100][..], b"b"].concat()[..]);
+        assert!(keep_capped(&mut body, b"more"), "full stays full");
+        assert_eq!(body.len(), MAX_BODY);
+        let mut exact = vec![];
+        assert!(keep_capped(&mut exact, &vec![b'x'; MAX_BODY]));
+        let mut short = vec![];
+        assert!(!keep_capped(&mut short, &vec![b'x'; MAX_BODY - 1]));
+    }
 
     #[test]
     fn only_code_shaped_text_survives_sanitising() {

@@ -76,6 +76,12 @@ pub const ATTEMPTS: u32 = 3;
 /// gets the record back to the stream.
 pub const MAX_WAIT: Duration = Duration::from_secs(20);
 
+/// The wait after the `attempt`-th transient failure when the platform did not say: 500 ms,
+/// then 1 s.
+pub(crate) fn backoff(attempt: u32) -> Duration {
+    Duration::from_millis(500) * 2u32.pow(attempt.saturating_sub(1))
+}
+
 /// A boxed future, for [`RefreshJournal`].
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
@@ -184,7 +190,7 @@ impl Revoker {
             let result = self.attempt(revocation, journal).await;
             let wait = match &result {
                 Err(Failure::Transient { after, .. }) if attempt < ATTEMPTS => {
-                    after.unwrap_or(Duration::from_millis(500) * 2u32.pow(attempt - 1))
+                    after.unwrap_or_else(|| backoff(attempt))
                 }
                 _ => return result.map_err(|f| self.error(revocation, f)),
             };
@@ -287,5 +293,39 @@ impl std::fmt::Debug for Revoker {
             .field("timeout", &self.timeout)
             .field("allow_loopback_servers", &self.guard.allow_loopback)
             .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn without_a_word_from_the_platform_the_waits_double_from_half_a_second() {
+        assert_eq!(backoff(1), Duration::from_millis(500));
+        assert_eq!(backoff(2), Duration::from_secs(1));
+        assert_eq!(backoff(3), Duration::from_secs(2));
+    }
+
+    #[test]
+    fn no_journal_knows_of_no_earlier_refresh_and_notes_nothing() {
+        assert!(!NoJournal.refreshed_before());
+        let noted = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap()
+            .block_on(NoJournal.note_refresh());
+        assert_eq!(noted, Ok(()));
+    }
+
+    #[test]
+    fn outcomes_read_as_the_marker_writes_them() {
+        for (outcome, text) in [
+            (Outcome::Revoked, "revoked"),
+            (Outcome::Unconfirmed, "unconfirmed"),
+            (Outcome::Unsupported("why"), "unsupported"),
+        ] {
+            assert_eq!(outcome.as_str(), text);
+            assert_eq!(outcome.to_string(), text);
+        }
     }
 }

@@ -50,8 +50,7 @@ pub(crate) async fn revoke(
         let reset = answer
             .header("x-ratelimit-reset")
             .and_then(|r| r.trim().parse::<f64>().ok())
-            .filter(|s| s.is_finite() && *s >= 0.0)
-            .map(Duration::from_secs_f64);
+            .and_then(|s| Duration::try_from_secs_f64(s).ok());
         return Err(Failure::Transient {
             reason: answer.reason(code.as_deref()),
             after: answer.retry_after().or(reset),

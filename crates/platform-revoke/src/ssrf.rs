@@ -172,16 +172,11 @@ fn is_public_v6(a: Ipv6Addr) -> bool {
         return is_public_v4(v4);
     }
     let s = a.segments();
-    !(a.is_unspecified()
-        || a.is_loopback()
-        || a.is_multicast()
-        || (s[0] & 0xfe00) == 0xfc00 // unique local
-        || (s[0] & 0xffc0) == 0xfe80 // link-local
-        || (s[0] & 0xffc0) == 0xfec0 // site-local (deprecated)
-        || (s[0] == 0x2001 && s[1] == 0x0db8) // documentation
-        || (s[0] == 0x2001 && s[1] < 0x0200) // IETF protocol assignments, Teredo included
-        || (s[0] == 0x0100 && s[1] == 0 && s[2] == 0 && s[3] == 0) // discard-only
-        || s[0] == 0) // the rest of ::/16 (v4-compatible, reserved)
+    // Only global unicast (2000::/3) is public: loopback, unique local, link-local, multicast
+    // and the unassigned space lie outside it. Inside it: documentation and IETF assignments
+    // (Teredo included).
+    let global_unicast = (s[0] & 0xe000) == 0x2000;
+    global_unicast && !(s[0] == 0x2001 && (s[1] == 0x0db8 || s[1] < 0x0200))
 }
 
 /// The IPv4 address inside a v4-mapped (`::ffff:a.b.c.d`), NAT64 (`64:ff9b::a.b.c.d`) or 6to4
@@ -278,6 +273,10 @@ mod tests {
             "2001:db8::1",
             "2001::1",
             "100::1",
+            "1::1",
+            "4000::1",
+            "64:1::808:808",
+            "fe00::1",
         ] {
             assert!(!is_public(ip(text)), "{text}");
         }
@@ -292,6 +291,22 @@ mod tests {
             "::ffff:8.8.8.8",
             "64:ff9b::808:808",
             "2002:808:808::",
+            // Neighbours of the special ranges: only the ranges themselves are refused.
+            "8.0.0.1",
+            "100.63.0.1",
+            "192.0.1.1",
+            "192.1.0.1",
+            "192.88.1.1",
+            "192.88.98.1",
+            "198.17.0.1",
+            "198.20.0.1",
+            "223.255.255.254",
+            "2001:200::1",
+            "2001:dc8::1",
+            "2000::1",
+            "3fff:ffff::1",
+            // Not the NAT64 prefix: no embedded address decides.
+            "2400:ff9b::a9fe:a9fe",
         ] {
             assert!(is_public(ip(text)), "{text}");
         }
@@ -322,6 +337,7 @@ mod tests {
             ("2130706433", "an IP address"),
             ("intranet", "not a public DNS name"),
             ("user:pw@mastodon.social", "user information"),
+            ("user@mastodon.social", "user information"),
             ("mastodon.social/oauth", "a path"),
             ("mastodon.social?x=1", "a path"),
             ("mastodon.social:8443", "a port"),
@@ -339,6 +355,7 @@ mod tests {
             ("169.254.169.254", "link-local"),
             ("fe80::1", "link-local"),
             ("fd00::1", "private"),
+            ("2001:db8::1", "special-purpose"),
             ("100.64.1.1", "special-purpose"),
             ("ff02::1", "multicast"),
         ] {

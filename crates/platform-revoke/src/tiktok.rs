@@ -117,7 +117,7 @@ impl App<'_> {
             };
             let wait = match &failure {
                 Failure::Transient { after, .. } if attempt < FRESH_REVOKE_ATTEMPTS => {
-                    after.unwrap_or(Duration::from_millis(250) * 2u32.pow(attempt - 1))
+                    after.unwrap_or_else(|| crate::backoff(attempt))
                 }
                 _ => Duration::MAX,
             };

@@ -568,3 +568,62 @@ async fn tiktok_echoing_the_fresh_access_token_never_shows_it_in_the_error() {
     );
     assert!(!error.to_string().contains(fresh), "{error}");
 }
+
+/// TikTok's OAuth endpoints answer errors with HTTP 200 too: a refresh refused as throttled,
+/// whatever its status, was not applied and is sent again.
+#[tokio::test]
+async fn tiktok_refresh_throttled_with_http_200_is_sent_again_too() {
+    let server = refreshing(
+        ResponseTemplate::new(200).set_body_json(json!({"error": "rate_limit_exceeded"})),
+        u64::from(ATTEMPTS),
+        None,
+    )
+    .await;
+    let journal = Journal::new(&server, false);
+    let error = transient(revoke_refresh_token(&server, &journal).await, TikTok);
+    assert_eq!(error.reason(), "refreshing: http 200 (rate_limit_exceeded)");
+}
+
+/// Only a successful answer's access token is fresh: a server error that carries one is not
+/// a refresh, and nothing is revoked with it.
+#[tokio::test]
+async fn tiktok_refresh_failing_with_a_token_in_its_body_revokes_nothing() {
+    let server = refreshing(
+        ResponseTemplate::new(503).set_body_json(json!({"access_token": FRESH})),
+        1,
+        None,
+    )
+    .await;
+    let journal = Journal::new(&server, false);
+    let error = transient(revoke_refresh_token(&server, &journal).await, TikTok);
+    assert!(
+        error.reason().starts_with("refreshing: http 503"),
+        "{error}"
+    );
+    server.verify().await;
+}
+
+/// The fresh token's revoke is retried only while a retry and its call end before the
+/// deadline: with too little time left, one call, and the refresh's outcome is failed.
+#[tokio::test]
+async fn tiktok_fresh_token_revoke_is_not_retried_past_the_deadline() {
+    let server = refreshing(refreshed(), 1, Some((ResponseTemplate::new(503), 1..=1))).await;
+    let journal = Journal::new(&server, false);
+    let revoker = revoker_with(&server, credentials(), Duration::from_secs(5));
+    let revocation = platform_revoke::Revocation {
+        platform: TikTok,
+        token: &Token::new(TOKEN),
+        token_type: TokenType::RefreshToken,
+        item: &TokenItem::default(),
+        // Time for the calls, not for a 5 s call after a back-off.
+        deadline: std::time::Instant::now() + Duration::from_secs(3),
+    };
+    let error = permanent(revoker.revoke(&revocation, &journal).await, TikTok);
+    assert!(
+        error
+            .reason()
+            .starts_with(platform_revoke::REFRESHED_BUT_NOT_REVOKED),
+        "{error}"
+    );
+    server.verify().await;
+}
