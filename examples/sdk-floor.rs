@@ -20,12 +20,9 @@ use serde_json::{Value, json};
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     let table: Arc<str> = std::env::var("TABLE_NAME")?.into();
-    let extra_ca = match std::env::var(disconnect_integration::tls::EXTRA_CA_VARIABLE) {
-        Ok(path) => Some(disconnect_integration::config::read_pem(&path)?),
-        Err(_) => None,
-    };
-    let sdk =
-        disconnect_integration::sdk_config_with(extra_ca.as_deref(), Duration::from_secs(5)).await;
+    let extra_ca =
+        function_support::env::process().pem_file(function_support::tls::EXTRA_CA_VARIABLE)?;
+    let sdk = function_support::aws::sdk_config(extra_ca.as_deref(), Duration::from_secs(5)).await;
     let client = aws_sdk_dynamodb::Client::new(&sdk);
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {
         let (client, table) = (client.clone(), Arc::clone(&table));

@@ -2,6 +2,8 @@
 
 use std::time::Duration;
 
+use function_support::env::{Env, EnvError};
+use function_support::tls::EXTRA_CA_VARIABLE;
 use integrations_table::IntegrationId;
 
 pub const DEFAULT_MARKER_TTL_DAYS: u64 = 90;
@@ -47,23 +49,8 @@ pub struct Config {
 
 #[derive(Debug, PartialEq, Eq, thiserror::Error)]
 pub enum ConfigError {
-    #[error("missing required environment variable {0}")]
-    Missing(&'static str),
-    #[error("environment variable {name} must be an integer from {min} to {max}, got {value:?}")]
-    OutOfRange {
-        name: &'static str,
-        value: String,
-        min: u64,
-        max: u64,
-    },
-    #[error(
-        "environment variable {name} names {path:?}, which cannot be read as PEM certificates: {reason}"
-    )]
-    NotPem {
-        name: &'static str,
-        path: String,
-        reason: String,
-    },
+    #[error(transparent)]
+    Env(#[from] EnvError),
     #[error("environment variable {name} is not a valid integration id: {reason}")]
     NotAnId {
         name: &'static str,
@@ -79,93 +66,53 @@ impl Config {
 
     /// Reads configuration through `lookup`, so tests need not touch the process environment.
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let required = |name: &'static str| {
-            lookup(name)
-                .map(|v| v.trim().to_owned())
-                .filter(|v| !v.is_empty())
-                .ok_or(ConfigError::Missing(name))
-        };
-        let optional = |name: &str| {
-            lookup(name)
-                .map(|v| v.trim().to_owned())
-                .filter(|v| !v.is_empty())
-        };
-        let number = |name: &'static str, default: u64, (min, max): (u64, u64)| match lookup(name) {
-            None => Ok(default),
-            Some(raw) if raw.trim().is_empty() => Ok(default),
-            Some(raw) => raw
-                .trim()
-                .parse::<u64>()
-                .ok()
-                .filter(|n| (min..=max).contains(n))
-                .ok_or(ConfigError::OutOfRange {
-                    name,
-                    value: raw,
-                    min,
-                    max,
-                }),
-        };
+        let env = Env::new(lookup);
         Ok(Self {
-            table_name: required("TABLE_NAME")?,
-            api_keys_secret_id: required("API_KEYS_SECRET_ID")?,
+            table_name: env.required("TABLE_NAME")?,
+            api_keys_secret_id: env.required("API_KEYS_SECRET_ID")?,
             marker_ttl: Duration::from_secs(
                 86_400
-                    * number(
+                    * env.number(
                         "MARKER_TTL_DAYS",
                         DEFAULT_MARKER_TTL_DAYS,
-                        (1, MAX_MARKER_TTL_DAYS),
+                        1..=MAX_MARKER_TTL_DAYS,
                     )?,
             ),
-            api_keys_cache_ttl: Duration::from_secs(number(
+            api_keys_cache_ttl: Duration::from_secs(env.number(
                 "API_KEYS_CACHE_TTL_SECONDS",
                 DEFAULT_API_KEYS_CACHE_TTL_SECONDS,
-                (1, MAX_API_KEYS_CACHE_TTL_SECONDS),
+                1..=MAX_API_KEYS_CACHE_TTL_SECONDS,
             )?),
-            api_keys_max_stale: Duration::from_secs(number(
+            api_keys_max_stale: Duration::from_secs(env.number(
                 "API_KEYS_MAX_STALE_SECONDS",
                 DEFAULT_API_KEYS_MAX_STALE_SECONDS,
-                (0, MAX_API_KEYS_MAX_STALE_SECONDS),
+                0..=MAX_API_KEYS_MAX_STALE_SECONDS,
             )?),
-            request_deadline: Duration::from_millis(number(
+            request_deadline: Duration::from_millis(env.number(
                 "REQUEST_DEADLINE_MS",
                 DEFAULT_REQUEST_DEADLINE_MS,
-                (100, MAX_REQUEST_DEADLINE_MS),
+                100..=MAX_REQUEST_DEADLINE_MS,
             )?),
-            extra_ca_pem: match lookup(crate::tls::EXTRA_CA_VARIABLE) {
-                Some(path) if !path.trim().is_empty() => Some(read_pem(path.trim())?),
-                _ => None,
-            },
-            panic_probe: match lookup("PANIC_PROBE_INTEGRATION_ID") {
-                Some(raw) if !raw.trim().is_empty() => {
-                    Some(IntegrationId::parse(raw.trim()).map_err(|reason| {
-                        ConfigError::NotAnId {
+            extra_ca_pem: env.pem_file(EXTRA_CA_VARIABLE)?,
+            panic_probe: match env.optional("PANIC_PROBE_INTEGRATION_ID") {
+                Some(raw) => {
+                    Some(
+                        IntegrationId::parse(&raw).map_err(|reason| ConfigError::NotAnId {
                             name: "PANIC_PROBE_INTEGRATION_ID",
                             reason,
-                        }
-                    })?)
+                        })?,
+                    )
                 }
-                _ => None,
+                None => None,
             },
-            metrics_namespace: optional("METRICS_NAMESPACE")
+            metrics_namespace: env
+                .optional("METRICS_NAMESPACE")
                 .unwrap_or_else(|| crate::metrics::DEFAULT_NAMESPACE.to_owned()),
-            metrics_service: optional("METRICS_SERVICE")
-                .or_else(|| optional("AWS_LAMBDA_FUNCTION_NAME"))
+            metrics_service: env
+                .optional("METRICS_SERVICE")
+                .or_else(|| env.optional("AWS_LAMBDA_FUNCTION_NAME"))
                 .unwrap_or_else(|| crate::metrics::DEFAULT_SERVICE.to_owned()),
         })
-    }
-}
-
-/// Reads a PEM file that must hold at least one certificate.
-pub fn read_pem(path: &str) -> Result<Vec<u8>, ConfigError> {
-    let not_pem = |reason: String| ConfigError::NotPem {
-        name: crate::tls::EXTRA_CA_VARIABLE,
-        path: path.to_owned(),
-        reason,
-    };
-    let pem = std::fs::read(path).map_err(|e| not_pem(e.to_string()))?;
-    match crate::tls::count_certificates(&pem) {
-        0 => Err(not_pem("it holds no certificate".into())),
-        _ => Ok(pem),
     }
 }
 
@@ -185,11 +132,11 @@ mod tests {
     fn required_variables_are_named_when_missing() {
         assert_eq!(
             config(&[("API_KEYS_SECRET_ID", "s")]),
-            Err(ConfigError::Missing("TABLE_NAME"))
+            Err(ConfigError::Env(EnvError::Missing("TABLE_NAME")))
         );
         assert_eq!(
             config(&[("TABLE_NAME", "t"), ("API_KEYS_SECRET_ID", " ")]),
-            Err(ConfigError::Missing("API_KEYS_SECRET_ID"))
+            Err(ConfigError::Env(EnvError::Missing("API_KEYS_SECRET_ID")))
         );
         let message = config(&[]).unwrap_err().to_string();
         assert!(message.contains("TABLE_NAME"), "{message}");
@@ -211,7 +158,7 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("ca-test-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let good = dir.join("good.pem");
-        std::fs::write(&good, crate::tls::AMAZON_ROOTS_PEM).unwrap();
+        std::fs::write(&good, function_support::tls::AMAZON_ROOTS_PEM).unwrap();
         let bad = dir.join("bad.pem");
         std::fs::write(&bad, "not a certificate").unwrap();
         let with = |path: &std::path::Path| {

@@ -17,10 +17,10 @@ use integrations_table::keys::{Key, PK, SK_INTEGRATION, item_key};
 use integrations_table::tokens::VERSION_ATTRIBUTE;
 use integrations_table::{AccountId, DisconnectMarker, IntegrationId};
 
-use crate::clock::SharedClock;
 use crate::error::{Dependency, Error};
 use crate::partition::Partition;
 use crate::store::{Committed, IntegrationStore};
+use function_support::clock::SharedClock;
 
 /// `TransactWriteItems` takes at most 100 actions: the integration, the marker and 98 tokens.
 pub const MAX_TOKENS_IN_TRANSACTION: usize = 98;
@@ -319,10 +319,8 @@ impl Disconnector {
         id: &IntegrationId,
         request_id: Option<&str>,
     ) -> Result<Disconnect, Error> {
-        for attempt in 0..MAX_ATTEMPTS {
-            if attempt > 0 {
-                tokio::time::sleep(backoff(attempt)).await;
-            }
+        let mut attempt = 0;
+        loop {
             let partition = self.store.read_partition(id).await?;
             let request = Request {
                 account,
@@ -365,6 +363,11 @@ impl Disconnector {
                     tracing::info!(integrationId = %id, attempt, reason, "the disconnect transaction lost a race; reading again");
                 }
             }
+            attempt += 1;
+            if attempt == MAX_ATTEMPTS {
+                break;
+            }
+            tokio::time::sleep(backoff(attempt)).await;
         }
         Err(Error::Unavailable {
             dependency: Dependency::DynamoDb,
@@ -658,8 +661,8 @@ mod wire_tests {
 
     use integrations_table::IntegrationId;
 
-    use crate::clock::SystemClock;
     use crate::store::IntegrationStore;
+    use function_support::clock::SystemClock;
 
     use super::*;
 
@@ -716,7 +719,7 @@ mod wire_tests {
             let (result, _) = disconnect_with(move |_| Reply::error(status, code)).await;
             let err = result.unwrap_err();
             assert_eq!(err.is_transient(), transient, "{status} {code}: {err:?}");
-            let chain = crate::error::ErrorChain(&err).to_string();
+            let chain = function_support::ErrorChain(&err).to_string();
             assert!(
                 chain.contains(code),
                 "{status} {code}: the cause is kept: {chain}"
@@ -731,7 +734,7 @@ mod wire_tests {
         })
         .await;
         let err = result.unwrap_err();
-        let chain = crate::error::ErrorChain(&err).to_string();
+        let chain = function_support::ErrorChain(&err).to_string();
         assert!(err.is_transient(), "{chain}");
         // The log line shows the chain (Display); the SDK's Debug output holds the raw body.
         assert!(!chain.contains("secret-value-in-the-body"), "{chain}");
@@ -852,6 +855,92 @@ mod wire_tests {
         );
         for token in &tokens {
             assert_eq!(token.len(), 36, "{token}");
+        }
+    }
+
+    /// Priming reads the partition no integration has, once, and reports a failed read.
+    #[tokio::test]
+    async fn priming_reads_one_empty_partition_and_reports_a_failure() {
+        let disconnector = |fake: &FakeAws| {
+            Disconnector::new(
+                IntegrationStore::new(fake.dynamodb(), "t"),
+                Duration::from_secs(86_400),
+                SystemClock::shared(),
+            )
+        };
+        let fake = FakeAws::new(|_| Reply::ok(r#"{"Items": [], "Count": 0, "ScannedCount": 0}"#));
+        disconnector(&fake).prime().await.unwrap();
+        let calls = fake.calls();
+        assert_eq!(calls.len(), 1, "{calls:?}");
+        assert_eq!(calls[0].operation, "Query");
+        assert!(
+            calls[0].body.contains("INTEGRATION#__prime__"),
+            "{}",
+            calls[0].body
+        );
+        let failing = FakeAws::new(|_| Reply::error(400, "ResourceNotFoundException"));
+        assert!(disconnector(&failing).prime().await.is_err());
+    }
+
+    /// A repeat deletes what a writer outside the token protocol left, and only then.
+    #[tokio::test]
+    async fn a_repeat_deletes_leftover_tokens_and_nothing_when_there_are_none() {
+        let marker_page = |tokens: usize| {
+            let expires = integrations_table::marker::epoch_seconds(SystemTime::now()) + 3600;
+            let mut items = vec![format!(
+                r#"{{"PK": {{"S": "INTEGRATION#int_1"}}, "SK": {{"S": "DISCONNECTED"}}, "id": {{"S": "int_1"}}, "accountId": {{"S": "acct_1"}}, "type": {{"S": "youtube"}}, "disconnectedAt": {{"S": "2026-11-28T10:00:00Z"}}, "reason": {{"S": "integration_disconnected"}}, "expiresAt": {{"N": "{expires}"}}}}"#
+            )];
+            items.extend((0..tokens).map(|i| {
+                format!(r#"{{"PK": {{"S": "INTEGRATION#int_1"}}, "SK": {{"S": "TOKEN#{i:03}"}}}}"#)
+            }));
+            Reply::ok(format!(
+                r#"{{"Items": [{}], "Count": {n}, "ScannedCount": {n}}}"#,
+                items.join(","),
+                n = items.len()
+            ))
+        };
+        for tokens in [0, 2] {
+            let (result, fake) = disconnect_with(move |call| match call.operation.as_str() {
+                "Query" => marker_page(tokens),
+                _ => Reply::ok("{}"),
+            })
+            .await;
+            let outcome = result.unwrap_or_else(|e| panic!("{tokens}: {e:?}"));
+            assert!(matches!(outcome, Disconnect::Earlier(_)), "{tokens}");
+            assert_eq!(
+                fake.count("BatchWriteItem"),
+                usize::from(tokens > 0),
+                "{tokens} leftover tokens"
+            );
+            assert_eq!(fake.count("TransactWriteItems"), 0, "{tokens}");
+        }
+    }
+
+    /// Each round after a lost race waits at least its back-off's least value (a lower bound,
+    /// which holds however loaded the machine).
+    #[tokio::test]
+    async fn each_round_after_a_lost_race_waits_its_back_off() {
+        use std::sync::{Arc, Mutex};
+        use std::time::Instant;
+        let reads = Arc::new(Mutex::new(Vec::new()));
+        let seen = Arc::clone(&reads);
+        let (result, _) = disconnect_with(move |call| match call.operation.as_str() {
+            "Query" => {
+                seen.lock().unwrap().push(Instant::now());
+                integration_page(0)
+            }
+            _ if call.nth < 3 => Reply::error(400, "TransactionCanceledException"),
+            _ => Reply::ok("{}"),
+        })
+        .await;
+        assert!(matches!(result, Ok(Disconnect::Now(_))), "{result:?}");
+        let reads = reads.lock().unwrap().clone();
+        assert_eq!(reads.len(), 4, "read again after each lost race");
+        // `batch::backoff`'s floor: half of 20 ms doubled per attempt, capped at 640 ms.
+        let least = |attempt: u32| Duration::from_millis(10 << attempt.min(5));
+        for (attempt, pair) in (1..).zip(reads.windows(2)) {
+            let waited = pair[1] - pair[0];
+            assert!(waited >= least(attempt), "round {attempt} after {waited:?}");
         }
     }
 

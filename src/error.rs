@@ -1,7 +1,7 @@
 //! The domain's error: what can go wrong while verifying a key or disconnecting. It knows
 //! nothing of HTTP: the edge ([`crate::http::response`]) maps it to a status, an `error.code`
 //! and the JSON envelope. Server-side errors keep their cause as `#[source]`, so the log line
-//! shows the whole chain ([`ErrorChain`]).
+//! shows the whole chain (`function_support::ErrorChain`).
 
 use std::borrow::Cow;
 use std::fmt;
@@ -127,24 +127,11 @@ pub struct OperationFailed<E: std::error::Error + 'static> {
     source: E,
 }
 
-/// Displays an error and all its sources: `a: b: c`.
-pub struct ErrorChain<'a>(pub &'a (dyn std::error::Error + 'static));
-
-impl fmt::Display for ErrorChain<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.0)?;
-        let mut source = self.0.source();
-        while let Some(err) = source {
-            write!(f, ": {err}")?;
-            source = err.source();
-        }
-        Ok(())
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    use function_support::ErrorChain;
 
     #[test]
     fn the_chain_shows_every_cause() {

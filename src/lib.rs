@@ -10,11 +10,11 @@
 //! Every invocation writes one CloudWatch EMF metrics document ([`metrics`]).
 //!
 //! Layers, each importing only those below it: `http` → `api_keys`, `disconnect` → `store` →
-//! `partition`, `error`, `clock`, `metrics`, and the table vocabulary of the
-//! `integrations-table` crate.
+//! `partition`, `error`, `metrics`; below them the crates `function-support` (configuration,
+//! telemetry, the HTTPS client and `SdkConfig`, the EMF writer, the clock) and
+//! `integrations-table` (the table's vocabulary).
 
 pub mod api_keys;
-pub mod clock;
 pub mod config;
 pub mod disconnect;
 pub mod error;
@@ -22,62 +22,27 @@ pub mod http;
 pub mod metrics;
 pub mod partition;
 pub mod store;
-pub mod telemetry;
-pub mod tls;
 
-use std::time::Duration;
-
-use aws_config::environment::{
-    EnvironmentVariableCredentialsProvider, EnvironmentVariableRegionProvider,
-};
-use aws_config::stalled_stream_protection::StalledStreamProtectionConfig;
-use aws_config::timeout::TimeoutConfig;
-use aws_config::{BehaviorVersion, SdkConfig};
+use aws_config::SdkConfig;
+use function_support::clock::SharedClock;
 
 pub use config::Config;
 pub use error::Error;
 pub use http::App;
 
 use crate::api_keys::ApiKeyVerifier;
-use crate::clock::SharedClock;
 use crate::disconnect::Disconnector;
 use crate::store::IntegrationStore;
 
-/// Connect timeout of every AWS call.
-pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
-/// Timeout of one attempt of an AWS call.
-pub const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(3);
+/// The log targets whose TRACE lines may be shown (every other crate's are capped at DEBUG).
+pub const OWN_LOG_TARGETS: &[&str] = &["disconnect_integration", "integrations_table", http::AUDIT];
 
 /// The one `SdkConfig` both clients share, from the environment (credentials, region, endpoint
-/// overrides), with this function's HTTPS client ([`tls::https_client`]), timeouts and the
-/// SDK's standard retries. One AWS call, its retries included, never outlasts the request
-/// deadline (`REQUEST_DEADLINE_MS`), which also bounds the whole request.
+/// overrides), with the shared HTTPS client, timeouts and the SDK's standard retries. One AWS
+/// call, its retries included, never outlasts the request deadline (`REQUEST_DEADLINE_MS`),
+/// which also bounds the whole request.
 pub async fn sdk_config(config: &Config) -> SdkConfig {
-    sdk_config_with(config.extra_ca_pem.as_deref(), config.request_deadline).await
-}
-
-/// [`sdk_config`] from its two inputs, for the workspace's other functions: the PEM
-/// certificates trusted besides the Amazon roots (`AWS_CA_BUNDLE`), and the most one AWS call,
-/// retries included, may take.
-pub async fn sdk_config_with(extra_ca_pem: Option<&[u8]>, request_deadline: Duration) -> SdkConfig {
-    // Lambda hands the function its credentials and region as environment variables: read
-    // only those, not the default chains (profiles, SSO, web identity through STS, IMDS).
-    aws_config::defaults(BehaviorVersion::latest())
-        .credentials_provider(EnvironmentVariableCredentialsProvider::new())
-        .region(EnvironmentVariableRegionProvider::new())
-        .http_client(tls::https_client(extra_ca_pem))
-        // The request's deadline and the attempt timeout already bound a stalled answer; the
-        // SDK's own throughput watch costs timers on every call.
-        .stalled_stream_protection(StalledStreamProtectionConfig::disabled())
-        .timeout_config(
-            TimeoutConfig::builder()
-                .connect_timeout(CONNECT_TIMEOUT.min(request_deadline))
-                .operation_attempt_timeout(ATTEMPT_TIMEOUT.min(request_deadline))
-                .operation_timeout(request_deadline)
-                .build(),
-        )
-        .load()
-        .await
+    function_support::aws::sdk_config(config.extra_ca_pem.as_deref(), config.request_deadline).await
 }
 
 impl App {
@@ -132,7 +97,7 @@ impl App {
             .with_metrics(metrics::Emitter::new(
                 &config.metrics_namespace,
                 &config.metrics_service,
-                metrics::Sink::Stdout,
+                function_support::emf::Sink::Stdout,
             ))
     }
 }

@@ -3,13 +3,14 @@
 
 use std::sync::Arc;
 
-use disconnect_integration::clock::SystemClock;
-use disconnect_integration::{App, Config, sdk_config, telemetry};
+use disconnect_integration::{App, Config, OWN_LOG_TARGETS, sdk_config};
+use function_support::clock::SystemClock;
+use function_support::telemetry;
 use lambda_runtime::{LambdaEvent, service_fn};
 use serde_json::value::RawValue;
 
 fn main() -> Result<(), lambda_runtime::Error> {
-    telemetry::init_from_env();
+    telemetry::init_from_env(OWN_LOG_TARGETS);
     // One request at a time (classic Lambda): one thread, nothing to start. Several at once
     // (Lambda Managed Instances set AWS_LAMBDA_MAX_CONCURRENCY): a worker thread per vCPU.
     let concurrency = std::env::var("AWS_LAMBDA_MAX_CONCURRENCY")

@@ -280,6 +280,36 @@ mod tests {
     }
 
     #[test]
+    fn a_key_set_counts_its_usable_entries() {
+        let two = KeySet::parse(&secret(&[("k1", "acct_1"), ("k2", "acct_2")]))
+            .unwrap()
+            .keys;
+        assert_eq!((two.len(), two.is_empty()), (2, false));
+        let none = KeySet::parse(&secret(&[])).unwrap().keys;
+        assert_eq!((none.len(), none.is_empty()), (0, true));
+    }
+
+    /// Even the hash of a key is key material: debug output shows the account, never the hash.
+    #[test]
+    fn a_key_entry_debugs_without_its_hash() {
+        let keys = KeySet::parse(&secret(&[("k1", "acct_1")])).unwrap().keys;
+        let shown = format!("{keys:?}");
+        assert!(shown.contains("KeyEntry"), "{shown}");
+        assert!(shown.contains("acct_1"), "{shown}");
+        let hash = hash_key("k1");
+        assert!(!shown.contains(&hash), "{shown}");
+        assert!(!shown.contains("digest"), "{shown}");
+        let bytes: Vec<String> = hex::decode(&hash).unwrap()[..4]
+            .iter()
+            .map(u8::to_string)
+            .collect();
+        assert!(
+            !shown.contains(&bytes.join(", ")),
+            "no digest bytes: {shown}"
+        );
+    }
+
+    #[test]
     fn a_secret_that_is_not_an_object_with_keys_is_malformed_without_quoting_values() {
         let json = |category, line, column| MalformedSecret::Json {
             category,

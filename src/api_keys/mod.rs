@@ -19,12 +19,12 @@ use aws_sdk_secretsmanager::Client;
 use integrations_table::AccountId;
 use tokio::sync::Mutex;
 
-use crate::clock::SharedClock;
 use crate::error::{Dependency, Error};
 use crate::metrics::{self, Metric};
 pub use format::{
     KeySet, Lookup, MalformedSecret, Parsed, SCOPE_DELETE, SkippedEntry, authorize, hash_key,
 };
+use function_support::clock::SharedClock;
 
 /// An unknown key forces a fresh read of the secret at most this often.
 pub const MIN_FORCED_REFRESH_INTERVAL: Duration = Duration::from_secs(10);
@@ -234,7 +234,7 @@ impl ApiKeyVerifier {
                         secretId = %self.secret_id,
                         ageSeconds = self.elapsed_since(at).as_secs(),
                         maxStaleSeconds = self.max_stale.as_secs(),
-                        error = %crate::error::ErrorChain(&failure.error),
+                        error = %function_support::ErrorChain(&failure.error),
                         "could not read the API-keys secret; the last good keys serve while they are within the allowed staleness"
                     );
                 }
@@ -293,7 +293,7 @@ impl ApiKeyVerifier {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::clock::OffsetClock;
+    use function_support::clock::OffsetClock;
     use serde_json::json;
     use test_support::fake_aws::{FakeAws, Reply};
 
@@ -402,7 +402,7 @@ mod tests {
             let (verifier, _) = verifier(&fake, Duration::from_secs(60));
             let err = verifier.verify("k", SCOPE_DELETE).await.unwrap_err();
             assert!(matches!(err, Error::Internal { .. }), "{case}: {err:?}");
-            let chain = crate::error::ErrorChain(&err).to_string();
+            let chain = function_support::ErrorChain(&err).to_string();
             assert!(chain.contains(cause), "{case}: {chain}");
         }
     }
@@ -491,7 +491,7 @@ mod tests {
         let fake = FakeAws::new(move |_| Reply::ok(cut.clone()));
         let (verifier, _) = verifier(&fake, Duration::from_secs(60));
         let err = verifier.verify("good", SCOPE_DELETE).await.unwrap_err();
-        let chain = crate::error::ErrorChain(&err).to_string();
+        let chain = function_support::ErrorChain(&err).to_string();
         assert!(err.is_transient(), "{chain}");
         assert!(!chain.contains(&hash_key("good")[..12]), "{chain}");
     }

@@ -434,6 +434,18 @@ mod tests {
                        "requestContext": {"http": {"method": "DELETE"}}}),
                 false,
             ),
+            (
+                "rest does not join: a comma is part of the one value",
+                json!({"httpMethod": "DELETE", "path": "/", "headers": {"x-api-key": "a,b"},
+                       "multiValueHeaders": {"x-api-key": ["a,b"]}}),
+                false,
+            ),
+            (
+                "alb does not join: a comma is part of the one value",
+                json!({"httpMethod": "DELETE", "path": "/", "requestContext": {"elb": {}},
+                       "headers": {"x-api-key": "a,b"}}),
+                false,
+            ),
         ];
         for (case, event, repeated) in cases {
             let incoming = Incoming::from_json(&event.to_string()).unwrap();
@@ -470,6 +482,25 @@ mod tests {
             "not json",
         ] {
             assert!(Incoming::from_json(event).is_err(), "{event}");
+        }
+    }
+
+    /// A method is client-chosen text: a log line shows the known ones as they arrived and
+    /// nothing of any other.
+    #[test]
+    fn the_logged_method_is_a_known_method_or_other() {
+        let cases = [
+            ("DELETE", "DELETE"),
+            ("delete", "delete"),
+            ("PATCH", "PATCH"),
+            ("GET", "GET"),
+            ("BREW", "(other)"),
+            ("DELETE\nforged: line", "(other)"),
+        ];
+        for (method, logged) in cases {
+            let event = json!({"httpMethod": method, "path": "/"});
+            let incoming = Incoming::from_json(&event.to_string()).unwrap();
+            assert_eq!(incoming.method_for_log(), logged, "{method:?}");
         }
     }
 }

@@ -17,12 +17,19 @@ use lambda_runtime::Context;
 use crate::api_keys::{ApiKeyVerifier, INIT_READ_TIMEOUT, SCOPE_DELETE};
 use crate::config::DEFAULT_REQUEST_DEADLINE_MS;
 use crate::disconnect::{Disconnect, Disconnector};
-use crate::error::{Error, ErrorChain};
-use crate::metrics::{Emitter, Recorder, Sink};
-use crate::telemetry::{AUDIT, REQUEST, panic_message};
+use crate::error::Error;
+use crate::metrics::{Emitter, Recorder};
 use front_door::Incoming;
+use function_support::ErrorChain;
+use function_support::emf::Sink;
+use function_support::telemetry::panic_message;
 use response::{Answer, ApiError, LambdaResponse};
 use route::{api_key, route};
+
+/// The target of the audit line: one per disconnect, repeats included.
+pub const AUDIT: &str = "audit";
+/// The target of the rejected (4xx, INFO) and failed (5xx, ERROR) request lines.
+pub const REQUEST: &str = "request";
 
 /// Time kept back from the Lambda invocation's deadline to write the answer.
 pub const ANSWER_MARGIN: Duration = Duration::from_millis(250);

@@ -438,4 +438,40 @@ mod tests {
         assert!(alb.get("headers").is_none());
         assert_eq!(alb["isBase64Encoded"], false);
     }
+
+    /// The ALB shows `statusDescription` to the client: every status this function answers
+    /// gets its RFC 9110 reason phrase.
+    #[test]
+    fn every_status_answered_has_its_reason_phrase() {
+        let phrases: Vec<(u16, &str)> = [200, 400, 401, 403, 404, 405, 500, 503]
+            .into_iter()
+            .map(|status| (status, reason_phrase(status)))
+            .collect();
+        assert_eq!(
+            phrases,
+            [
+                (200, "OK"),
+                (400, "Bad Request"),
+                (401, "Unauthorized"),
+                (403, "Forbidden"),
+                (404, "Not Found"),
+                (405, "Method Not Allowed"),
+                (500, "Internal Server Error"),
+                (503, "Service Unavailable"),
+            ]
+        );
+        for code in ErrorCode::ALL {
+            assert_ne!(reason_phrase(code.status()), "", "{code:?}");
+        }
+    }
+
+    #[test]
+    fn only_5xx_codes_are_server_errors() {
+        let server: Vec<&str> = ErrorCode::ALL
+            .iter()
+            .filter(|c| c.is_server_error())
+            .map(|c| c.as_str())
+            .collect();
+        assert_eq!(server, ["service_unavailable", "internal_error"]);
+    }
 }

@@ -63,4 +63,29 @@ mod tests {
             assert_eq!(route(path), *expected, "path {path:?}");
         }
     }
+
+    #[test]
+    fn the_api_key_is_the_one_trimmed_value_sent() {
+        use serde_json::json;
+        let with_headers = |headers: serde_json::Value| {
+            let event = json!({"httpMethod": "DELETE", "path": "/", "multiValueHeaders": headers});
+            Incoming::from_json(&event.to_string()).unwrap()
+        };
+        let cases = [
+            (json!({"x-api-key": ["key_1"]}), Ok("key_1")),
+            (json!({"x-api-key": [" key_1\t"]}), Ok("key_1")),
+            (json!({"x-api-key": [""]}), Err(ApiError::MissingApiKey)),
+            (json!({"x-api-key": ["   "]}), Err(ApiError::MissingApiKey)),
+            (json!({"other": ["key_1"]}), Err(ApiError::MissingApiKey)),
+            (
+                json!({"x-api-key": ["key_1", "key_1"]}),
+                Err(ApiError::RepeatedApiKey),
+            ),
+        ];
+        for (headers, expected) in cases {
+            let incoming = with_headers(headers.clone());
+            let got = api_key(&incoming).map_err(|e| format!("{e:?}"));
+            assert_eq!(got, expected.map_err(|e| format!("{e:?}")), "{headers}");
+        }
+    }
 }

@@ -10,7 +10,7 @@
 //! pattern, the input template and the defaults of `source` and `detail-type` are read from
 //! `template.yaml`.
 //!
-//! **The matcher.** moto (5.2.5, pinned in `scripts/constraints-tools.txt`) answers
+//! **The matcher.** moto (5.2.5, pinned in `scripts/pins/constraints-tools.txt`) answers
 //! `TestEventPattern` with an empty 200: its handler is a stub, so the SDK would find no
 //! `Result` at all. moto's real matcher is the one its rules use: `PutEvents` builds the
 //! EventBridge envelope (`version`, `id`, `detail-type`, `source`, `account`, `time`, `region`,
@@ -255,7 +255,7 @@ fn lookup<'a>(record: &'a Value, path: &str) -> &'a Value {
 async fn stream(app: &TestApp) -> Vec<Value> {
     let arn = app.table.stream_arn().await;
     let endpoint = std::env::var("AWS_ENDPOINT_URL_DYNAMODB")
-        .expect("AWS_ENDPOINT_URL_DYNAMODB: source scripts/env.sh");
+        .expect("AWS_ENDPOINT_URL_DYNAMODB: source scripts/lib/env.sh");
     // DynamoDB Local serves the Streams API on its own endpoint.
     let client = aws_sdk_dynamodbstreams::Client::from_conf(
         aws_sdk_dynamodbstreams::config::Builder::from(&app.sdk)
@@ -424,9 +424,9 @@ struct PatternMatcher {
 
 impl PatternMatcher {
     async fn new(sdk: &SdkConfig, pattern: &Value) -> Self {
-        // moto serves every service on one port; scripts/env.sh names it for Secrets Manager.
+        // moto serves every service on one port; scripts/lib/env.sh names it for Secrets Manager.
         let moto = std::env::var("AWS_ENDPOINT_URL_SECRETS_MANAGER")
-            .expect("AWS_ENDPOINT_URL_SECRETS_MANAGER (moto): source scripts/env.sh");
+            .expect("AWS_ENDPOINT_URL_SECRETS_MANAGER (moto): source scripts/lib/env.sh");
         let events = aws_sdk_eventbridge::Client::from_conf(
             aws_sdk_eventbridge::config::Builder::from(sdk)
                 .endpoint_url(&moto)

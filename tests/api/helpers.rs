@@ -2,7 +2,6 @@
 //! DynamoDB Local, its own API-keys secret on moto, an injected clock, and typed helpers that
 //! send events shaped like each front door's.
 
-use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
 use aws_smithy_runtime_api::box_error::BoxError;
@@ -11,14 +10,14 @@ use aws_smithy_runtime_api::client::interceptors::context::BeforeTransmitInterce
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::config_bag::ConfigBag;
 
+pub use crate::common::{TestResponse, config};
 use aws_config::SdkConfig;
-use disconnect_integration::clock::OffsetClock;
-use disconnect_integration::metrics::Sink;
 use disconnect_integration::{App, Config};
+use function_support::clock::OffsetClock;
+use function_support::emf::Sink;
 use lambda_runtime::Context;
 use serde_json::Value;
 pub use test_support::doors::Door;
-use test_support::lambda_response::HttpAnswer;
 use test_support::local::{KeysSecret, Table, request_id, sdk_config};
 
 /// The accounts and keys every fixture's secret starts with.
@@ -41,18 +40,6 @@ pub struct TestApp {
     pub config: Config,
     /// The EMF documents the app wrote, one per invocation (kept in memory, not on stdout).
     pub metrics: Arc<Mutex<Vec<String>>>,
-}
-
-#[derive(Debug)]
-pub struct TestResponse {
-    pub status: u16,
-    /// Lower-case names.
-    pub headers: BTreeMap<String, String>,
-    pub body: Value,
-    /// The body exactly as sent.
-    pub raw_body: String,
-    /// The whole Lambda response object.
-    pub lambda: Value,
 }
 
 impl TestApp {
@@ -150,30 +137,16 @@ impl TestApp {
     }
 }
 
-impl TestResponse {
-    /// Reads a Lambda response object of any front door.
-    pub fn from_lambda(lambda: Value) -> Self {
-        let answer = HttpAnswer::from_lambda(lambda);
-        let body = serde_json::from_str(&answer.body).expect("a JSON body");
-        Self {
-            status: answer.status,
-            headers: answer.headers,
-            body,
-            raw_body: answer.body,
-            lambda: answer.lambda,
-        }
-    }
-}
-
 /// With `TEST_LOG` set, the function's log lines go to stdout, through the same subscriber as
 /// the binary's (`AWS_LAMBDA_LOG_FORMAT` and `RUST_LOG` apply).
 fn show_logs_if_asked() {
     static ONCE: std::sync::Once = std::sync::Once::new();
     if std::env::var_os("TEST_LOG").is_some() {
         ONCE.call_once(|| {
-            let settings = disconnect_integration::telemetry::Settings::from_env();
-            let subscriber =
-                disconnect_integration::telemetry::subscriber(&settings, std::io::stdout);
+            let settings = function_support::telemetry::Settings::from_env(
+                disconnect_integration::OWN_LOG_TARGETS,
+            );
+            let subscriber = function_support::telemetry::subscriber(&settings, std::io::stdout);
             let _ = tracing::subscriber::set_global_default(subscriber);
         });
     }
@@ -183,16 +156,6 @@ fn show_logs_if_asked() {
 pub fn event(name: &str) -> String {
     let path = test_support::local::repo_root().join("events").join(name);
     std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()))
-}
-
-/// The function's configuration with its defaults, for `table` and the keys secret `secret_id`.
-pub fn config(table: &str, secret_id: &str) -> Config {
-    Config::from_lookup(|name| match name {
-        "TABLE_NAME" => Some(table.to_owned()),
-        "API_KEYS_SECRET_ID" => Some(secret_id.to_owned()),
-        _ => None,
-    })
-    .expect("a valid configuration")
 }
 
 impl TestApp {

@@ -1,19 +1,17 @@
 //! Integration tests: the real handler against DynamoDB Local and moto, each test on its own
-//! table and secret. Run them with `make test`, which starts both services and sets the
-//! endpoints. The shipped binary itself is tested by `tests/shipped`.
+//! table and secret. They need the local services: run them with `make test`, which starts both
+//! and sets the endpoints (the target requires the feature `local-services`, which `make test`
+//! turns on). The shipped binary itself is tested by `tests/shipped`; the tests that need no
+//! service are in `tests/contract` and `crates/stack-checks`.
 
 mod api_keys;
 mod calls;
+#[path = "../common/mod.rs"]
+mod common;
 mod concurrency;
 mod disconnect;
 mod disconnect_event;
 mod errors;
 mod events;
-mod fuzz;
 mod helpers;
-mod layers;
-mod operability;
 mod processor;
-mod security;
-mod spec;
-mod template;

@@ -30,7 +30,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let table = std::env::var("TABLE_NAME")
         .map_err(|_| "missing required environment variable TABLE_NAME")?;
     // The workspace builds the SDK without its default HTTPS client (see the function's
-    // src/tls.rs): rustls on ring, trusting the OS roots here.
+    // crates/function-support/src/tls.rs): rustls on ring, trusting the OS roots here.
     let https = aws_smithy_http_client::Builder::new()
         .tls_provider(aws_smithy_http_client::tls::Provider::Rustls(
             aws_smithy_http_client::tls::rustls_provider::CryptoMode::Ring,

@@ -31,24 +31,18 @@ where
     Fut: Future<Output = Result<(R, Option<T>), E>>,
     E: From<StillUnprocessed>,
 {
-    let mut results = Vec::new();
-    let mut pending = Some(first);
-    let mut round = 0;
+    let (result, mut pending) = send(first).await?;
+    let mut results = vec![result];
+    let mut rounds = 1;
     while let Some(batch) = pending.take() {
-        if round > 0 {
-            if round >= MAX_BATCH_ROUNDS {
-                return Err(StillUnprocessed {
-                    what,
-                    rounds: round,
-                }
-                .into());
-            }
-            tokio::time::sleep(backoff(round)).await;
+        if rounds == MAX_BATCH_ROUNDS {
+            return Err(StillUnprocessed { what, rounds }.into());
         }
+        tokio::time::sleep(backoff(rounds)).await;
         let (result, rest) = send(batch).await?;
         results.push(result);
         pending = rest;
-        round += 1;
+        rounds += 1;
     }
     Ok(results)
 }
@@ -74,6 +68,7 @@ fn backoff_with(attempt: u32, noise: u64) -> Duration {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Instant;
 
     #[test]
     fn backoff_grows_and_stays_bounded() {
@@ -105,22 +100,63 @@ mod tests {
     async fn the_unprocessed_rest_is_sent_again_until_nothing_is_left() {
         let mut sent = vec![];
         let results = until_processed(3, "items", |n: u32| {
-            sent.push(n);
+            sent.push((n, Instant::now()));
             async move { Ok::<_, StillUnprocessed>((n, (n > 1).then_some(n - 1))) }
         })
         .await
         .unwrap();
-        assert_eq!(sent, [3, 2, 1]);
+        assert_eq!(sent.iter().map(|(n, _)| *n).collect::<Vec<_>>(), [3, 2, 1]);
         assert_eq!(results, [3, 2, 1]);
+        // Between rounds, at least the least back-off of the round that follows (a lower bound
+        // holds on any machine, however loaded).
+        for (round, pair) in (1..).zip(sent.windows(2)) {
+            let waited = pair[1].1 - pair[0].1;
+            assert!(
+                waited >= backoff_with(round, 0),
+                "round {round} came after {waited:?}"
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn a_batch_processed_at_once_is_sent_once() {
+        let mut sent = 0;
+        let results = until_processed(7, "items", |n: u32| {
+            sent += 1;
+            async move { Ok::<_, StillUnprocessed>((n, None)) }
+        })
+        .await
+        .unwrap();
+        assert_eq!((sent, results), (1, vec![7]));
+    }
+
+    #[tokio::test]
+    async fn an_error_of_a_later_round_ends_the_batch() {
+        let err = until_processed(2, "items", |n: u32| async move {
+            if n == 1 {
+                Err(StillUnprocessed {
+                    what: "the send failed",
+                    rounds: 0,
+                })
+            } else {
+                Ok((n, Some(n - 1)))
+            }
+        })
+        .await
+        .unwrap_err();
+        assert_eq!(err.what, "the send failed");
     }
 
     #[tokio::test]
     async fn a_batch_that_never_empties_gives_up() {
-        let err = until_processed(1, "token deletes", |n: u32| async move {
-            Ok::<_, StillUnprocessed>(((), Some(n)))
+        let mut sent = 0;
+        let err = until_processed(1, "token deletes", |n: u32| {
+            sent += 1;
+            async move { Ok::<_, StillUnprocessed>(((), Some(n))) }
         })
         .await
         .unwrap_err();
+        assert_eq!(sent, MAX_BATCH_ROUNDS, "every round was sent");
         assert_eq!(
             err,
             StillUnprocessed {

@@ -117,4 +117,10 @@ mod tests {
         assert!(AccountId::new("  ").is_none());
         assert_eq!(AccountId::new("acct_1").unwrap().as_str(), "acct_1");
     }
+
+    #[test]
+    fn ids_display_as_they_are() {
+        assert_eq!(AccountId::new("acct_1").unwrap().to_string(), "acct_1");
+        assert_eq!(IntegrationId::parse("int_1").unwrap().to_string(), "int_1");
+    }
 }

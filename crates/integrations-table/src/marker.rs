@@ -171,4 +171,23 @@ mod tests {
         );
         assert_eq!(far.expires_at, i64::MAX);
     }
+
+    #[test]
+    fn a_grant_id_is_kept_and_a_blank_one_is_none() {
+        assert_eq!(
+            marker()
+                .with_grant_id(Some("g_1".into()))
+                .grant_id
+                .as_deref(),
+            Some("g_1")
+        );
+        assert_eq!(marker().with_grant_id(Some(String::new())).grant_id, None);
+        assert_eq!(marker().with_grant_id(None).grant_id, None);
+    }
+
+    #[test]
+    fn epoch_seconds_count_back_before_the_epoch() {
+        assert_eq!(epoch_seconds(UNIX_EPOCH + Duration::from_secs(5)), 5);
+        assert_eq!(epoch_seconds(UNIX_EPOCH - Duration::from_secs(5)), -5);
+    }
 }

@@ -50,6 +50,65 @@ pub fn is_retryable_code(code: Option<&str>) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use aws_sdk_dynamodb::error::ErrorMetadata;
+    use aws_sdk_dynamodb::operation::query::QueryError;
+    use aws_smithy_runtime_api::client::result::ConnectorError;
+    use aws_smithy_runtime_api::http::StatusCode;
+    use aws_smithy_types::body::SdkBody;
+
+    fn answer(status: u16) -> HttpResponse {
+        HttpResponse::new(StatusCode::try_from(status).unwrap(), SdkBody::empty())
+    }
+
+    fn service_error(status: u16, code: &str) -> SdkError<QueryError, HttpResponse> {
+        let err = QueryError::generic(ErrorMetadata::builder().code(code).build());
+        SdkError::service_error(err, answer(status))
+    }
+
+    #[test]
+    fn failures_to_get_an_answer_are_transient() {
+        let io = || std::io::Error::other("connection reset");
+        let cases: Vec<(&str, SdkError<QueryError, HttpResponse>)> = vec![
+            ("timeout", SdkError::timeout_error(io())),
+            (
+                "dispatch failure",
+                SdkError::dispatch_failure(ConnectorError::io(Box::new(io()))),
+            ),
+            (
+                "unreadable answer",
+                SdkError::response_error(io(), answer(200)),
+            ),
+        ];
+        for (name, err) in cases {
+            assert!(is_transient(&err), "{name}");
+        }
+        let construction: SdkError<QueryError, HttpResponse> = SdkError::construction_failure(io());
+        assert!(
+            !is_transient(&construction),
+            "a request that could not be built"
+        );
+    }
+
+    #[test]
+    fn service_errors_are_transient_by_status_or_by_code() {
+        let cases = [
+            (500, "Unknown", true),
+            (503, "Unknown", true),
+            (200, "Unknown", true),
+            (400, "ThrottlingException", true),
+            (400, "TransactionConflictException", true),
+            (400, "ValidationException", false),
+            (400, "ResourceNotFoundException", false),
+            (403, "AccessDeniedException", false),
+        ];
+        for (status, code, transient) in cases {
+            assert_eq!(
+                is_transient(&service_error(status, code)),
+                transient,
+                "{status} {code}"
+            );
+        }
+    }
 
     #[test]
     fn the_sdk_lists_decide_which_codes_are_retryable() {

@@ -96,3 +96,74 @@ pub async fn put_token(
         },
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use test_support::fake_aws::{FakeAws, Reply};
+
+    fn cancelled(first_reason: &str) -> Reply {
+        Reply {
+            body: format!(
+                r#"{{"__type":"com.amazonaws.dynamodb.v20120810#TransactionCanceledException","message":"cancelled","CancellationReasons":[{{"Code":"{first_reason}"}},{{"Code":"None"}}]}}"#
+            ),
+            ..Reply::error(400, "TransactionCanceledException")
+        }
+    }
+
+    async fn put(fake: &FakeAws, name: &str) -> Result<(), PutTokenError> {
+        let attributes = HashMap::from([("token".to_owned(), AttributeValue::S("t".into()))]);
+        put_token(
+            &fake.dynamodb(),
+            "table",
+            &IntegrationId::parse("int_1").unwrap(),
+            name,
+            attributes,
+        )
+        .await
+    }
+
+    #[tokio::test]
+    async fn a_token_is_put_with_a_conditional_bump_of_the_version_in_one_transaction() {
+        let fake = FakeAws::new(|_| Reply::ok("{}"));
+        put(&fake, "access").await.unwrap();
+        let calls = fake.calls();
+        assert_eq!(calls.len(), 1, "one call");
+        assert_eq!(calls[0].operation, "TransactWriteItems");
+        let body: serde_json::Value = serde_json::from_str(&calls[0].body).unwrap();
+        let update = &body["TransactItems"][0]["Update"];
+        assert_eq!(update["ConditionExpression"], "attribute_exists(#pk)");
+        assert_eq!(update["Key"]["SK"]["S"], SK_INTEGRATION);
+        let item = &body["TransactItems"][1]["Put"]["Item"];
+        assert_eq!(item["PK"]["S"], "INTEGRATION#int_1");
+        assert_eq!(item["SK"]["S"], "TOKEN#access");
+        assert_eq!(item["token"]["S"], "t");
+    }
+
+    #[tokio::test]
+    async fn a_failed_condition_on_the_integration_means_it_is_gone() {
+        let fake = FakeAws::new(|_| cancelled("ConditionalCheckFailed"));
+        let err = put(&fake, "access").await.unwrap_err();
+        assert!(matches!(err, PutTokenError::IntegrationGone(_)), "{err:?}");
+    }
+
+    #[tokio::test]
+    async fn any_other_failure_is_a_failed_write_to_retry() {
+        for reply in [
+            cancelled("TransactionConflict"),
+            Reply::error(400, "ValidationException"),
+        ] {
+            let fake = FakeAws::new(move |_| reply.clone());
+            let err = put(&fake, "access").await.unwrap_err();
+            assert!(matches!(err, PutTokenError::Failed(_)), "{err:?}");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_token_without_a_name_is_refused_before_any_call() {
+        let fake = FakeAws::new(|_| Reply::ok("{}"));
+        let err = put(&fake, "").await.unwrap_err();
+        assert!(matches!(err, PutTokenError::EmptyName), "{err:?}");
+        assert!(fake.calls().is_empty());
+    }
+}

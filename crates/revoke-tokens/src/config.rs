@@ -2,6 +2,9 @@
 
 use std::time::Duration;
 
+use function_support::emf::DEFAULT_NAMESPACE;
+use function_support::env::{Env, EnvError};
+use function_support::tls::EXTRA_CA_VARIABLE;
 use platform_revoke::{EndpointError, Endpoints};
 
 /// The consumer's configuration.
@@ -36,17 +39,10 @@ pub struct Config {
 
 #[derive(Debug, thiserror::Error)]
 pub enum InitError {
-    #[error("missing required environment variable {0}")]
-    Missing(&'static str),
-    #[error("environment variable {name} must be {what}")]
-    Invalid {
-        name: &'static str,
-        what: &'static str,
-    },
+    #[error(transparent)]
+    Env(#[from] EnvError),
     #[error(transparent)]
     Endpoint(#[from] EndpointError),
-    #[error(transparent)]
-    Config(#[from] disconnect_integration::config::ConfigError),
     #[error("could not read the platform credentials secret {id}: {reason}")]
     Credentials { id: String, reason: String },
 }
@@ -57,69 +53,30 @@ impl Config {
     }
 
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, InitError> {
-        let get = |name: &str| {
-            lookup(name)
-                .map(|v| v.trim().to_owned())
-                .filter(|v| !v.is_empty())
-        };
-        let required = |name: &'static str| get(name).ok_or(InitError::Missing(name));
-        let number = |name: &'static str,
-                      default: u64,
-                      range: std::ops::RangeInclusive<u64>,
-                      what| {
-            match get(name) {
-                None => Ok(default),
-                Some(raw) => raw
-                    .parse::<u64>()
-                    .ok()
-                    .filter(|n| range.contains(n))
-                    .ok_or(InitError::Invalid { name, what }),
-            }
-        };
-        let platform_timeout = number(
-            "REVOKE_TIMEOUT_MS",
-            5_000,
-            100..=60_000,
-            "a number of milliseconds from 100 to 60000",
-        )?;
-        let max_attempts = number(
-            "REVOKE_MAX_ATTEMPTS",
-            5,
-            1..=100,
-            "an integer from 1 to 100",
-        )?;
-        let give_up_after = number(
-            "REVOKE_GIVE_UP_AFTER_SECONDS",
-            3_000,
-            60..=604_800,
-            "a number of seconds from 60 to 604800",
-        )?;
-        let allow_loopback_servers = match get("REVOKE_ALLOW_LOOPBACK").as_deref() {
-            None | Some("false") => false,
-            Some("true") => true,
-            Some(_) => {
-                return Err(InitError::Invalid {
-                    name: "REVOKE_ALLOW_LOOPBACK",
-                    what: "true or false",
-                });
-            }
-        };
+        let env = Env::new(&lookup);
         Ok(Self {
-            table_name: required("TABLE_NAME")?,
-            credentials_secret_id: required("REVOKE_CREDENTIALS_SECRET_ID")?,
+            table_name: env.required("TABLE_NAME")?,
+            credentials_secret_id: env.required("REVOKE_CREDENTIALS_SECRET_ID")?,
             endpoints: Endpoints::from_lookup(&lookup)?,
-            platform_timeout: Duration::from_millis(platform_timeout),
-            max_attempts: max_attempts as u32,
-            give_up_after: Duration::from_secs(give_up_after),
-            allow_loopback_servers,
-            extra_ca_pem: match get("AWS_CA_BUNDLE") {
-                Some(path) => Some(disconnect_integration::config::read_pem(&path)?),
-                None => None,
-            },
-            metrics_namespace: get("METRICS_NAMESPACE")
-                .unwrap_or_else(|| disconnect_integration::metrics::DEFAULT_NAMESPACE.to_owned()),
-            metrics_service: get("METRICS_SERVICE")
-                .or_else(|| get("AWS_LAMBDA_FUNCTION_NAME"))
+            platform_timeout: Duration::from_millis(env.number(
+                "REVOKE_TIMEOUT_MS",
+                5_000,
+                100..=60_000,
+            )?),
+            max_attempts: env.number("REVOKE_MAX_ATTEMPTS", 5, 1..=100)? as u32,
+            give_up_after: Duration::from_secs(env.number(
+                "REVOKE_GIVE_UP_AFTER_SECONDS",
+                3_000,
+                60..=604_800,
+            )?),
+            allow_loopback_servers: env.flag("REVOKE_ALLOW_LOOPBACK")?,
+            extra_ca_pem: env.pem_file(EXTRA_CA_VARIABLE)?,
+            metrics_namespace: env
+                .optional("METRICS_NAMESPACE")
+                .unwrap_or_else(|| DEFAULT_NAMESPACE.to_owned()),
+            metrics_service: env
+                .optional("METRICS_SERVICE")
+                .or_else(|| env.optional("AWS_LAMBDA_FUNCTION_NAME"))
                 .unwrap_or_else(|| "revoke-tokens".to_owned()),
         })
     }

@@ -1,8 +1,8 @@
 //! The per-record decision and the batch loop (see the crate's documentation for the rules).
 
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime};
 
-use disconnect_integration::clock::SharedClock;
+use function_support::clock::SharedClock;
 use integrations_table::keys::TOKEN_SK_PREFIX;
 use integrations_table::keys::{PK, SK};
 use integrations_table::marker::{epoch_seconds, rfc3339};
@@ -15,12 +15,10 @@ use crate::marker_store::{
     Entry, MarkerStore, REVOCATION_REFRESHES, REVOCATION_RETRIES, ReadMarker,
 };
 use crate::outcome::{Handling, MarkerOutcome};
-use crate::output::{MetricsOut, log};
-use crate::stream::{BatchResponse, ItemFailure, StreamEvent, StreamRecord};
+use crate::output::{Metrics, log};
+use crate::stream::{BatchResponse, ItemFailure, RecordView, StreamEvent, StreamRecord};
 
-/// Time kept back from the invocation's deadline to record an outcome after a platform call (one
-/// `UpdateItem`, whose retries end within 5 s).
-pub const RECORD_RESERVE: Duration = Duration::from_secs(6);
+pub use crate::deadline::RECORD_RESERVE;
 
 /// How many deliveries may fail, and how old a record may get, before it is recorded `failed`.
 #[derive(Debug, Clone, Copy)]
@@ -43,18 +41,13 @@ pub struct Consumer {
     store: MarkerStore,
     revoker: Revoker,
     clock: SharedClock,
-    metrics: MetricsOut,
+    metrics: Metrics,
     give_up: GiveUp,
     platform_timeout: Duration,
 }
 
 impl Consumer {
-    pub fn new(
-        store: MarkerStore,
-        revoker: Revoker,
-        clock: SharedClock,
-        metrics: MetricsOut,
-    ) -> Self {
+    pub fn new(store: MarkerStore, revoker: Revoker, clock: SharedClock, metrics: Metrics) -> Self {
         Self {
             store,
             revoker,
@@ -97,7 +90,7 @@ impl Consumer {
             }
             if handling.hands_back() {
                 response.batch_item_failures.push(ItemFailure {
-                    item_identifier: record.dynamodb.sequence_number.clone(),
+                    item_identifier: record.sequence_number().to_owned(),
                 });
                 break;
             }
@@ -389,17 +382,4 @@ impl RefreshJournal for Journal<'_> {
                 .map_err(|e| e.to_string())
         })
     }
-}
-
-/// The deadline of an invocation, from the Runtime API's `Lambda-Runtime-Deadline-Ms` (epoch
-/// milliseconds). A value that is no epoch time (`cargo lambda watch` sends a relative one)
-/// gives `fallback` from now.
-pub fn invocation_deadline(deadline_ms: u64, fallback: Duration) -> Instant {
-    // 2001-09-09 in epoch milliseconds: any real invocation deadline is later.
-    const PLAUSIBLE_EPOCH_MS: u64 = 1_000_000_000_000;
-    if deadline_ms < PLAUSIBLE_EPOCH_MS {
-        return Instant::now() + fallback;
-    }
-    let ends = UNIX_EPOCH + Duration::from_millis(deadline_ms);
-    Instant::now() + ends.duration_since(SystemTime::now()).unwrap_or_default()
 }

@@ -33,11 +33,13 @@
 //!    counted. Never the token's value: not in the marker, a log line or a metric.
 //!
 //! Modules: [`config`] (the environment), [`stream`] (the event), [`marker_store`] (the table),
-//! [`consumer`] (the decision and the batch loop), [`outcome`] (outcomes and metric names),
+//! [`consumer`] (the decision and the batch loop), [`deadline`] (the invocation's clock),
+//! [`outcome`] (outcomes and metric names),
 //! [`output`] (log lines and the EMF document).
 
 pub mod config;
 pub mod consumer;
+pub mod deadline;
 pub mod marker_store;
 pub mod outcome;
 pub mod output;
@@ -47,7 +49,11 @@ pub use config::{Config, InitError};
 pub use consumer::{Consumer, GiveUp};
 pub use marker_store::MarkerStore;
 pub use outcome::{Handling, MarkerOutcome, Metric};
-pub use output::MetricsOut;
+pub use output::Metrics;
+
+/// The log targets whose TRACE lines may be shown (every other crate's, the HTTP client's
+/// included, are capped at DEBUG: at TRACE they would print requests with tokens).
+pub const OWN_LOG_TARGETS: &[&str] = &["revoke_tokens", "integrations_table", output::TARGET];
 
 use platform_revoke::Credentials;
 
@@ -65,7 +71,7 @@ pub async fn load_credentials(
         .secret_id(secret_id)
         .send()
         .await
-        .map_err(|e| failed(disconnect_integration::error::ErrorChain(&e).to_string()))?;
+        .map_err(|e| failed(function_support::ErrorChain(&e).to_string()))?;
     let text = output
         .secret_string()
         .ok_or_else(|| failed("it has no SecretString".to_owned()))?;

@@ -4,13 +4,16 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use disconnect_integration::clock::SystemClock;
-use disconnect_integration::{sdk_config_with, telemetry};
+use function_support::clock::SystemClock;
+use function_support::emf::Sink;
+use function_support::{aws, telemetry};
 use lambda_runtime::{LambdaEvent, service_fn};
 use platform_revoke::Revoker;
-use revoke_tokens::consumer::invocation_deadline;
-use revoke_tokens::stream::StreamEvent;
-use revoke_tokens::{Config, Consumer, GiveUp, MarkerStore, MetricsOut, load_credentials};
+use revoke_tokens::deadline::invocation_deadline;
+use revoke_tokens::stream::read_event;
+use revoke_tokens::{
+    Config, Consumer, GiveUp, MarkerStore, Metrics, OWN_LOG_TARGETS, load_credentials,
+};
 use serde_json::value::RawValue;
 
 /// The most one AWS call, retries included, may take.
@@ -19,7 +22,7 @@ const AWS_CALL_DEADLINE: Duration = Duration::from_secs(5);
 const LOCAL_DEADLINE: Duration = Duration::from_secs(60);
 
 fn main() -> Result<(), lambda_runtime::Error> {
-    telemetry::init_from_env();
+    telemetry::init_from_env(OWN_LOG_TARGETS);
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?
@@ -28,7 +31,7 @@ fn main() -> Result<(), lambda_runtime::Error> {
 
 async fn serve() -> Result<(), lambda_runtime::Error> {
     let config = Config::from_env().inspect_err(|e| tracing::error!(error = %e, "cannot start"))?;
-    let sdk = sdk_config_with(config.extra_ca_pem.as_deref(), AWS_CALL_DEADLINE).await;
+    let sdk = aws::sdk_config(config.extra_ca_pem.as_deref(), AWS_CALL_DEADLINE).await;
     let secrets = aws_sdk_secretsmanager::Client::new(&sdk);
     let credentials = load_credentials(&secrets, &config.credentials_secret_id)
         .await
@@ -51,10 +54,11 @@ async fn serve() -> Result<(), lambda_runtime::Error> {
             ),
             revoker,
             SystemClock::shared(),
-            MetricsOut::Stdout {
-                namespace: config.metrics_namespace.clone(),
-                service: config.metrics_service.clone(),
-            },
+            Metrics::new(
+                &config.metrics_namespace,
+                &config.metrics_service,
+                Sink::Stdout,
+            ),
         )
         .with_give_up(GiveUp {
             max_attempts: config.max_attempts,
@@ -69,7 +73,7 @@ async fn serve() -> Result<(), lambda_runtime::Error> {
     lambda_runtime::run_concurrent(service_fn(move |event: LambdaEvent<Box<RawValue>>| {
         let consumer = Arc::clone(&consumer);
         async move {
-            let batch = StreamEvent::from_json(event.payload.get()).inspect_err(|e| {
+            let batch = read_event(event.payload.get()).inspect_err(|e| {
                 tracing::error!(error = %e, "the event is not a DynamoDB stream batch");
             })?;
             let deadline = invocation_deadline(event.context.deadline, LOCAL_DEADLINE);

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::AttributeValue;
-use disconnect_integration::error::ErrorChain;
+use function_support::ErrorChain;
 use integrations_table::DisconnectMarker;
 use integrations_table::keys::{PK, SK, SK_INTEGRATION, SK_MARKER};
 

@@ -2,72 +2,68 @@
 //! per invocation. Never a token value.
 
 use std::collections::BTreeMap;
-use std::time::SystemTime;
 
-use disconnect_integration::metrics;
+use function_support::emf::{self, Directive, SERVICE, Sink, Unit};
 use integrations_table::keys::{PK, SK};
 use serde_json::{Value, json};
 
 use crate::outcome::{Handling, MarkerOutcome, Metric};
-use crate::stream::StreamRecord;
+use crate::stream::{RecordView, StreamRecord};
 
 /// The log target of the outcome lines.
 pub const TARGET: &str = "revocation";
+/// What the template appends to the stack name for the revoker's `Service` dimension.
+pub const SERVICE_SUFFIX: &str = "-revoke-tokens";
 
-/// Where the metric documents go.
-#[derive(Clone)]
-pub enum MetricsOut {
-    Stdout { namespace: String, service: String },
-    Memory(std::sync::Arc<std::sync::Mutex<Vec<Value>>>),
+/// The invocation's metric document: its namespace, its `Service` dimension and its sink.
+#[derive(Debug, Clone)]
+pub struct Metrics {
+    namespace: String,
+    service: String,
+    sink: Sink,
 }
 
-impl MetricsOut {
+impl Metrics {
+    pub fn new(namespace: &str, service: &str, sink: Sink) -> Self {
+        Self {
+            namespace: namespace.to_owned(),
+            service: service.to_owned(),
+            sink,
+        }
+    }
+
     /// Writes one document of `counts` (nothing when nothing was counted: a directive without
     /// metrics is not a valid EMF document).
     pub fn emit(&self, counts: &BTreeMap<Metric, u32>, request_id: &str) {
         if counts.is_empty() {
             return;
         }
-        let (namespace, service) = match self {
-            MetricsOut::Stdout { namespace, service } => (namespace.as_str(), service.as_str()),
-            MetricsOut::Memory(_) => ("Test", "test"),
-        };
-        let document = emf_document(namespace, service, counts, request_id, SystemTime::now());
-        match self {
-            MetricsOut::Stdout { .. } => metrics::write_stdout_line(document.to_string()),
-            MetricsOut::Memory(docs) => docs
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .push(document),
-        }
+        self.sink
+            .write(&self.document(counts, request_id, emf::now_ms()));
     }
-}
 
-/// One EMF document of counts (dimension `Service`), with the invocation's `requestId`.
-pub fn emf_document(
-    namespace: &str,
-    service: &str,
-    counts: &BTreeMap<Metric, u32>,
-    request_id: &str,
-    at: SystemTime,
-) -> Value {
-    let timestamp = at
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as u64);
-    let directive = metrics::Directive {
-        dimensions: &[metrics::SERVICE],
-        metrics: counts
-            .keys()
-            .map(|metric| (metric.name(), metrics::Unit::Count))
-            .collect(),
-    };
-    let mut root = serde_json::Map::new();
-    root.insert(metrics::SERVICE.to_owned(), json!(service));
-    root.insert("requestId".to_owned(), json!(request_id));
-    for (metric, count) in counts {
-        root.insert(metric.name().to_owned(), json!(count));
+    /// One EMF document of counts (dimension `Service`), with the invocation's `requestId`.
+    pub fn document(
+        &self,
+        counts: &BTreeMap<Metric, u32>,
+        request_id: &str,
+        timestamp_ms: u64,
+    ) -> Value {
+        let directive = Directive {
+            dimensions: &[SERVICE],
+            metrics: counts
+                .keys()
+                .map(|metric| (metric.name(), Unit::Count))
+                .collect(),
+        };
+        let mut root = serde_json::Map::new();
+        root.insert(SERVICE.to_owned(), json!(self.service));
+        root.insert("requestId".to_owned(), json!(request_id));
+        for (metric, count) in counts {
+            root.insert(metric.name().to_owned(), json!(count));
+        }
+        emf::document(&self.namespace, &[directive], root, timestamp_ms)
     }
-    metrics::emf_document(namespace, &[directive], root, timestamp)
 }
 
 /// One line per record: what became of it, never the token.
@@ -108,5 +104,35 @@ pub fn log(record: &StreamRecord, handling: &Handling) {
         Handling::Deferred => {
             tracing::info!(target: TARGET, integrationId = integration, tokenKey = token_key, eventId = event, "deferred: too little of the invocation left")
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_document_counts_under_the_service_dimension_with_the_request_id() {
+        let metrics = Metrics::new("Ns", "stack-revoke-tokens", Sink::Off);
+        let counts = BTreeMap::from([(Metric::TokensRevoked, 2), (Metric::RemovalsIgnored, 1)]);
+        assert_eq!(
+            metrics.document(&counts, "req-1", 1_700_000_000_000),
+            json!({"_aws": {"Timestamp": 1_700_000_000_000u64, "CloudWatchMetrics": [
+                {"Namespace": "Ns", "Dimensions": [["Service"]], "Metrics": [
+                    {"Name": "TokensRevoked", "Unit": "Count"},
+                    {"Name": "RemovalsIgnored", "Unit": "Count"}]}]},
+                "Service": "stack-revoke-tokens", "requestId": "req-1",
+                "TokensRevoked": 2, "RemovalsIgnored": 1})
+        );
+    }
+
+    #[test]
+    fn nothing_counted_writes_nothing() {
+        let lines = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let metrics = Metrics::new("Ns", "s", Sink::Memory(lines.clone()));
+        metrics.emit(&BTreeMap::new(), "r");
+        assert!(lines.lock().unwrap().is_empty());
+        metrics.emit(&BTreeMap::from([(Metric::TokensSkipped, 1)]), "r");
+        assert_eq!(lines.lock().unwrap().len(), 1);
     }
 }

@@ -7,11 +7,12 @@
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use disconnect_integration::clock::SystemClock;
+use function_support::clock::SystemClock;
+use function_support::emf::Sink;
 use integrations_table::{AccountId, DisconnectMarker, IntegrationId};
 use platform_revoke::{ClientCredentials, Credentials, Endpoints, Platform, Revoker};
-use revoke_tokens::stream::{BatchResponse, ItemFailure, StreamEvent};
-use revoke_tokens::{Consumer, GiveUp, MarkerStore, MetricsOut};
+use revoke_tokens::stream::{BatchResponse, ItemFailure, RecordView, StreamEvent, read_event};
+use revoke_tokens::{Consumer, GiveUp, MarkerStore, Metrics};
 use serde_json::{Value, json};
 use test_support::local::{Table, sdk_config, to_item, unique};
 use wiremock::matchers::{body_string_contains, method, path};
@@ -22,7 +23,7 @@ struct Fixture {
     table: Table,
     server: MockServer,
     consumer: Consumer,
-    metrics: Arc<Mutex<Vec<Value>>>,
+    metrics: Arc<Mutex<Vec<String>>>,
 }
 
 impl Fixture {
@@ -53,7 +54,7 @@ impl Fixture {
             MarkerStore::new(aws_sdk_dynamodb::Client::new(&sdk), table.name.clone()),
             Revoker::new(endpoints, credentials, platform_timeout).allowing_loopback_servers(),
             SystemClock::shared(),
-            MetricsOut::Memory(Arc::clone(&metrics)),
+            Metrics::new("Test", "test", Sink::Memory(Arc::clone(&metrics))),
         )
         .with_give_up(give_up)
         .with_platform_timeout(platform_timeout);
@@ -191,6 +192,7 @@ impl Fixture {
             .lock()
             .unwrap()
             .iter()
+            .map(|line| serde_json::from_str::<Value>(line).expect("a JSON document"))
             .filter_map(|doc| doc.get(metric).and_then(Value::as_u64))
             .sum()
     }
@@ -231,6 +233,7 @@ fn removal(item: &Value, by_ttl: bool) -> Value {
         .unwrap()
         .as_secs();
     let mut record = json!({
+        "awsRegion": "us-east-1",
         "eventID": unique("ev"),
         "eventName": "REMOVE",
         "eventSource": "aws:dynamodb",
@@ -238,6 +241,7 @@ fn removal(item: &Value, by_ttl: bool) -> Value {
             "Keys": {"PK": image["PK"], "SK": image["SK"]},
             "OldImage": image,
             "SequenceNumber": unique("seq"),
+            "SizeBytes": 100,
             "ApproximateCreationDateTime": now,
             "StreamViewType": "NEW_AND_OLD_IMAGES",
         },
@@ -268,20 +272,27 @@ fn dynamodb_json(item: &Value) -> Value {
     Value::Object(fields)
 }
 
+/// A batch of these records.
+fn batch_of(records: Vec<revoke_tokens::stream::StreamRecord>) -> StreamEvent {
+    let mut batch = StreamEvent::default();
+    batch.records = records;
+    batch
+}
+
 fn event(records: Vec<Value>) -> StreamEvent {
-    StreamEvent::from_json(&json!({ "Records": records }).to_string()).unwrap()
+    read_event(&json!({ "Records": records }).to_string()).unwrap()
 }
 
 /// The batch with the records of token `key` only.
 fn only(batch: &StreamEvent, key: &str) -> StreamEvent {
-    StreamEvent {
-        records: batch
-            .records
-            .iter()
-            .filter(|r| r.key("SK") == Some(key))
-            .cloned()
-            .collect(),
-    }
+    let mut only = StreamEvent::default();
+    only.records = batch
+        .records
+        .iter()
+        .filter(|r| r.key("SK") == Some(key))
+        .cloned()
+        .collect();
+    only
 }
 
 /// Log lines written through the function's own subscriber, kept for reading.
@@ -329,9 +340,8 @@ fn sequence_of(batch: &StreamEvent, key: &str) -> String {
         .iter()
         .find(|r| r.key("SK") == Some(key))
         .unwrap()
-        .dynamodb
-        .sequence_number
-        .clone()
+        .sequence_number()
+        .to_owned()
 }
 
 #[tokio::test]
@@ -772,7 +782,7 @@ async fn the_invocation_deadline_reached_mid_batch_hands_back_only_the_unfinishe
     let second = f.disconnect("int_b").await;
     let sequence = sequence_of(&second, "TOKEN#access");
     records.extend(second.records);
-    let batch = StreamEvent { records };
+    let batch = batch_of(records);
 
     let deadline =
         Instant::now() + revoke_tokens::consumer::RECORD_RESERVE * 2 + Duration::from_secs(2);
@@ -866,17 +876,9 @@ async fn a_record_older_than_the_give_up_age_is_recorded_failed_at_its_next_fail
     assert_eq!(f.counted("RevocationsGivenUp"), 1);
 }
 
-/// A record as JSON again (the fixture's records are built from JSON; this rebuilds one).
+/// A record as JSON again, as Lambda would hand it over.
 fn removal_json(record: &revoke_tokens::stream::StreamRecord) -> Value {
-    json!({
-        "eventID": record.event_id,
-        "eventName": record.event_name,
-        "dynamodb": {
-            "Keys": record.dynamodb.keys,
-            "OldImage": record.dynamodb.old_image,
-            "SequenceNumber": record.dynamodb.sequence_number,
-        },
-    })
+    serde_json::to_value(record).unwrap()
 }
 
 #[tokio::test]
@@ -991,11 +993,12 @@ async fn removals_that_are_not_a_disconnects_are_ignored_or_retried_never_revoke
 #[tokio::test]
 async fn no_token_value_reaches_a_log_line_a_metric_or_the_marker() {
     let lines = Lines::default();
-    let settings = disconnect_integration::telemetry::Settings {
-        format: disconnect_integration::telemetry::LogFormat::Json,
+    let settings = function_support::telemetry::Settings {
+        format: function_support::telemetry::LogFormat::Json,
         filter: "trace".to_owned(),
+        own_targets: revoke_tokens::OWN_LOG_TARGETS,
     };
-    let _guard = tracing::subscriber::set_default(disconnect_integration::telemetry::subscriber(
+    let _guard = tracing::subscriber::set_default(function_support::telemetry::subscriber(
         &settings,
         lines.clone(),
     ));
@@ -1016,7 +1019,7 @@ async fn no_token_value_reaches_a_log_line_a_metric_or_the_marker() {
     let x_token = f.integration("int_x", "x", None).await;
     let mut records = f.disconnect("int_g").await.records;
     records.extend(f.disconnect("int_x").await.records);
-    let batch = StreamEvent { records };
+    let batch = batch_of(records);
     f.handle(&batch).await;
 
     let requests = f.server.received_requests().await.unwrap();

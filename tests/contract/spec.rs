@@ -10,13 +10,14 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use disconnect_integration::App;
 use disconnect_integration::api_keys::hash_key;
-use disconnect_integration::clock::SystemClock;
 use disconnect_integration::http::response::{Answer, ErrorCode};
+use function_support::clock::SystemClock;
 use serde_json::{Value as Json, json};
 use serde_yaml::Value;
 use test_support::fake_aws::{FakeAws, Reply};
 
-use crate::helpers::{Door, TestResponse, config};
+use crate::common::{TestResponse, config};
+use test_support::doors::Door;
 
 const PATH: &str = "/v1/integration/{integrationId}";
 const MEDIA_TYPE: &str = "application/json";
@@ -198,7 +199,7 @@ async fn a_real_success() -> TestResponse {
         secrets.secrets_manager(),
         SystemClock::shared(),
     )
-    .with_metrics_sink(disconnect_integration::metrics::Sink::Off);
+    .with_metrics_sink(function_support::emf::Sink::Off);
     let event = Door::HttpApi.event(
         "DELETE",
         "/v1/integration/int_yt_abc123",

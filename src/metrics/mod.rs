@@ -12,59 +12,35 @@
 //!   invocations in one process (Lambda Managed Instances) never mix their metrics. What init
 //!   records (its secret read and DynamoDB Query) is carried into the first invocation's
 //!   document, with `ColdStart`.
-//! - AWS calls are timed by [`CallTimer`], an SDK interceptor on both clients, from the
-//!   start of the operation to its end, retries included.
+//! - AWS calls are timed by [`CallTimer`] (`call_timer.rs`), an SDK interceptor on both
+//!   clients, from the start of the operation to its end, retries included.
+//! - The EMF format and the sink are `function_support::emf`'s, shared with the revoker.
 //!
 //! Why not the `metrics` facade with `metrics_cloudwatch_embedded`: its collector is global
 //! and flushed per invocation, so with several invocations at once in one process their
 //! metrics would land in each other's documents (under the wrong `requestId`), and every
-//! record would go through a global registry. The EMF writer here is one struct and one
-//! `serde_json` call.
+//! record would go through a global registry.
+
+mod call_timer;
 
 use std::cell::RefCell;
 use std::future::Future;
-use std::io::Write;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
-use aws_smithy_runtime_api::box_error::BoxError;
-use aws_smithy_runtime_api::client::interceptors::Intercept;
-use aws_smithy_runtime_api::client::interceptors::context::{
-    BeforeSerializationInterceptorContextRef, FinalizerInterceptorContextRef,
-};
-use aws_smithy_runtime_api::client::orchestrator::Metadata;
-use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
-use aws_smithy_types::config_bag::{ConfigBag, Storable, StoreReplace};
+use function_support::emf::{self, Directive, Sink};
 use integrations_table::IntegrationType;
 use serde_json::{Map, Value, json};
 
-/// The metrics of the stack's second function, `revoke-tokens` (all Count, dimension `Service`
-/// = the stack name plus [`REVOCATION_SERVICE_SUFFIX`]), listed here beside this function's
-/// [`Metric::ALL`] so that the drift test between the code and the template sees every metric
-/// of the stack. `revoke-tokens` takes its names from this list.
-pub const REVOCATION_METRICS: [&str; 10] = [
-    "TokensRevoked",
-    "TokensUnconfirmed",
-    "RevocationsUnsupported",
-    "RevocationsSharedGrant",
-    "RevocationsFailed",
-    "RevocationsGivenUp",
-    "RevocationsRetried",
-    "RevocationsDeferred",
-    "TokensSkipped",
-    "RemovalsIgnored",
-];
-/// What the template appends to the stack name for `revoke-tokens`' `Service` dimension.
-pub const REVOCATION_SERVICE_SUFFIX: &str = "-revoke-tokens";
+pub use call_timer::CallTimer;
+pub use function_support::emf::Unit;
 
 /// `METRICS_NAMESPACE` when unset.
-pub const DEFAULT_NAMESPACE: &str = "DisconnectIntegration";
+pub use function_support::emf::DEFAULT_NAMESPACE;
 /// `METRICS_SERVICE` when unset (and `AWS_LAMBDA_FUNCTION_NAME` is unset too).
 pub const DEFAULT_SERVICE: &str = "disconnect-integration";
 
 /// The dimension every metric has: the deployment (the stack name in the template).
-pub const SERVICE: &str = "Service";
+pub use function_support::emf::SERVICE;
 /// The platform of a disconnected integration.
 pub const INTEGRATION_TYPE: &str = "IntegrationType";
 /// The `error.code` of a rejected or failed request.
@@ -75,21 +51,6 @@ pub const CODE: &str = "Code";
 /// so the table's data cannot mint dimensions.
 pub fn integration_type_dimension(integration_type: &str) -> &'static str {
     IntegrationType::parse(integration_type.trim()).map_or("other", IntegrationType::as_str)
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Unit {
-    Count,
-    Milliseconds,
-}
-
-impl Unit {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Count => "Count",
-            Self::Milliseconds => "Milliseconds",
-        }
-    }
 }
 
 /// Every metric the function emits.
@@ -262,27 +223,6 @@ pub async fn collect<T>(carried: Recorder, work: impl Future<Output = T>) -> (T,
         .await
 }
 
-/// Where documents go.
-#[derive(Clone)]
-pub enum Sink {
-    /// The process's stdout, one line per document: what CloudWatch Logs reads.
-    Stdout,
-    /// Kept in memory, for tests of the library.
-    Memory(std::sync::Arc<Mutex<Vec<String>>>),
-    /// Nowhere.
-    Off,
-}
-
-impl std::fmt::Debug for Sink {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            Self::Stdout => "Stdout",
-            Self::Memory(_) => "Memory",
-            Self::Off => "Off",
-        })
-    }
-}
-
 /// Writes one EMF document per invocation.
 #[derive(Debug, Clone)]
 pub struct Emitter {
@@ -310,18 +250,14 @@ impl Emitter {
     /// Writes the document of one invocation (the first one of the process also counts
     /// `ColdStart`).
     pub fn emit(&self, mut recorder: Recorder, request_id: &str) {
-        if matches!(self.sink, Sink::Off) {
+        if self.sink.is_off() {
             return;
         }
         if self.cold.swap(false, Ordering::Relaxed) {
             recorder.values.insert(0, (Metric::ColdStart, 1.0));
         }
-        let line = self.document(&recorder, request_id, now_ms()).to_string();
-        match &self.sink {
-            Sink::Stdout => write_stdout_line(line),
-            Sink::Memory(lines) => lines.lock().unwrap_or_else(|e| e.into_inner()).push(line),
-            Sink::Off => {}
-        }
+        self.sink
+            .write(&self.document(&recorder, request_id, emf::now_ms()));
     }
 
     /// The EMF document: one metric directive per dimension set in use, the dimension values
@@ -364,7 +300,7 @@ impl Emitter {
             root.insert(CODE.to_owned(), json!(code));
         }
         root.insert("requestId".to_owned(), json!(request_id));
-        emf_document(&self.namespace, &directives, root, timestamp_ms)
+        emf::document(&self.namespace, &directives, root, timestamp_ms)
     }
 
     fn has_dimension_values(&self, metric: Metric, recorder: &Recorder) -> bool {
@@ -373,122 +309,6 @@ impl Emitter {
             CODE => recorder.code.is_some(),
             _ => true,
         })
-    }
-}
-
-/// One metric directive of an EMF document: a dimension set and the metrics published under it.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Directive<'a> {
-    pub dimensions: &'a [&'a str],
-    pub metrics: Vec<(&'a str, Unit)>,
-}
-
-/// An EMF document: `_aws` (the timestamp and one directive per dimension set, in
-/// `namespace`), then `root`: the dimension values, the metric values and any property. The
-/// one EMF writer of the workspace (`revoke-tokens` uses it too).
-pub fn emf_document(
-    namespace: &str,
-    directives: &[Directive<'_>],
-    root: Map<String, Value>,
-    timestamp_ms: u64,
-) -> Value {
-    let directives: Vec<Value> = directives
-        .iter()
-        .map(|d| {
-            let metrics: Vec<Value> = d
-                .metrics
-                .iter()
-                .map(|(name, unit)| json!({"Name": name, "Unit": unit.as_str()}))
-                .collect();
-            json!({"Namespace": namespace, "Dimensions": [d.dimensions], "Metrics": metrics})
-        })
-        .collect();
-    let mut document = Map::new();
-    document.insert(
-        "_aws".to_owned(),
-        json!({"Timestamp": timestamp_ms, "CloudWatchMetrics": directives}),
-    );
-    document.extend(root);
-    Value::Object(document)
-}
-
-/// Writes `line` and a newline to stdout in one write, so that it is never interleaved with a
-/// log line.
-pub fn write_stdout_line(line: String) {
-    let mut bytes = line.into_bytes();
-    bytes.push(b'\n');
-    let mut out = std::io::stdout().lock();
-    let _ = out.write_all(&bytes).and_then(|()| out.flush());
-}
-
-fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as u64)
-}
-
-/// Times every AWS operation of a client, retries included, into its latency metric. An
-/// operation cut short by the request's deadline is timed too: its timing is recorded when the
-/// operation ends, whether it finishes or is dropped.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct CallTimer;
-
-/// Started with the operation; records its latency when dropped (at the operation's end, or
-/// when a deadline drops the operation's future).
-#[derive(Debug)]
-struct Timing {
-    metric: Metric,
-    started: Instant,
-}
-
-impl Drop for Timing {
-    fn drop(&mut self) {
-        // Whole microseconds, in milliseconds: 13.586, not 13.585638000000001.
-        record(
-            self.metric,
-            self.started.elapsed().as_micros() as f64 / 1000.0,
-        );
-    }
-}
-
-impl Storable for Timing {
-    type Storer = StoreReplace<Self>;
-}
-
-impl Intercept for CallTimer {
-    fn name(&self) -> &'static str {
-        "CallTimer"
-    }
-
-    // Not `read_before_execution`: for a client's interceptor it runs before the operation's
-    // configuration, which holds the operation's name, is applied.
-    fn read_before_serialization(
-        &self,
-        _context: &BeforeSerializationInterceptorContextRef<'_>,
-        _runtime_components: &RuntimeComponents,
-        cfg: &mut ConfigBag,
-    ) -> Result<(), BoxError> {
-        let metric = cfg
-            .load::<Metadata>()
-            .and_then(|m| Metric::latency_of(m.name()));
-        if let Some(metric) = metric {
-            cfg.interceptor_state().store_put(Timing {
-                metric,
-                started: Instant::now(),
-            });
-        }
-        Ok(())
-    }
-
-    fn read_after_execution(
-        &self,
-        _context: &FinalizerInterceptorContextRef<'_>,
-        _runtime_components: &RuntimeComponents,
-        cfg: &mut ConfigBag,
-    ) -> Result<(), BoxError> {
-        // Dropping the timing records it, once.
-        cfg.interceptor_state().unset::<Timing>();
-        Ok(())
     }
 }
 
@@ -560,7 +380,7 @@ mod tests {
 
     #[test]
     fn the_first_document_of_a_process_counts_the_cold_start_and_later_ones_do_not() {
-        let lines = std::sync::Arc::new(Mutex::new(Vec::new()));
+        let lines = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
         let emitter = Emitter::new("Ns", "svc", Sink::Memory(lines.clone()));
         let mut failed = Recorder::default();
         failed.failed("invalid_api_key", false);
@@ -603,39 +423,5 @@ mod tests {
             b.contains(&22.25) && !b.contains(&11.25) && !b.contains(&11.5),
             "{b:?}"
         );
-    }
-
-    fn timed_dynamodb(reply_after: std::time::Duration) -> aws_sdk_dynamodb::Client {
-        let fake = test_support::fake_aws::FakeAws::new(move |_| {
-            test_support::fake_aws::Reply::ok(r#"{"Items": [], "Count": 0}"#).after(reply_after)
-        });
-        let client = fake.dynamodb();
-        aws_sdk_dynamodb::Client::from_conf(
-            client.config().to_builder().interceptor(CallTimer).build(),
-        )
-    }
-
-    #[tokio::test]
-    async fn a_finished_call_is_timed_once() {
-        let client = timed_dynamodb(std::time::Duration::ZERO);
-        let (result, recorder) =
-            collect(Recorder::default(), client.query().table_name("t").send()).await;
-        assert!(result.is_ok(), "{result:?}");
-        assert_eq!(recorder.values(Metric::QueryLatency).len(), 1);
-    }
-
-    #[tokio::test]
-    async fn a_call_the_deadline_drops_is_timed_for_as_long_as_it_waited() {
-        let client = timed_dynamodb(std::time::Duration::from_secs(10));
-        let deadline = std::time::Duration::from_millis(100);
-        let (result, recorder) = collect(
-            Recorder::default(),
-            tokio::time::timeout(deadline, client.query().table_name("t").send()),
-        )
-        .await;
-        assert!(result.is_err(), "the deadline passes first");
-        let waited = recorder.values(Metric::QueryLatency);
-        assert_eq!(waited.len(), 1, "{waited:?}");
-        assert!((90.0..1_000.0).contains(&waited[0]), "{waited:?}");
     }
 }

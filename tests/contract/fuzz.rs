@@ -12,13 +12,13 @@
 use std::time::Instant;
 
 use disconnect_integration::App;
-use disconnect_integration::clock::SystemClock;
+use function_support::clock::SystemClock;
 use serde_json::{Map, Value, json};
 use test_support::fake_aws::{FakeAws, Reply};
 use test_support::lambda_response::HttpAnswer;
 use test_support::local::hash_key;
 
-use crate::helpers::config;
+use crate::common::config;
 
 const KEY: &str = "fuzz_key_0123456789";
 
@@ -270,7 +270,7 @@ fn app() -> App {
         secrets.secrets_manager(),
         SystemClock::shared(),
     )
-    .with_metrics_sink(disconnect_integration::metrics::Sink::Off)
+    .with_metrics_sink(function_support::emf::Sink::Off)
 }
 
 /// What must hold of every answer.

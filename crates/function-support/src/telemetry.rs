@@ -1,4 +1,5 @@
-//! Logging: one subscriber, used by `main.rs` and by the tests that read the binary's stdout.
+//! Logging: one subscriber for both functions' binaries and for the tests that read their
+//! stdout.
 //!
 //! - `AWS_LAMBDA_LOG_FORMAT=JSON` (what the template's `LoggingConfig: LogFormat: JSON` sets)
 //!   gives JSON lines; anything else gives human-readable text for local runs.
@@ -6,11 +7,11 @@
 //!   (`TRACE` .. `FATAL`), default `INFO`.
 //! - A JSON line holds `timestamp` (RFC 3339, UTC), `level`, `target`, `message`, the event's
 //!   own fields flat at the top level, and `requestId` / `xrayTraceId` of the invocation.
-//! - Stable targets: `audit` (one line per disconnect) and `request` (one line per rejected or
-//!   failed request, with its `error.code`).
-//! - TRACE is honoured for this workspace's own targets only. Dependencies are capped at DEBUG:
-//!   at TRACE, lambda_runtime prints every raw event (the `x-api-key` header in it) and the SDK
-//!   prints raw responses (the key hashes of the API-keys secret).
+//! - A panic is one line of the same format, target `panic`.
+//! - TRACE is honoured for the function's own targets only (the list it passes). Dependencies
+//!   are capped at DEBUG: at TRACE, lambda_runtime prints every raw event (the `x-api-key`
+//!   header in it, a stream record's token) and the SDKs print raw requests and responses (the
+//!   key hashes of the API-keys secret, the platforms' answers).
 
 use std::io;
 
@@ -25,15 +26,8 @@ use tracing_subscriber::layer::{Context, SubscriberExt};
 use tracing_subscriber::registry::LookupSpan;
 use tracing_subscriber::{Layer, Registry};
 
-/// The target of the audit line.
-pub const AUDIT: &str = "audit";
-/// The target of the rejected / failed request lines.
-pub const REQUEST: &str = "request";
 /// The target of the line a panic writes.
 pub const PANIC: &str = "panic";
-
-/// Crates whose TRACE events may be shown.
-const OWN_TARGETS: [&str; 3] = ["disconnect_integration", "integrations_table", AUDIT];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LogFormat {
@@ -47,14 +41,19 @@ pub struct Settings {
     pub format: LogFormat,
     /// `EnvFilter` directives.
     pub filter: String,
+    /// The targets (prefixes) whose TRACE events may be shown: the function's own.
+    pub own_targets: &'static [&'static str],
 }
 
 impl Settings {
-    pub fn from_env() -> Self {
-        Self::from_lookup(|name| std::env::var(name).ok())
+    pub fn from_env(own_targets: &'static [&'static str]) -> Self {
+        Self::from_lookup(own_targets, |name| std::env::var(name).ok())
     }
 
-    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Self {
+    pub fn from_lookup(
+        own_targets: &'static [&'static str],
+        lookup: impl Fn(&str) -> Option<String>,
+    ) -> Self {
         let format = match lookup("AWS_LAMBDA_LOG_FORMAT") {
             Some(f) if f.trim().eq_ignore_ascii_case("json") => LogFormat::Json,
             _ => LogFormat::Text,
@@ -72,7 +71,11 @@ impl Settings {
             })
             .filter(|f| !f.is_empty())
             .unwrap_or_else(|| "info".to_owned());
-        Self { format, filter }
+        Self {
+            format,
+            filter,
+            own_targets,
+        }
     }
 }
 
@@ -86,8 +89,8 @@ where
     // The invocation span carries requestId: it is kept at every level, so that a WARN or
     // ERROR line still names its invocation when INFO is filtered out.
     let filter = env_filter
-        .or(ByCallsite(is_invocation_span))
-        .and(ByCallsite(dependencies_never_trace));
+        .or(ByCallsite::Invocation)
+        .and(ByCallsite::TraceOnlyFor(settings.own_targets));
     match settings.format {
         LogFormat::Json => {
             let mut layer = JsonLayer::new(writer);
@@ -119,9 +122,9 @@ where
 
 /// Installs the subscriber for the process's environment, writing to stdout, and a panic hook
 /// that logs a panic as one line of the same format (target `panic`) instead of the default
-/// hook's plain text on stderr. The handler's guard still turns the panic into the 500 envelope.
-pub fn init_from_env() {
-    let settings = Settings::from_env();
+/// hook's plain text on stderr. `own_targets`: see [`Settings::own_targets`].
+pub fn init_from_env(own_targets: &'static [&'static str]) {
+    let settings = Settings::from_env(own_targets);
     // Only fails if a subscriber is already installed, which is then kept.
     let _ = tracing::subscriber::set_global_default(subscriber(&settings, io::stdout));
     std::panic::set_hook(Box::new(|info| {
@@ -143,34 +146,42 @@ pub fn panic_message(payload: &(dyn std::any::Any + Send)) -> &str {
         .unwrap_or("non-string payload")
 }
 
-/// A filter decided by the callsite alone, so tracing caches its answer per callsite instead of
+/// Filters decided by the callsite alone, so tracing caches its answer per callsite instead of
 /// asking again at every event (`filter_fn` would be asked every time).
 #[derive(Clone, Copy)]
-struct ByCallsite(fn(&Metadata<'_>) -> bool);
+enum ByCallsite {
+    /// lambda_runtime's invocation span (it carries `requestId`), at any level.
+    Invocation,
+    /// Anything but TRACE, and TRACE only from these targets.
+    TraceOnlyFor(&'static [&'static str]),
+}
+
+impl ByCallsite {
+    fn allows(self, metadata: &Metadata<'_>) -> bool {
+        match self {
+            Self::Invocation => {
+                metadata.is_span() && metadata.target().starts_with("lambda_runtime")
+            }
+            Self::TraceOnlyFor(own) => {
+                *metadata.level() != Level::TRACE
+                    || own.iter().any(|t| metadata.target().starts_with(t))
+            }
+        }
+    }
+}
 
 impl<S> tracing_subscriber::layer::Filter<S> for ByCallsite {
     fn enabled(&self, metadata: &Metadata<'_>, _: &Context<'_, S>) -> bool {
-        (self.0)(metadata)
+        self.allows(metadata)
     }
 
     fn callsite_enabled(&self, metadata: &'static Metadata<'static>) -> Interest {
-        if (self.0)(metadata) {
+        if self.allows(metadata) {
             Interest::always()
         } else {
             Interest::never()
         }
     }
-}
-
-fn is_invocation_span(metadata: &Metadata<'_>) -> bool {
-    metadata.is_span() && metadata.target().starts_with("lambda_runtime")
-}
-
-fn dependencies_never_trace(metadata: &Metadata<'_>) -> bool {
-    *metadata.level() != Level::TRACE
-        || OWN_TARGETS
-            .iter()
-            .any(|own| metadata.target().starts_with(own))
 }
 
 /// The ids of the invocation a span belongs to: the fields `requestId` and `xrayTraceId` of
@@ -259,8 +270,10 @@ mod tests {
         }
     }
 
+    const OWN: &[&str] = &["disconnect_integration", "audit"];
+
     fn settings(vars: &[(&str, &str)]) -> Settings {
-        Settings::from_lookup(|name| {
+        Settings::from_lookup(OWN, |name| {
             vars.iter()
                 .find(|(k, _)| *k == name)
                 .map(|(_, v)| v.to_string())
@@ -290,7 +303,8 @@ mod tests {
             settings(&[]),
             Settings {
                 format: LogFormat::Text,
-                filter: "info".into()
+                filter: "info".into(),
+                own_targets: OWN,
             }
         );
         let lambda = settings(&[

@@ -1,5 +1,5 @@
 //! The operations side of `template.yaml` against the code: the alarms and the dashboard name
-//! only metrics the function emits (`src/metrics.rs`), with the dimensions it publishes them
+//! only metrics the function emits (`src/metrics/mod.rs`), with the dimensions it publishes them
 //! under and values it can give them, and every metric it emits is on the dashboard; the logs,
 //! the access logs, throttling, the alarm actions and the deployment's rollback alarms are
 //! wired. Reads files only: `cargo test --test api operability`.
@@ -12,6 +12,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use disconnect_integration::http::response::ErrorCode;
 use disconnect_integration::metrics::{self, Metric, Unit};
 use integrations_table::IntegrationType;
+use revoke_tokens::output::SERVICE_SUFFIX as REVOKER_SERVICE_SUFFIX;
 use serde_json::Value as Json;
 use serde_yaml::Value;
 use test_support::local::template;
@@ -104,6 +105,14 @@ fn text(value: &Value) -> String {
         Value::Number(n) => n.to_string(),
         other => panic!("expected a string or a reference, found {other:?}"),
     }
+}
+
+/// Every metric the revoker emits (its own catalogue).
+fn revoker_metrics() -> Vec<&'static str> {
+    revoke_tokens::Metric::ALL
+        .iter()
+        .map(|m| m.name())
+        .collect()
 }
 
 fn resources_of_type(template: &Value, kind: &str) -> BTreeMap<String, Value> {
@@ -390,13 +399,13 @@ fn every_metric_the_alarms_and_the_dashboard_name_is_emitted_by_the_code() {
     let mut custom_uses = 0;
     for u in custom(&uses) {
         custom_uses += 1;
-        if metrics::REVOCATION_METRICS.contains(&u.name.as_str()) {
+        if revoker_metrics().contains(&u.name.as_str()) {
             let dimensions: Vec<(&str, Option<&str>)> = u
                 .dimensions
                 .iter()
                 .map(|(k, v)| (k.as_str(), v.as_deref()))
                 .collect();
-            let service = format!("{SERVICE_VALUE}{}", metrics::REVOCATION_SERVICE_SUFFIX);
+            let service = format!("{SERVICE_VALUE}{REVOKER_SERVICE_SUFFIX}");
             assert_eq!(
                 dimensions,
                 [(metrics::SERVICE, Some(service.as_str()))],
@@ -408,7 +417,7 @@ fn every_metric_the_alarms_and_the_dashboard_name_is_emitted_by_the_code() {
         }
         let metric = metric_named(&u.name).unwrap_or_else(|| {
             panic!(
-                "{} reads the metric {:?}, which the code does not emit (src/metrics.rs: {:?})",
+                "{} reads the metric {:?}, which the code does not emit (src/metrics/mod.rs: {:?})",
                 u.place,
                 u.name,
                 Metric::ALL.map(Metric::name)
@@ -466,7 +475,7 @@ fn every_metric_the_code_emits_is_on_the_dashboard() {
     let emitted: BTreeSet<String> = Metric::ALL
         .iter()
         .map(|m| m.name().to_owned())
-        .chain(metrics::REVOCATION_METRICS.map(str::to_owned))
+        .chain(revoker_metrics().into_iter().map(str::to_owned))
         .collect();
     let missing: Vec<&String> = emitted.difference(&shown).collect();
     assert!(

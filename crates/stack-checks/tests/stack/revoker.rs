@@ -55,7 +55,7 @@ fn the_function_runs_this_binary_with_the_settings_it_reads() {
     assert!(
         service.contains(&format!(
             "${{AWS::StackName}}{}",
-            disconnect_integration::metrics::REVOCATION_SERVICE_SUFFIX
+            revoke_tokens::output::SERVICE_SUFFIX
         )),
         "{service}"
     );

@@ -1,0 +1,9 @@
+//! The stack's drift tests: each reads `template.yaml`, the manifests or the sources, and the
+//! code of the functions it concerns. No service is needed.
+
+mod crates;
+mod layers;
+mod operability;
+mod revoker;
+mod security;
+mod template;
