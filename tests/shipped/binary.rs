@@ -85,8 +85,20 @@ impl Stage {
         env.into_iter().collect()
     }
 
-    /// Starts the binary with [`Stage::env`] plus `extra`.
+    /// Starts the binary with [`Stage::env`] plus `extra`, behind cargo-lambda's own Runtime
+    /// API emulator (`cargo lambda watch --only-lambda-apis`). [`Answer::request_id`] is empty:
+    /// the emulator does not say which id it gave the function.
     pub fn start(&self, extra: &[(&str, &str)]) -> Shipped {
+        let env = self.env(extra);
+        let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        Shipped(Function::start_on_emulator(&binary(), &env))
+    }
+
+    /// Starts the binary with [`Stage::env`] plus `extra`, behind the hand-written stand-in,
+    /// for a test that needs what the emulator cannot do: a chosen deadline, the request id
+    /// the function was given, the time of its first poll, the invocations in flight
+    /// (`test_support::emulator` lists them).
+    pub fn start_on_stand_in(&self, extra: &[(&str, &str)]) -> Shipped {
         let env = self.env(extra);
         let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
         Shipped(Function::start(&binary(), &env))
@@ -99,6 +111,7 @@ pub struct Shipped(pub Function);
 /// One answer, as the front door would read it.
 #[derive(Debug)]
 pub struct Answer {
+    /// The request id the function was given; empty behind the emulator.
     pub request_id: String,
     pub status: u16,
     pub headers: BTreeMap<String, String>,

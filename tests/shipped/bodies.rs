@@ -29,7 +29,7 @@ async fn the_200_body_is_the_documented_one_byte_for_byte() {
         .table
         .seed_integration("int_yt_abc123", ACCOUNT, "youtube", 3)
         .await;
-    let function = stage.start(&[]);
+    let function = stage.start_on_stand_in(&[]);
 
     let answer = function.invoke(&http_api(
         "DELETE",
@@ -72,7 +72,7 @@ async fn the_200_body_is_the_documented_one_byte_for_byte() {
 #[tokio::test]
 async fn every_client_error_body_is_the_documented_envelope_byte_for_byte() {
     let stage = Stage::new().await;
-    let function = stage.start(&[]);
+    let function = stage.start_on_stand_in(&[]);
     let rest_with_two_keys = json!({
         "resource": "/v1/integration/{integrationId}", "path": "/v1/integration/int_1", "httpMethod": "DELETE",
         "headers": {"x-api-key": KEY}, "multiValueHeaders": {"x-api-key": [KEY, KEY]},
@@ -156,7 +156,9 @@ async fn a_dead_dependency_answers_503_with_retry_after_and_a_missing_table_500(
         "AWS_ENDPOINT_URL_DYNAMODB",
         "AWS_ENDPOINT_URL_SECRETS_MANAGER",
     ] {
-        let answer = stage.start(&[(endpoint, DEAD_ENDPOINT)]).invoke(&event);
+        let answer = stage
+            .start_on_stand_in(&[(endpoint, DEAD_ENDPOINT)])
+            .invoke(&event);
         envelope(
             503,
             "service_unavailable",
@@ -167,7 +169,7 @@ async fn a_dead_dependency_answers_503_with_retry_after_and_a_missing_table_500(
     }
 
     let answer = stage
-        .start(&[("TABLE_NAME", "no-such-table")])
+        .start_on_stand_in(&[("TABLE_NAME", "no-such-table")])
         .invoke(&event);
     envelope(500, "internal_error", "Internal server error", &answer);
 }
@@ -175,7 +177,7 @@ async fn a_dead_dependency_answers_503_with_retry_after_and_a_missing_table_500(
 #[tokio::test]
 async fn a_panic_in_the_handler_answers_the_500_envelope_not_a_runtime_error() {
     let stage = Stage::new().await;
-    let function = stage.start(&[("PANIC_PROBE_INTEGRATION_ID", "int_probe")]);
+    let function = stage.start_on_stand_in(&[("PANIC_PROBE_INTEGRATION_ID", "int_probe")]);
 
     let answer = function.invoke(&http_api(
         "DELETE",
@@ -238,7 +240,7 @@ pub fn black_hole() -> (std::net::TcpListener, String) {
 async fn a_hanging_secrets_manager_bounds_init_and_the_first_request_answers_503_by_the_deadline() {
     let stage = Stage::new().await;
     let (_listener, url) = black_hole();
-    let function = stage.start(&[
+    let function = stage.start_on_stand_in(&[
         ("AWS_ENDPOINT_URL_SECRETS_MANAGER", &url),
         ("REQUEST_DEADLINE_MS", "1500"),
     ]);
@@ -248,7 +250,7 @@ async fn a_hanging_secrets_manager_bounds_init_and_the_first_request_answers_503
     let answer = function.invoke(&event);
     let took = asked.elapsed();
 
-    let init = function.0.api.first_poll().expect("the function polled") - function.0.started;
+    let init = function.0.api().first_poll().expect("the function polled") - function.0.started;
     // The window is the point: init gives up on the secret after its 2 s budget (the margin is
     // for starting a process on a loaded 2-core machine).
     assert!(
@@ -274,14 +276,14 @@ async fn a_hanging_secrets_manager_bounds_init_and_the_first_request_answers_503
 async fn a_hanging_dynamodb_answers_503_by_the_deadline() {
     let stage = Stage::new().await;
     let (_listener, url) = black_hole();
-    let function = stage.start(&[
+    let function = stage.start_on_stand_in(&[
         ("AWS_ENDPOINT_URL_DYNAMODB", &url),
         ("REQUEST_DEADLINE_MS", "1000"),
     ]);
     // Init reads the keys (Secrets Manager answers) and gives up on priming DynamoDB after its
     // 2 s budget; then the request meets the hang.
     function.0.wait_ready();
-    let init = function.0.api.first_poll().unwrap() - function.0.started;
+    let init = function.0.api().first_poll().unwrap() - function.0.started;
     // The window is the point: init's 2 s budget bounds the priming Query.
     assert!(
         init < std::time::Duration::from_millis(2_800),
@@ -323,7 +325,7 @@ async fn init_opens_both_connections_so_the_first_request_opens_none() {
     let secrets = test_support::fault_proxy::FaultProxy::start(
         &std::env::var("AWS_ENDPOINT_URL_SECRETS_MANAGER").unwrap(),
     );
-    let function = stage.start(&[
+    let function = stage.start_on_stand_in(&[
         ("AWS_ENDPOINT_URL_DYNAMODB", &dynamodb.url()),
         ("AWS_ENDPOINT_URL_SECRETS_MANAGER", &secrets.url()),
     ]);

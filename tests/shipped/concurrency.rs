@@ -38,7 +38,7 @@ async fn one_process_serves_eight_requests_at_once() {
         "TransactWriteItems",
         Fault::Slow(Duration::from_millis(400)),
     );
-    let function = Arc::new(stage.start(&[
+    let function = Arc::new(stage.start_on_stand_in(&[
         ("AWS_ENDPOINT_URL_DYNAMODB", &dynamodb.url()),
         ("AWS_LAMBDA_MAX_CONCURRENCY", "8"),
     ]));
@@ -59,7 +59,7 @@ async fn one_process_serves_eight_requests_at_once() {
     // Observed, not timed: the function held several invocations, and the proxy several of their
     // 400 ms transactions, at the same moment.
     assert!(
-        function.0.api.max_in_flight() >= 4,
+        function.0.api().max_in_flight() >= 4,
         "the function never held several requests at once"
     );
     assert!(
@@ -86,7 +86,7 @@ async fn concurrent_requests_share_one_read_of_the_secret_and_one_forced_read() 
         ("GetSecretValue", _) => Fault::Slow(Duration::from_millis(300)),
         _ => Fault::Pass,
     });
-    let function = Arc::new(stage.start(&[
+    let function = Arc::new(stage.start_on_stand_in(&[
         ("AWS_ENDPOINT_URL_SECRETS_MANAGER", &secrets.url()),
         ("AWS_LAMBDA_MAX_CONCURRENCY", "8"),
     ]));
@@ -100,7 +100,7 @@ async fn concurrent_requests_share_one_read_of_the_secret_and_one_forced_read() 
     let (statuses, _) = invoke_all(&function, known);
     assert_eq!(statuses, [404; 8], "a known key, an unknown integration");
     assert!(
-        function.0.api.max_in_flight() >= 4,
+        function.0.api().max_in_flight() >= 4,
         "the requests overlapped while the one read was in flight"
     );
     assert_eq!(

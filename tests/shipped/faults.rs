@@ -83,7 +83,7 @@ async fn one_fault(operation: &'static str, name: &'static str, fault: Fault) ->
             &dynamodb
         };
         let deadline = DEADLINE_MS.to_string();
-        let mut function = stage.start(&[
+        let mut function = stage.start_on_stand_in(&[
             ("AWS_ENDPOINT_URL_DYNAMODB", &dynamodb.url()),
             ("AWS_ENDPOINT_URL_SECRETS_MANAGER", &secrets.url()),
             ("REQUEST_DEADLINE_MS", &deadline),

@@ -23,7 +23,7 @@ async fn lines_are_flat_json_with_the_audit_line_and_the_rejections_selectable()
         .table
         .seed_integration("int_audit", ACCOUNT, "youtube", 3)
         .await;
-    let mut function = stage.start(&[]);
+    let mut function = stage.start_on_stand_in(&[]);
 
     let ok = function.invoke(&http_api(
         "DELETE",
@@ -75,7 +75,7 @@ async fn lines_are_flat_json_with_the_audit_line_and_the_rejections_selectable()
 #[tokio::test]
 async fn server_errors_log_their_cause_chain_and_panics_their_message() {
     let stage = Stage::new().await;
-    let mut function = stage.start(&[
+    let mut function = stage.start_on_stand_in(&[
         ("TABLE_NAME", "no-such-table"),
         ("PANIC_PROBE_INTEGRATION_ID", "int_probe"),
         // Errors only: the lines must still name their invocation.

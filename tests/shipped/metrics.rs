@@ -144,7 +144,7 @@ async fn each_invocation_writes_one_valid_emf_document_with_its_outcome() {
         .table
         .seed_integration("int_metrics_1", ACCOUNT, "youtube", 2)
         .await;
-    let mut function = stage.start(&[
+    let mut function = stage.start_on_stand_in(&[
         ("METRICS_NAMESPACE", "Test/Disconnect"),
         ("METRICS_SERVICE", "metrics-test"),
     ]);
@@ -253,7 +253,7 @@ async fn each_invocation_writes_one_valid_emf_document_with_its_outcome() {
 async fn a_hanging_dynamodb_counts_a_server_error_and_the_calls_the_deadline_cut_short() {
     let stage = Stage::new().await;
     let (_listener, url) = black_hole();
-    let mut function = stage.start(&[
+    let mut function = stage.start_on_stand_in(&[
         ("AWS_ENDPOINT_URL_DYNAMODB", url.as_str()),
         ("REQUEST_DEADLINE_MS", "1000"),
     ]);

@@ -13,6 +13,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use crate::emulator::Emulator;
 use crate::http1::{read_body, read_headers};
 use crate::local::request_id;
 
@@ -258,10 +259,18 @@ fn lambda_command(binary: &Path, runtime_api: &str, env: &[(&str, &str)]) -> Com
     command
 }
 
-/// A function process behind its own [`RuntimeApi`], started as Lambda starts a custom
+/// What serves the function's Runtime API.
+enum Host {
+    /// [`RuntimeApi`]: a chosen deadline, the request id, `/init/error`, polls, in-flight counts.
+    StandIn(RuntimeApi),
+    /// cargo-lambda's emulator ([`Emulator`]): the Runtime API as `cargo lambda watch` serves it.
+    Emulator(Emulator),
+}
+
+/// A function process behind a Runtime API of its own, started as Lambda starts a custom
 /// runtime: a clean environment with the `AWS_LAMBDA_*` variables, plus `env`.
 pub struct Function {
-    pub api: RuntimeApi,
+    host: Host,
     /// When the process was started.
     pub started: Instant,
     child: Child,
@@ -271,10 +280,24 @@ pub struct Function {
 }
 
 impl Function {
+    /// The binary behind the hand-written stand-in, [`RuntimeApi`]: for the tests that need
+    /// what cargo-lambda's emulator cannot do (see [`crate::emulator`]).
     pub fn start(binary: &Path, env: &[(&str, &str)]) -> Self {
-        let api = RuntimeApi::start();
+        Self::spawn(Host::StandIn(RuntimeApi::start()), binary, env)
+    }
+
+    /// The binary behind cargo-lambda's own Runtime API emulator.
+    pub fn start_on_emulator(binary: &Path, env: &[(&str, &str)]) -> Self {
+        Self::spawn(Host::Emulator(Emulator::start()), binary, env)
+    }
+
+    fn spawn(host: Host, binary: &Path, env: &[(&str, &str)]) -> Self {
+        let runtime_api = match &host {
+            Host::StandIn(api) => api.address(),
+            Host::Emulator(emulator) => emulator.runtime_api(),
+        };
         let started = Instant::now();
-        let mut command = lambda_command(binary, &api.address(), env);
+        let mut command = lambda_command(binary, &runtime_api, env);
         command.stdout(Stdio::piped()).stderr(Stdio::piped());
         let mut child = command
             .spawn()
@@ -282,7 +305,7 @@ impl Function {
         let (stdout, out_reader) = collect_lines(child.stdout.take().unwrap());
         let (stderr, err_reader) = collect_lines(child.stderr.take().unwrap());
         Self {
-            api,
+            host,
             started,
             child,
             stdout,
@@ -291,10 +314,22 @@ impl Function {
         }
     }
 
+    /// The stand-in Runtime API: its record of polls, init errors and invocations in flight.
+    /// Panics for a function on cargo-lambda's emulator, which keeps no such record.
+    pub fn api(&self) -> &RuntimeApi {
+        match &self.host {
+            Host::StandIn(api) => api,
+            Host::Emulator(_) => panic!(
+                "cargo-lambda's emulator reports no poll, init error or in-flight count: \
+                 start this test's function with Function::start"
+            ),
+        }
+    }
+
     /// Waits until the function has finished its init (it asks for an event), 10 s at most.
     pub fn wait_ready(&self) {
         let deadline = Instant::now() + Duration::from_secs(10);
-        while self.api.first_poll().is_none() {
+        while self.api().first_poll().is_none() {
             assert!(
                 Instant::now() < deadline,
                 "no poll for an event within 10 s; stderr:\n{}",
@@ -304,19 +339,24 @@ impl Function {
         }
     }
 
-    /// Hands `event` to the function and waits for its answer (30 s at most).
+    /// Hands `event` to the function and waits for its answer (30 s at most). The request id
+    /// is the one the function was given; empty on the emulator, which does not tell it.
     pub fn invoke(&self, event: &str) -> (String, Outcome) {
-        let id = self.api.queue(event.to_owned());
-        let outcome = self
-            .api
-            .outcome(&id, Duration::from_secs(30))
-            .unwrap_or_else(|| {
-                panic!(
-                    "no answer within 30 s; stdout:\n{}\nstderr:\n{}",
-                    self.stdout().join("\n"),
-                    self.stderr().join("\n")
-                )
-            });
+        let timeout = Duration::from_secs(30);
+        let (id, outcome) = match &self.host {
+            Host::StandIn(api) => {
+                let id = api.queue(event.to_owned());
+                (id.clone(), api.outcome(&id, timeout))
+            }
+            Host::Emulator(emulator) => (String::new(), emulator.invoke(event, timeout)),
+        };
+        let outcome = outcome.unwrap_or_else(|| {
+            panic!(
+                "no answer within 30 s; stdout:\n{}\nstderr:\n{}",
+                self.stdout().join("\n"),
+                self.stderr().join("\n")
+            )
+        });
         (id, outcome)
     }
 
