@@ -1,4 +1,4 @@
-# Local development and tests. The logic lives in scripts/; see scripts/env.sh for ports and
+# Local development and tests. The logic lives in scripts/; see scripts/lib/env.sh for ports and
 # environment (DYNAMODB_PORT, MOTO_PORT, WATCH_PORT, REVOKE_WATCH_PORT, PLATFORM_STUB_PORT).
 SHELL := bash
 
@@ -42,10 +42,10 @@ services-status:
 	bash scripts/services.sh status
 
 seed:           ## (re)create table, secrets and demo items; services must be up
-	source scripts/env.sh && "$$VENV_PY" scripts/seed.py
+	source scripts/lib/env.sh && "$$VENV_PY" scripts/seed.py
 
 marker:         ## make marker ID=int_yt_abc123: the local disconnect marker, with its revocation outcomes
-	@source scripts/env.sh && "$$VENV_PY" scripts/show-marker.py "$(ID)"
+	@source scripts/lib/env.sh && "$$VENV_PY" scripts/show-marker.py "$(ID)"
 
 contract:       ## schemathesis against openapi.yaml through cargo lambda watch; services up and seeded
 	bash scripts/contract-test.sh

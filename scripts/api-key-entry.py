@@ -13,7 +13,7 @@ The plaintext key never reaches a file, argv, the environment or a log:
 
 The entry goes to stdout as one JSON line. With --merge FILE (a path, or - for stdin) it
 prints instead the whole secret: FILE's {"keys": [...]} with the entry appended, ready for
-`aws secretsmanager put-secret-value --secret-string file://FILE` (see README, Deploy).
+`aws secretsmanager put-secret-value --secret-string file://FILE` (see docs/api-keys.md).
 
 Examples:
     make api-key-entry ACCOUNT=acct_123 NAME=CI                 # type or paste the key

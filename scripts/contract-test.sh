@@ -3,17 +3,17 @@
 # function through `cargo lambda watch` (with the template's routes), once with the demo key and
 # once without, and fails if any answer breaks the spec: a status the spec does not list, a body
 # or header that does not match its schema, another content type, any 5xx, another method not
-# answered 405 with `Allow`, a 2xx without a valid key, a warning (scripts/schemathesis.toml).
+# answered 405 with `Allow`, a 2xx without a valid key, a warning (scripts/config/schemathesis.toml).
 # First it runs the README's `cargo lambda invoke --data-file events/apigw-http-v2.json`.
 # Needs the services up and seeded (scripts/services.sh start; seed.py); resets the demo items.
 # Starts watch on 127.0.0.1:$WATCH_PORT (default 9765) and stops it on exit.
 #   CONTRACT_MAX_EXAMPLES  test cases per phase and pass (default 500)
 #   CONTRACT_SEED          the generator's seed (default fixed, so a run can be repeated)
 set -euo pipefail
-# shellcheck source=scripts/env.sh
-source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
-# shellcheck source=scripts/lib.sh
-source "$ROOT_DIR/scripts/lib.sh"
+# shellcheck source=scripts/lib/env.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/env.sh"
+# shellcheck source=scripts/lib/lib.sh
+source "$ROOT_DIR/scripts/lib/lib.sh"
 cd "$ROOT_DIR"
 
 SPEC="openapi.yaml"
@@ -77,7 +77,7 @@ checks=(
 # stay in .local too.
 st_run() (
   cd "$REPORT_DIR"
-  st --no-color --config-file "$ROOT_DIR/scripts/schemathesis.toml" run "$ROOT_DIR/$SPEC" \
+  st --no-color --config-file "$ROOT_DIR/scripts/config/schemathesis.toml" run "$ROOT_DIR/$SPEC" \
     --url "$BASE_URL" \
     --checks "$(IFS=,; echo "${checks[*]}")" \
     --phases examples,coverage,fuzzing \

@@ -3,18 +3,18 @@
 # 127.0.0.1, demo data seeded; what was started here is stopped on exit):
 #
 #   scripts/run.sh dev      make dev:   cargo lambda watch on 127.0.0.1:$WATCH_PORT, until Ctrl-C;
-#                           and token revocation: the table's stream (scripts/stream-poller.py)
+#                           and token revocation: the table's stream (scripts/local/stream-poller.py)
 #                           -> revoke-tokens (cargo lambda watch on 127.0.0.1:$REVOKE_WATCH_PORT)
-#                           -> the platform stub (scripts/platform-stub.py, 127.0.0.1:$PLATFORM_STUB_PORT)
+#                           -> the platform stub (scripts/local/platform-stub.py, 127.0.0.1:$PLATFORM_STUB_PORT)
 #   scripts/run.sh test     make test:  every test step; exit code non-zero if any failed
 #   scripts/run.sh bench    make bench: bench/bench.py against the release binary and bench/hello
 #   scripts/run.sh soak     make soak:  2,000 deletes at concurrency 32 through 4 instances of the
 #                           release binary, then a scan of the table (tests/shipped/soak.rs)
 set -euo pipefail
-# shellcheck source=scripts/env.sh
-source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
-# shellcheck source=scripts/lib.sh
-source "$ROOT_DIR/scripts/lib.sh"
+# shellcheck source=scripts/lib/env.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/env.sh"
+# shellcheck source=scripts/lib/lib.sh
+source "$ROOT_DIR/scripts/lib/lib.sh"
 cd "$ROOT_DIR"
 
 command="${1:-}"
@@ -35,18 +35,18 @@ start_revocation() {
   local port stub="http://127.0.0.1:$PLATFORM_STUB_PORT"
   for port in "$WATCH_PORT" "$REVOKE_WATCH_PORT" "$PLATFORM_STUB_PORT"; do
     if port_open "$port"; then
-      echo "dev: 127.0.0.1:$port is in use (another make dev or make test?); stop it or change the ports in scripts/env.sh" >&2
+      echo "dev: 127.0.0.1:$port is in use (another make dev or make test?); stop it or change the ports in scripts/lib/env.sh" >&2
       return 1
     fi
   done
-  bg_start "platform stub" - "$VENV_PY" -u scripts/platform-stub.py --port "$PLATFORM_STUB_PORT"
+  bg_start "platform stub" - "$VENV_PY" -u scripts/local/platform-stub.py --port "$PLATFORM_STUB_PORT"
   port_wait "$PLATFORM_STUB_PORT" "$BG_PID" "dev: the platform stub" || return 1
   watch_start_bin -p "$REVOKE_FUNCTION" "$REVOKE_FUNCTION" "$REVOKE_WATCH_PORT" "$REVOKE_WATCH_LOG" \
     REVOKE_ENDPOINT_GOOGLE="$stub" REVOKE_ENDPOINT_TIKTOK="$stub" REVOKE_ENDPOINT_META="$stub" \
     REVOKE_ENDPOINT_LINKEDIN="$stub" REVOKE_ENDPOINT_X="$stub" REVOKE_ENDPOINT_REDDIT="$stub" \
     REVOKE_ENDPOINT_DISCORD="$stub" REVOKE_ALLOW_LOOPBACK=true \
     NO_PROXY="127.0.0.1,localhost${NO_PROXY:+,$NO_PROXY}" no_proxy="127.0.0.1,localhost${no_proxy:+,$no_proxy}"
-  bg_start "stream poller" - "$VENV_PY" -u scripts/stream-poller.py \
+  bg_start "stream poller" - "$VENV_PY" -u scripts/local/stream-poller.py \
     --invoke-url "http://127.0.0.1:$REVOKE_WATCH_PORT/2015-03-31/functions/$REVOKE_FUNCTION/invocations"
 }
 
@@ -106,7 +106,7 @@ run_test() {
   step "shipped binaries (cargo build --release)" build_shipped_binary
   step "cargo test (unit, integration, shipped binary)" \
     env SHIPPED_BINARY="$SHIPPED_BINARY" SHIPPED_REVOKE_BINARY="$SHIPPED_REVOKE_BINARY" \
-    cargo test --workspace --all-targets --locked
+    cargo test --workspace --all-targets --locked --features local-services
   step "contract test (schemathesis through cargo lambda watch)" bash scripts/contract-test.sh
   step "cfn-lint" cfn-lint template.yaml
   step "cfn-lint with a customer-managed key" cfn-lint template.yaml \
@@ -114,7 +114,7 @@ run_test() {
   step "security scan (checkov)" "$SCAN_VENV_DIR/bin/python" scripts/scan-template.py
   step "openapi lint" openapi-spec-validator --schema 3.1 openapi.yaml
   step "doc links (remark-validate-links)" bash scripts/check-doc-links.sh
-  step "api-key-entry tests" python3 scripts/test_api_key_entry.py
+  step "api-key-entry tests" python3 scripts/tests/test_api_key_entry.py
   if (( ${#failed[@]} )); then echo "test: failed: ${failed[*]}"; fi
   echo "steps: $((steps - ${#failed[@]})) passed, ${#failed[@]} failed, in $((SECONDS - started)) s"
   (( ${#failed[@]} == 0 ))

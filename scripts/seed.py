@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Seed the local stand-ins (DynamoDB Local + moto) with the demo state.
 
-Run with the venv python, after `source scripts/env.sh` and `scripts/services.sh start`:
+Run with the venv python, after `source scripts/lib/env.sh` and `scripts/services.sh start`:
 
     .tools/venv/bin/python scripts/seed.py            # table + TTL + secret + demo items
     .tools/venv/bin/python scripts/seed.py --reset    # demo items only
@@ -160,7 +160,7 @@ def die(msg: str) -> None:
 def local_endpoint(var: str) -> str:
     url = os.environ.get(var)
     if not url:
-        die(f"{var} is not set; run `source scripts/env.sh` first")
+        die(f"{var} is not set; run `source scripts/lib/env.sh` first")
     if urlparse(url).hostname not in LOCAL_HOSTS:
         die(f"{var}={url} is not a local endpoint; refusing to seed it")
     return url

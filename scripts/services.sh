@@ -6,8 +6,8 @@
 # Pids and logs live in .local/services/. `stop` only kills the pids that `start`
 # recorded, and only after checking that the pid still runs the same program.
 set -euo pipefail
-# shellcheck source=scripts/env.sh
-source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
+# shellcheck source=scripts/lib/env.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/env.sh"
 
 RUN_DIR="$LOCAL_DIR/services"
 START_TIMEOUT="${SERVICES_START_TIMEOUT:-60}"

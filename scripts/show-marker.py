@@ -2,7 +2,7 @@
 """Prints an integration's disconnect marker from the local table, revocation outcomes included.
 
     make marker ID=int_yt_abc123
-    .tools/venv/bin/python scripts/show-marker.py int_yt_abc123     (after source scripts/env.sh)
+    .tools/venv/bin/python scripts/show-marker.py int_yt_abc123     (after source scripts/lib/env.sh)
 
 The marker (INTEGRATION#<id> / DISCONNECTED) as plain JSON, its `revocation` list (one entry per
 token revoke-tokens handled: tokenKey, tokenType, platform, outcome, at) last. Exit code 1 when
@@ -43,7 +43,7 @@ def main() -> int:
     integration_id = sys.argv[1]
     endpoint = os.environ.get("AWS_ENDPOINT_URL_DYNAMODB", "")
     if urlparse(endpoint).hostname not in LOCAL_HOSTS:
-        print("marker: AWS_ENDPOINT_URL_DYNAMODB is not a local endpoint; source scripts/env.sh", file=sys.stderr)
+        print("marker: AWS_ENDPOINT_URL_DYNAMODB is not a local endpoint; source scripts/lib/env.sh", file=sys.stderr)
         return 2
     ddb = boto3.client("dynamodb", region_name=os.environ.get("AWS_REGION", "us-east-1"), endpoint_url=endpoint)
     item = ddb.get_item(

@@ -1,11 +1,11 @@
 # shellcheck shell=bash
 # Local environment shared by every script and make target. Source it:
-#   source scripts/env.sh
+#   source scripts/lib/env.sh
 # Only the ports may be overridden from the calling shell; everything else is
 # the fixed local/demo setup (the Rust tests use the same values).
 # Nothing here is a real credential, and nothing here ever points at AWS.
 
-ROOT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+ROOT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 export ROOT_DIR
 export TOOLS_DIR="$ROOT_DIR/.tools"       # installed tools (git-ignored)
 export LOCAL_DIR="$ROOT_DIR/.local"       # pids, logs, scratch (git-ignored)

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Lambda's event source mapping for the table's stream, locally, for `make dev`.
 
-    .tools/venv/bin/python scripts/stream-poller.py --invoke-url URL [--template template.yaml]
+    .tools/venv/bin/python scripts/local/stream-poller.py --invoke-url URL [--template template.yaml]
 
 Reads DynamoDB Local's stream of $TABLE_NAME (DescribeStream, GetShardIterator LATEST at start,
 GetRecords every --interval seconds), keeps the records the template's filter keeps, and sends
@@ -13,8 +13,8 @@ with ReportBatchItemFailures, it sends a batch again from the first record the a
 then gives up on the rest of it. (Batching windows, bisection and record age are not played.)
 
 Filter, batch size and retries come from the DynamoDB event of RevokeTokensFunction in
-template.yaml (or of any function whose DynamoDB event reads IntegrationsTable's stream); without
-one, from the defaults below. One line per batch: the keys of its records (never a token or any
+template.yaml; the filter is evaluated by moto's EventBridge pattern matcher (Lambda's filter
+patterns are EventBridge patterns). One line per batch: the keys of its records (never a token or any
 other attribute) and the answer.
 
 DynamoDB's endpoint comes from AWS_ENDPOINT_URL_DYNAMODB and must be local.
@@ -40,16 +40,17 @@ import yaml
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from seed import LOCAL_HOSTS, TABLE_RESOURCE, CfnLoader  # noqa: E402
+from moto.events.models import EventPattern
+from moto.events.exceptions import InvalidEventPatternException
 
-ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from seed import LOCAL_HOSTS, CfnLoader  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[2]
 FUNCTION_RESOURCE = "RevokeTokensFunction"
-
-# TODO: drop once template.yaml's RevokeTokensFunction has its DynamoDB event; until then the
-# filter its event source mapping is to have: removals of token items.
-DEFAULT_FILTERS = [{"eventName": ["REMOVE"], "dynamodb": {"Keys": {"SK": {"S": [{"prefix": "TOKEN#"}]}}}}]
+# Lambda's defaults for a stream event source mapping without BatchSize / MaximumRetryAttempts.
 DEFAULT_BATCH_SIZE = 100
+# Lambda retries a stream batch until the record expires (-1); locally, a bounded number.
 DEFAULT_MAX_RETRIES = 5
 # How often the stream's shards are listed again (new shards, a recreated table).
 REDISCOVER_SECONDS = 5.0
@@ -64,57 +65,27 @@ def log(message: str) -> None:
 
 def stream_mapping(template: Path) -> dict:
     """Filters, batch size and retries of the template's stream event for revoke-tokens."""
-    mapping = {
-        "filters": DEFAULT_FILTERS,
-        "batch_size": DEFAULT_BATCH_SIZE,
-        "max_retries": None,
-        "source": "the built-in default (REMOVE of TOKEN# items)",
-    }
     try:
         resources = yaml.load(template.read_text(), Loader=CfnLoader).get("Resources") or {}  # noqa: S506
-    except (OSError, yaml.YAMLError, AttributeError) as err:
-        log(f"cannot read {template.name} ({err.__class__.__name__}); using {mapping['source']}")
-        return mapping
-
-    def reads_table(event: dict) -> bool:
-        stream = (event.get("Properties") or {}).get("Stream")
-        return isinstance(stream, dict) and stream.get("Fn::GetAtt") == [TABLE_RESOURCE, "StreamArn"]
-
-    candidates = []
-    for name, resource in resources.items():
-        if not isinstance(resource, dict) or resource.get("Type") != "AWS::Serverless::Function":
-            continue
-        for event_name, event in ((resource.get("Properties") or {}).get("Events") or {}).items():
-            if isinstance(event, dict) and event.get("Type") == "DynamoDB":
-                if name == FUNCTION_RESOURCE or reads_table(event):
-                    candidates.append((name != FUNCTION_RESOURCE, name, event_name, event))
-    if not candidates:
-        return mapping
-    _, name, event_name, event = sorted(candidates, key=lambda c: c[:3])[0]
+        events = resources[FUNCTION_RESOURCE]["Properties"]["Events"]
+        name, event = next((n, e) for n, e in events.items() if e.get("Type") == "DynamoDB")
+    except (OSError, yaml.YAMLError, AttributeError, KeyError, TypeError, StopIteration) as err:
+        sys.exit(f"poller: {template.name} has no DynamoDB event of {FUNCTION_RESOURCE} ({err.__class__.__name__})")
     props = event.get("Properties") or {}
-    filters = []
-    for item in (props.get("FilterCriteria") or {}).get("Filters") or []:
-        pattern = item.get("Pattern") if isinstance(item, dict) else None
-        try:
-            filters.append(json.loads(pattern) if isinstance(pattern, str) else pattern)
-        except ValueError:
-            filters = None
-            break
-        if not isinstance(filters[-1], dict):
-            filters = None
-            break
-    if filters is None:
-        log(f"{name}.{event_name}'s FilterCriteria is not literal JSON; sending every record")
-        filters = []
+    try:
+        filters = [
+            EventPattern.load(f["Pattern"]) for f in (props.get("FilterCriteria") or {}).get("Filters") or []
+        ]
+    except (KeyError, TypeError, InvalidEventPatternException) as err:
+        sys.exit(f"poller: {FUNCTION_RESOURCE}.{name}'s FilterCriteria is not a literal pattern ({err})")
     batch_size = props.get("BatchSize", DEFAULT_BATCH_SIZE)
     max_retries = props.get("MaximumRetryAttempts")
-    mapping.update(
-        filters=filters,  # empty: no filter, every record
-        batch_size=batch_size if isinstance(batch_size, int) and batch_size > 0 else DEFAULT_BATCH_SIZE,
-        max_retries=max_retries if isinstance(max_retries, int) and max_retries >= 0 else None,
-        source=f"template.yaml {name}.Events.{event_name}",
-    )
-    return mapping
+    return {
+        "filters": filters,  # empty: no filter, every record
+        "batch_size": batch_size if isinstance(batch_size, int) and batch_size > 0 else DEFAULT_BATCH_SIZE,
+        "max_retries": max_retries if isinstance(max_retries, int) and max_retries >= 0 else None,
+        "source": f"template.yaml {FUNCTION_RESOURCE}.Events.{name}",
+    }
 
 
 # --- the template's disconnect-event Pipe (shown, not delivered: no EventBridge locally) -----
@@ -124,10 +95,10 @@ def pipe_mapping(template: Path):
         resources = yaml.load(template.read_text(), Loader=CfnLoader).get("Resources") or {}  # noqa: S506
         props = resources["DisconnectEventPipe"]["Properties"]
         filters = [
-            json.loads(f["Pattern"]) for f in props["SourceParameters"]["FilterCriteria"]["Filters"]
+            EventPattern.load(f["Pattern"]) for f in props["SourceParameters"]["FilterCriteria"]["Filters"]
         ]
         return {"filters": filters, "input_template": props["TargetParameters"]["InputTemplate"]}
-    except (KeyError, TypeError, ValueError, OSError):
+    except (KeyError, TypeError, ValueError, OSError, InvalidEventPatternException):
         return None
 
 
@@ -146,65 +117,13 @@ def render(input_template: str, record: dict):
         return text
 
 
-# --- Lambda's event filtering (the subset a stream filter uses) ----------------------------
-
-MISSING = object()
-_unsupported_seen: set = set()
-
-
-def _leaf_matches(rule, value) -> bool:
-    """One element of a pattern's value list against one field value (or MISSING)."""
-    if not isinstance(rule, dict):
-        return value is not MISSING and value == rule
-    if len(rule) != 1:
-        return _unsupported(rule)
-    (op, arg), = rule.items()
-    if op == "exists":
-        return (value is not MISSING) == bool(arg)
-    if value is MISSING:
-        return False
-    if op == "prefix":
-        return isinstance(value, str) and isinstance(arg, str) and value.startswith(arg)
-    if op == "suffix":
-        return isinstance(value, str) and isinstance(arg, str) and value.endswith(arg)
-    if op == "equals-ignore-case":
-        return isinstance(value, str) and isinstance(arg, str) and value.lower() == arg.lower()
-    if op == "anything-but":
-        if isinstance(arg, list):
-            return value not in arg
-        if isinstance(arg, dict):
-            return not _leaf_matches(arg, value)
-        return value != arg
-    return _unsupported(rule)
-
-
-def _unsupported(rule) -> bool:
-    # The consumer filters for itself too, so an operator this poller does not know lets the
-    # record through (Lambda would evaluate it).
-    key = json.dumps(rule, sort_keys=True)
-    if key not in _unsupported_seen:
-        _unsupported_seen.add(key)
-        log(f"filter operator {key} is not evaluated locally; such records are sent")
-    return True
-
-
-def matches(pattern: dict, event) -> bool:
-    for key, sub in pattern.items():
-        value = event.get(key, MISSING) if isinstance(event, dict) else MISSING
-        if isinstance(sub, dict):
-            if not matches(sub, value if isinstance(value, dict) else {}):
-                return False
-        elif isinstance(sub, list):
-            values = value if isinstance(value, list) and value else [value]
-            if not any(_leaf_matches(rule, v) for rule in sub for v in values):
-                return False
-        else:
-            return _unsupported({key: sub})
-    return True
+# --- Lambda's event filtering ---------------------------------------------------------------
+# Lambda's filter patterns are EventBridge patterns; moto's EventBridge matcher (the one the
+# tests' disconnect-event check goes through) evaluates them.
 
 
 def kept(filters: list, record: dict) -> bool:
-    return not filters or any(matches(f, record) for f in filters)
+    return not filters or any(f.matches_event(record) for f in filters)
 
 
 # --- the stream ----------------------------------------------------------------------------
@@ -239,7 +158,7 @@ def describe_keys(records: list) -> str:
 class Poller:
     def __init__(self, args, mapping: dict):
         endpoint = os.environ.get("AWS_ENDPOINT_URL_DYNAMODB") or sys.exit(
-            "poller: AWS_ENDPOINT_URL_DYNAMODB is not set; source scripts/env.sh"
+            "poller: AWS_ENDPOINT_URL_DYNAMODB is not set; source scripts/lib/env.sh"
         )
         if urlparse(endpoint).hostname not in LOCAL_HOSTS:
             sys.exit(f"poller: AWS_ENDPOINT_URL_DYNAMODB={endpoint} is not local; refusing to read it")
@@ -436,7 +355,7 @@ def main() -> None:
     )
     args = parser.parse_args()
     if not args.table:
-        sys.exit("poller: TABLE_NAME is not set; source scripts/env.sh")
+        sys.exit("poller: TABLE_NAME is not set; source scripts/lib/env.sh")
     mapping = stream_mapping(args.template)
     try:
         Poller(args, mapping).run()

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """A stand-in for the platforms' token-revoke endpoints, on loopback, for `make dev`.
 
-    .tools/venv/bin/python scripts/platform-stub.py [--port PORT]   (default $PLATFORM_STUB_PORT)
+    .tools/venv/bin/python scripts/local/platform-stub.py [--port PORT]   (default $PLATFORM_STUB_PORT)
 
 revoke-tokens is pointed at it with REVOKE_ENDPOINT_<PLATFORM>=http://127.0.0.1:PORT (they all
 share it: their paths differ), and it plays the Mastodon server `localhost` (a token item's

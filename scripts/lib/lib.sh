@@ -138,7 +138,7 @@ watch_start_bin() {
   command -v cargo-lambda >/dev/null || { echo "watch: cargo-lambda not found; run scripts/bootstrap.sh" >&2; return 1; }
   # Something else on the port (a `make dev`, say) would be used instead of this build.
   if port_open "$port"; then
-    echo "watch: 127.0.0.1:$port is already in use; stop what listens there or change its port (scripts/env.sh)" >&2
+    echo "watch: 127.0.0.1:$port is already in use; stop what listens there or change its port (scripts/lib/env.sh)" >&2
     return 1
   fi
   cargo build --locked "${package[@]}" --bin "$bin"

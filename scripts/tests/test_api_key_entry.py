@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Tests of scripts/api-key-entry.py, run by scripts/test.sh (standard library only).
+"""Tests of scripts/api-key-entry.py, run by `make test` (scripts/run.sh); standard library only.
 
 The script runs as a child process, as a person would run it: the key piped on stdin, the
 key typed on a pseudo-terminal (checking that it is not echoed), or --generate with stderr on
@@ -23,7 +23,7 @@ import time
 import unittest
 from pathlib import Path
 
-SCRIPT = Path(__file__).resolve().parent / "api-key-entry.py"
+SCRIPT = Path(__file__).resolve().parents[1] / "api-key-entry.py"
 # The demo key of scripts/seed.py and the Rust tests, and its SHA-256 computed elsewhere
 # (printf %s KEY | sha256sum): the hash the local secret holds.
 DEMO_KEY = "demo_local_key_do_not_use_in_prod"
