@@ -4,9 +4,10 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use serde_json::Value;
+use test_support::function::Function;
 use test_support::lambda_response::HttpAnswer;
 use test_support::local::{KeysSecret, Table, hash_key, sdk_config};
-use test_support::runtime_api::{Function, Outcome};
+use test_support::runtime_api::Outcome;
 
 pub const ACCOUNT: &str = "acct_shipped";
 pub const KEY: &str = "shipped_test_key_0123456789";

@@ -11,8 +11,9 @@ use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
 use serde_json::Value;
+use test_support::function::Fleet;
 use test_support::lambda_response::HttpAnswer;
-use test_support::runtime_api::{Fleet, Outcome};
+use test_support::runtime_api::Outcome;
 
 use crate::binary::{ACCOUNT, KEY, OTHER_KEY, Stage, binary, http_api};
 

@@ -6,8 +6,9 @@ use std::time::Duration;
 
 use integrations_table::{AccountId, DisconnectMarker, IntegrationId};
 use serde_json::{Value, json};
+use test_support::function::Function;
 use test_support::local::{Table, sdk_config, to_item, unique};
-use test_support::runtime_api::{Function, Outcome};
+use test_support::runtime_api::Outcome;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
@@ -47,9 +48,11 @@ fn env(table: &str, secret: &str, extra: &[(&str, String)]) -> Vec<(String, Stri
     env
 }
 
+/// The binary behind cargo-lambda's own Runtime API emulator: these tests need nothing the
+/// emulator lacks (its deadline is no instant, so the revoker takes its fallback).
 fn start(env: &[(String, String)]) -> Function {
     let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-    Function::start(&binary(), &env)
+    Function::start_on_emulator(&binary(), &env)
 }
 
 async fn credentials_secret(text: &str) -> String {

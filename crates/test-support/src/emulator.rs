@@ -1,7 +1,7 @@
 //! cargo-lambda's own Runtime API emulator: `cargo lambda watch --only-lambda-apis`, which
 //! serves the Runtime API and the Invoke API without building or starting any function. The
 //! test starts the binary under test itself, with `AWS_LAMBDA_RUNTIME_API` pointing at it
-//! ([`crate::runtime_api::Function::start_on_emulator`]), and invokes it as
+//! ([`crate::function::Function::start_on_emulator`]), and invokes it as
 //! `cargo lambda invoke` does.
 //!
 //! What it cannot do, and [`crate::runtime_api::RuntimeApi`] (the stand-in) does: hand over a

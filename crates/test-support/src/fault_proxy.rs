@@ -1,5 +1,8 @@
 //! A fault-injecting HTTP proxy between the function and DynamoDB Local or moto.
 //!
+//! (About 500 lines, one thing: each fault kind is a few lines of the one forwarding loop, and
+//! the token rule below needs that loop's view of each request; split, they would share state.)
+//!
 //! Each request's operation (from `x-amz-target`) and its number among the calls of that
 //! operation choose a [`Fault`]: pass it on, answer an error in the service's place, drop the
 //! connection, hang, answer slowly, cut the answer short, or let the write happen and then fail.

@@ -6,15 +6,16 @@
 //! - [`fault_proxy`]: a fault-injecting HTTP proxy in front of DynamoDB Local or moto;
 //! - [`fake_aws`]: an SDK HTTP client that answers from a closure, for the unit tests of
 //!   error mapping that a real server cannot produce on demand;
-//! - [`runtime_api`]: a shipped binary started as Lambda starts it, behind cargo-lambda's
-//!   Runtime API emulator ([`emulator`]) or a hand-written stand-in, for what the emulator
-//!   cannot do;
+//! - [`function`]: a shipped binary started as Lambda starts it, behind cargo-lambda's
+//!   Runtime API emulator ([`emulator`]) or the hand-written stand-in ([`runtime_api`]) for
+//!   what the emulator cannot do;
 //! - [`lambda_response`]: a Lambda HTTP response object read as the front door reads it.
 
 pub mod doors;
 pub mod emulator;
 pub mod fake_aws;
 pub mod fault_proxy;
+pub mod function;
 mod http1;
 pub mod lambda_response;
 pub mod local;

@@ -1,6 +1,9 @@
 //! Per-test tables and secrets on the local stand-ins for AWS: DynamoDB Local and moto's
 //! Secrets Manager. The endpoints come from `AWS_ENDPOINT_URL_DYNAMODB` and
 //! `AWS_ENDPOINT_URL_SECRETS_MANAGER`, which `make test` sets after starting both services.
+//!
+//! (Over 400 lines, one thing: the typed seed-and-read helpers of a test's own table and
+//! secret, which every service-backed test shares.)
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
