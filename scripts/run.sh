@@ -115,6 +115,7 @@ run_test() {
   step "openapi lint" openapi-spec-validator --schema 3.1 openapi.yaml
   step "doc links (remark-validate-links)" bash scripts/check-doc-links.sh
   step "api-key-entry tests" python3 scripts/tests/test_api_key_entry.py
+  step "stream-poller tests (make dev's event source mapping)" "$VENV_PY" scripts/tests/test_stream_poller.py
   if (( ${#failed[@]} )); then echo "test: failed: ${failed[*]}"; fi
   echo "steps: $((steps - ${#failed[@]})) passed, ${#failed[@]} failed, in $((SECONDS - started)) s"
   (( ${#failed[@]} == 0 ))

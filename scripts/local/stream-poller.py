@@ -73,15 +73,15 @@ def stream_mapping(template: Path) -> dict:
         sys.exit(f"poller: {template.name} has no DynamoDB event of {FUNCTION_RESOURCE} ({err.__class__.__name__})")
     props = event.get("Properties") or {}
     try:
-        filters = [
-            EventPattern.load(f["Pattern"]) for f in (props.get("FilterCriteria") or {}).get("Filters") or []
-        ]
+        patterns = [f["Pattern"] for f in (props.get("FilterCriteria") or {}).get("Filters") or []]
+        filters = [EventPattern.load(p) for p in patterns]
     except (KeyError, TypeError, InvalidEventPatternException) as err:
         sys.exit(f"poller: {FUNCTION_RESOURCE}.{name}'s FilterCriteria is not a literal pattern ({err})")
     batch_size = props.get("BatchSize", DEFAULT_BATCH_SIZE)
     max_retries = props.get("MaximumRetryAttempts")
     return {
         "filters": filters,  # empty: no filter, every record
+        "patterns": patterns,  # the template's text of each, for the log
         "batch_size": batch_size if isinstance(batch_size, int) and batch_size > 0 else DEFAULT_BATCH_SIZE,
         "max_retries": max_retries if isinstance(max_retries, int) and max_retries >= 0 else None,
         "source": f"template.yaml {FUNCTION_RESOURCE}.Events.{name}",
@@ -130,10 +130,11 @@ def kept(filters: list, record: dict) -> bool:
 
 
 def lambda_record(record: dict, stream_arn: str) -> dict:
-    """A GetRecords record as Lambda's DynamoDB event carries it."""
+    """A GetRecords record as Lambda's DynamoDB event carries it: JSON values only (boto3's
+    datetime ApproximateCreationDateTime as epoch seconds), which the filter matcher needs too."""
     out = {k: v for k, v in record.items() if k != "ResponseMetadata"}
     out["eventSourceARN"] = stream_arn
-    return out
+    return json.loads(json.dumps(out, default=to_json))
 
 
 def to_json(value):
@@ -177,6 +178,7 @@ class Poller:
         else:
             self.max_retries = DEFAULT_MAX_RETRIES
         self.filters = mapping["filters"]
+        self.patterns = mapping["patterns"]
         self.pipe = pipe_mapping(args.template)
         self.source = mapping["source"]
         self.batch_size = mapping["batch_size"]
@@ -319,7 +321,7 @@ class Poller:
             time.sleep(self.retry_delay)
 
     def run(self) -> None:
-        filters = "none, every record" if not self.filters else json.dumps(self.filters)
+        filters = "none, every record" if not self.patterns else " or ".join(self.patterns)
         log(
             f"filter ({self.source}): {filters}; batches of up to {self.batch_size}, "
             f"{self.max_retries} retries, to {self.invoke_url}"
