@@ -7,7 +7,7 @@ SHELL := bash
 dev:            ## services + seed + cargo lambda watch on 127.0.0.1:$WATCH_PORT (the template's routes), and the stream -> revoke-tokens -> platform stub
 	bash scripts/run.sh dev
 
-test:           ## services + seed; shipped binary, cargo test, contract test, cfn-lint, openapi lint, api-key-entry tests
+test:           ## services + seed; shipped binaries, cargo test, contract test, cfn-lint, checkov, openapi lint, doc links, scripts tests
 	bash scripts/run.sh test
 
 mutants:        ## mutation testing (cargo-mutants) of platform-revoke, integrations-table and the root's pure modules; fails on any missed mutant (PART=root for one)
