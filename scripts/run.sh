@@ -126,7 +126,7 @@ run_soak() {
   SHIPPED_BINARY="$ROOT_DIR/target/release/disconnect-integration" \
     SOAK_DELETES="${SOAK_DELETES:-2000}" SOAK_CONCURRENCY="${SOAK_CONCURRENCY:-32}" \
     SOAK_INSTANCES="${SOAK_INSTANCES:-4}" \
-    cargo test --locked --test shipped soak -- --nocapture
+    cargo test --locked --features local-services --test shipped soak -- --nocapture
 }
 
 # Mutation testing (cargo-mutants) of the code whose tests need no service: each crate is judged
