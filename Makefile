@@ -24,7 +24,7 @@ build:          ## the deployable arm64 artefact .aws-sam/build/ (sam validate -
 
 lint:           ## rustfmt check + clippy with warnings as errors
 	cargo fmt --all -- --check
-	cargo clippy --workspace --all-targets --locked -- -D warnings
+	cargo clippy --workspace --all-targets --locked --features local-services -- -D warnings
 
 fmt:
 	cargo fmt --all
