@@ -146,7 +146,7 @@ run_mutants() {
       platform-revoke | integrations-table) args+=(--package "$part") ;;
       root)
         args+=(--package disconnect-integration
-          --file src/disconnect.rs --file src/api_keys/format.rs
+          --file src/disconnect.rs --file src/api_keys/format.rs --file src/error.rs
           --file src/http/front_door.rs --file src/http/response.rs --file src/http/route.rs
           -- --lib) ;;
       *) echo "mutants: unknown part $part (one of ${MUTANTS_PARTS[*]})" >&2; return 2 ;;

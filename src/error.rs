@@ -144,4 +144,23 @@ mod tests {
             "the API-keys secret is malformed: keys[2].sha256 is not 64 lowercase hexadecimal characters"
         );
     }
+
+    /// The request's ERROR line names which service failed.
+    #[test]
+    fn an_unavailable_dependency_is_named_in_the_log_line() {
+        for (dependency, line) in [
+            (Dependency::DynamoDb, "DynamoDB unavailable: timed out"),
+            (
+                Dependency::SecretsManager,
+                "Secrets Manager unavailable: timed out",
+            ),
+        ] {
+            let err = Error::Unavailable {
+                dependency,
+                source: std::io::Error::other("timed out").into(),
+            };
+            assert_eq!(ErrorChain(&err).to_string(), line);
+            assert!(err.is_transient());
+        }
+    }
 }
