@@ -4,39 +4,56 @@ use futures_util::future::join_all;
 
 use crate::helpers::{ACCOUNT_A, CallLog, KEY_A, KEY_B, TestApp};
 
+/// Whether two requests overlap is the scheduler's choice: on a loaded machine the first one
+/// can commit before any other has read. So the race runs on a fresh integration up to
+/// `ATTEMPTS` times; every run must end right, and at least one must have had contention.
+const ATTEMPTS: usize = 5;
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sixteen_concurrent_deletes_write_one_marker_and_all_answer_200() {
     let log = CallLog::default();
     let app = TestApp::spawn().await.with_interceptor(log.clone());
-    app.seed_integration("int_hot", ACCOUNT_A, "youtube", 10)
-        .await;
     app.warm_key_cache().await;
 
-    let responses = join_all((0..16).map(|_| app.delete_integration("int_hot", Some(KEY_A)))).await;
+    let mut transactions = vec![];
+    for attempt in 0..ATTEMPTS {
+        let id = format!("int_hot_{attempt}");
+        app.seed_integration(&id, ACCOUNT_A, "youtube", 10).await;
+        let before = log.count("TransactWriteItems");
 
-    // The race really ran: more than one request read the integration and tried to commit.
-    assert!(
-        log.count("TransactWriteItems") >= 2,
-        "no contention: {} transaction(s)",
-        log.count("TransactWriteItems")
-    );
+        let responses = join_all((0..16).map(|_| app.delete_integration(&id, Some(KEY_A)))).await;
 
-    for (i, response) in responses.iter().enumerate() {
-        assert_eq!(response.status, 200, "request {i}: {}", response.raw_body);
+        transactions.push(log.count("TransactWriteItems") - before);
+        for (i, response) in responses.iter().enumerate() {
+            assert_eq!(
+                response.status, 200,
+                "{id} request {i}: {}",
+                response.raw_body
+            );
+            assert_eq!(
+                response.raw_body, responses[0].raw_body,
+                "{id} request {i}: same body, same disconnectedAt"
+            );
+        }
+        let partition = app.table.partition(&id).await;
         assert_eq!(
-            response.raw_body, responses[0].raw_body,
-            "request {i}: same body, same disconnectedAt"
+            partition.len(),
+            1,
+            "{id}: one marker and nothing else: {partition:#?}"
         );
+        assert_eq!(
+            partition[0]["disconnectedAt"],
+            responses[0].body["data"]["disconnectedAt"]
+        );
+        if transactions[attempt] >= 2 {
+            break;
+        }
     }
-    let partition = app.table.partition("int_hot").await;
-    assert_eq!(
-        partition.len(),
-        1,
-        "one marker and nothing else: {partition:#?}"
-    );
-    assert_eq!(
-        partition[0]["disconnectedAt"],
-        responses[0].body["data"]["disconnectedAt"]
+    // The race really ran: in some run, more than one request read the integration and tried
+    // to commit.
+    assert!(
+        transactions.iter().any(|&n| n >= 2),
+        "no contention in {ATTEMPTS} runs: transactions per run {transactions:?}"
     );
 }
 
@@ -44,33 +61,40 @@ async fn sixteen_concurrent_deletes_write_one_marker_and_all_answer_200() {
 async fn concurrent_deletes_by_two_accounts_give_the_owner_200_and_the_other_404() {
     let log = CallLog::default();
     let app = TestApp::spawn().await.with_interceptor(log.clone());
-    app.seed_integration("int_contested", ACCOUNT_A, "tiktok", 120)
-        .await;
     app.warm_key_cache().await;
 
     let app = &app;
-    let requests = (0..16).map(|i| {
-        let key = if i % 2 == 0 { KEY_A } else { KEY_B };
-        async move {
-            (
-                key,
-                app.delete_integration("int_contested", Some(key)).await,
-            )
-        }
-    });
-    let responses = join_all(requests).await;
+    let mut transactions = vec![];
+    for attempt in 0..ATTEMPTS {
+        let id = format!("int_contested_{attempt}");
+        app.seed_integration(&id, ACCOUNT_A, "tiktok", 120).await;
+        let before = log.count("TransactWriteItems");
+        let requests = (0..16).map(|i| {
+            let key = if i % 2 == 0 { KEY_A } else { KEY_B };
+            let id = &id;
+            async move { (key, app.delete_integration(id, Some(key)).await) }
+        });
+        let responses = join_all(requests).await;
 
-    // The race really ran: several of the owner's requests tried to commit.
-    assert!(
-        log.count("TransactWriteItems") >= 2,
-        "no contention: {} transaction(s)",
-        log.count("TransactWriteItems")
-    );
-    for (key, response) in &responses {
-        let expected = if *key == KEY_A { 200 } else { 404 };
-        assert_eq!(response.status, expected, "{key}: {}", response.raw_body);
+        transactions.push(log.count("TransactWriteItems") - before);
+        for (key, response) in &responses {
+            let expected = if *key == KEY_A { 200 } else { 404 };
+            assert_eq!(
+                response.status, expected,
+                "{id} {key}: {}",
+                response.raw_body
+            );
+        }
+        let partition = app.table.partition(&id).await;
+        assert_eq!(partition.len(), 1, "{id}: {partition:#?}");
+        assert_eq!(partition[0]["accountId"], ACCOUNT_A);
+        if transactions[attempt] >= 2 {
+            break;
+        }
     }
-    let partition = app.table.partition("int_contested").await;
-    assert_eq!(partition.len(), 1, "{partition:#?}");
-    assert_eq!(partition[0]["accountId"], ACCOUNT_A);
+    // The race really ran: in some run, several of the owner's requests tried to commit.
+    assert!(
+        transactions.iter().any(|&n| n >= 2),
+        "no contention in {ATTEMPTS} runs: transactions per run {transactions:?}"
+    );
 }
