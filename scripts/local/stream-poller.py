@@ -273,7 +273,7 @@ class Poller:
                 self.deliver(selected[start : start + self.batch_size])
 
     def invoke(self, records: list):
-        body = json.dumps({"Records": records}, default=to_json).encode()
+        body = json.dumps({"Records": records}).encode()
         request = urllib.request.Request(
             self.invoke_url, data=body, method="POST", headers={"Content-Type": "application/json"}
         )

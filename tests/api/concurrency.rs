@@ -1,5 +1,7 @@
 //! Concurrent DELETEs of one integration: exactly one transaction wins, nobody sees a 500.
 
+use std::future::Future;
+
 use futures_util::future::join_all;
 
 use crate::helpers::{ACCOUNT_A, CallLog, KEY_A, KEY_B, TestApp};
@@ -9,21 +11,40 @@ use crate::helpers::{ACCOUNT_A, CallLog, KEY_A, KEY_B, TestApp};
 /// `ATTEMPTS` times; every run must end right, and at least one must have had contention.
 const ATTEMPTS: usize = 5;
 
+/// Runs `race` (attempt number in, its checks inside) until one run sent two or more
+/// TransactWriteItems, and fails if none of `ATTEMPTS` runs did.
+async fn race_until_contention<F, Fut>(log: &CallLog, mut race: F)
+where
+    F: FnMut(usize) -> Fut,
+    Fut: Future<Output = ()>,
+{
+    let mut transactions = vec![];
+    for attempt in 0..ATTEMPTS {
+        let before = log.count("TransactWriteItems");
+        race(attempt).await;
+        transactions.push(log.count("TransactWriteItems") - before);
+        if transactions[attempt] >= 2 {
+            return;
+        }
+    }
+    panic!("no contention in {ATTEMPTS} runs: transactions per run {transactions:?}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sixteen_concurrent_deletes_write_one_marker_and_all_answer_200() {
     let log = CallLog::default();
     let app = TestApp::spawn().await.with_interceptor(log.clone());
     app.warm_key_cache().await;
 
-    let mut transactions = vec![];
-    for attempt in 0..ATTEMPTS {
+    let app = &app;
+    // The race really ran: in some run, more than one request read the integration and tried
+    // to commit.
+    race_until_contention(&log, |attempt| async move {
         let id = format!("int_hot_{attempt}");
         app.seed_integration(&id, ACCOUNT_A, "youtube", 10).await;
-        let before = log.count("TransactWriteItems");
 
         let responses = join_all((0..16).map(|_| app.delete_integration(&id, Some(KEY_A)))).await;
 
-        transactions.push(log.count("TransactWriteItems") - before);
         for (i, response) in responses.iter().enumerate() {
             assert_eq!(
                 response.status, 200,
@@ -45,16 +66,8 @@ async fn sixteen_concurrent_deletes_write_one_marker_and_all_answer_200() {
             partition[0]["disconnectedAt"],
             responses[0].body["data"]["disconnectedAt"]
         );
-        if transactions[attempt] >= 2 {
-            break;
-        }
-    }
-    // The race really ran: in some run, more than one request read the integration and tried
-    // to commit.
-    assert!(
-        transactions.iter().any(|&n| n >= 2),
-        "no contention in {ATTEMPTS} runs: transactions per run {transactions:?}"
-    );
+    })
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -64,11 +77,10 @@ async fn concurrent_deletes_by_two_accounts_give_the_owner_200_and_the_other_404
     app.warm_key_cache().await;
 
     let app = &app;
-    let mut transactions = vec![];
-    for attempt in 0..ATTEMPTS {
+    // The race really ran: in some run, several of the owner's requests tried to commit.
+    race_until_contention(&log, |attempt| async move {
         let id = format!("int_contested_{attempt}");
         app.seed_integration(&id, ACCOUNT_A, "tiktok", 120).await;
-        let before = log.count("TransactWriteItems");
         let requests = (0..16).map(|i| {
             let key = if i % 2 == 0 { KEY_A } else { KEY_B };
             let id = &id;
@@ -76,7 +88,6 @@ async fn concurrent_deletes_by_two_accounts_give_the_owner_200_and_the_other_404
         });
         let responses = join_all(requests).await;
 
-        transactions.push(log.count("TransactWriteItems") - before);
         for (key, response) in &responses {
             let expected = if *key == KEY_A { 200 } else { 404 };
             assert_eq!(
@@ -88,13 +99,6 @@ async fn concurrent_deletes_by_two_accounts_give_the_owner_200_and_the_other_404
         let partition = app.table.partition(&id).await;
         assert_eq!(partition.len(), 1, "{id}: {partition:#?}");
         assert_eq!(partition[0]["accountId"], ACCOUNT_A);
-        if transactions[attempt] >= 2 {
-            break;
-        }
-    }
-    // The race really ran: in some run, several of the owner's requests tried to commit.
-    assert!(
-        transactions.iter().any(|&n| n >= 2),
-        "no contention in {ATTEMPTS} runs: transactions per run {transactions:?}"
-    );
+    })
+    .await;
 }
