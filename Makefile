@@ -7,7 +7,7 @@ SHELL := bash
 dev:            ## services + seed + cargo lambda watch on 127.0.0.1:$WATCH_PORT (the template's routes), and the stream -> revoke-tokens -> platform stub
 	bash scripts/run.sh dev
 
-test:           ## services + seed; shipped binaries, cargo test, contract test, cfn-lint, checkov, openapi lint, doc links, scripts tests
+test:           ## the release build beside the tools and services; make lint, cfn-lint, checkov, openapi lint, doc links, scripts tests; cargo test, contract test
 	bash scripts/run.sh test
 
 mutants:        ## mutation testing (cargo-mutants) of platform-revoke, integrations-table and the root's pure modules; fails on any missed mutant (PART=root for one)
@@ -22,9 +22,11 @@ soak:           ## 2,000 deletes at concurrency 32 through 4 release-binary inst
 build:          ## the deployable arm64 artefact .aws-sam/build/ (sam validate --lint, sam build, cargo lambda + zig, no Docker)
 	bash scripts/build.sh
 
-lint:           ## rustfmt check + clippy with warnings as errors
+# Its own target dir: make test runs it beside the release build, and clippy's check-mode
+# artefacts could not share target/release's anyway.
+lint:           ## rustfmt check + clippy with warnings as errors, on every target and feature (make test runs it)
 	cargo fmt --all -- --check
-	cargo clippy --workspace --all-targets --locked --features local-services -- -D warnings
+	cargo clippy --workspace --all-targets --all-features --locked --target-dir target/lint -- -D warnings
 
 fmt:
 	cargo fmt --all

@@ -22,7 +22,8 @@ shift || true
 case "$command" in dev|test|bench|soak|mutants) ;; *) echo "usage: $0 dev|test|bench|soak|mutants [args]" >&2; exit 2 ;; esac
 
 # Mutation testing runs only tests that need no service.
-[[ "$command" == mutants ]] || services_for_this_run
+# `make test` starts its build first (run_test), then the services.
+[[ "$command" == mutants || "$command" == test ]] || services_for_this_run
 
 REVOKE_FUNCTION="revoke-tokens"
 REVOKE_WATCH_LOG="$LOCAL_DIR/revoke-watch.log"
@@ -86,28 +87,63 @@ step() {
   fi
 }
 
-# The shipped binaries: the release profile and features that `cargo lambda build --release`
-# and SAM use (no dev-dependency feature can reach them), copied out of target/ so that no
-# later build replaces them before the black-box tests run them.
+# A step in the background, beside the others: its output goes to a log of its own
+# (.local/steps/), printed whole when `step_wait` collects it, so no two steps' lines mix.
+declare -A bg_step_pid bg_step_log bg_step_started
+step_bg() {
+  local name="$1"; shift
+  local log="$LOCAL_DIR/steps/${name%% *}.log"
+  mkdir -p "$LOCAL_DIR/steps"
+  "$@" > "$log" 2>&1 < /dev/null &
+  bg_step_pid[$name]=$!
+  bg_step_log[$name]="$log"
+  bg_step_started[$name]=$SECONDS
+  # Stopped with its children if the run ends first (Ctrl-C, a failed start).
+  on_exit "pkill -TERM -P ${bg_step_pid[$name]} 2>/dev/null; kill -TERM ${bg_step_pid[$name]} 2>/dev/null"
+  echo "==> $name: started beside the other steps (log: ${log#"$ROOT_DIR"/})"
+}
+step_wait() {
+  local name="$1" status=0
+  wait "${bg_step_pid[$name]}" || status=$?
+  steps=$((steps + 1))
+  echo "==> $name"
+  cat "${bg_step_log[$name]}"
+  if (( status == 0 )); then
+    echo "==> $name: ok ($((SECONDS - ${bg_step_started[$name]})) s, beside the other steps)"
+  else
+    echo "==> $name: FAILED ($((SECONDS - ${bg_step_started[$name]})) s, beside the other steps)"
+    failed+=("$name")
+  fi
+}
+
+# The shipped binaries: each function built alone, from the folder SAM builds it in
+# (`cargo lambda build --release` in its CodeUri), with the release profile and the features
+# that ship, copied out of target/ so that no later build replaces them before the black-box
+# tests run them. crates/workspace-hack gives every build the same feature set
+# (crates/stack-checks/tests/stack/features.rs checks it), so the second binary and the test
+# build compile no dependency again: the tests run on the release profile too, and only the
+# workspace's own crates are compiled once more, with the feature `local-services`.
 SHIPPED_BINARY="$LOCAL_DIR/shipped/bootstrap"
 SHIPPED_REVOKE_BINARY="$LOCAL_DIR/shipped/revoke-tokens"
-# One cargo build per binary: one build of both would unify their features, and the DELETE
-# function would be tested with what the revoker's dependencies turn on.
-build_shipped_binary() {
+TEST_ARGS=(--workspace --release --locked --all-features)
+build_for_tests() {
   cargo build --release --locked --bin disconnect-integration &&
     (cd crates/revoke-tokens && cargo build --release --locked --bin revoke-tokens) &&
     mkdir -p "$(dirname "$SHIPPED_BINARY")" &&
     cp target/release/disconnect-integration "$SHIPPED_BINARY" &&
-    cp target/release/revoke-tokens "$SHIPPED_REVOKE_BINARY"
+    cp target/release/revoke-tokens "$SHIPPED_REVOKE_BINARY" &&
+    cargo test "${TEST_ARGS[@]}" --no-run
 }
 
+# `make test`. The build needs no tool and no service, so it starts first and has the cores
+# while the tools install and the services start; `make lint` (its own target dir) and the
+# checks of the template, the spec and the docs run beside it, at a lower priority. Then the
+# tests that need the services run, one step at a time.
 run_test() {
   local started=$SECONDS
-  step "shipped binaries (cargo build --release)" build_shipped_binary
-  step "cargo test (unit, integration, shipped binary)" \
-    env SHIPPED_BINARY="$SHIPPED_BINARY" SHIPPED_REVOKE_BINARY="$SHIPPED_REVOKE_BINARY" \
-    cargo test --workspace --all-targets --locked --features local-services
-  step "contract test (schemathesis through cargo lambda watch)" bash scripts/contract-test.sh
+  step_bg "build (the shipped binaries, then every test target; release profile)" build_for_tests
+  services_for_this_run
+  step_bg "lint (make lint: rustfmt, clippy on every target and feature)" nice -n 10 make -s lint
   step "cfn-lint" cfn-lint template.yaml
   step "cfn-lint with a customer-managed key" cfn-lint template.yaml \
     --parameters KmsKeyArn=arn:aws:kms:us-east-1:123456789012:key/00000000-0000-0000-0000-000000000000
@@ -116,6 +152,12 @@ run_test() {
   step "doc links (remark-validate-links)" bash scripts/check-doc-links.sh
   step "api-key-entry tests" python3 scripts/tests/test_api_key_entry.py
   step "stream-poller tests (make dev's event source mapping)" "$VENV_PY" scripts/tests/test_stream_poller.py
+  step_wait "build (the shipped binaries, then every test target; release profile)"
+  step "cargo test (unit, integration, shipped binaries, doctests)" \
+    env SHIPPED_BINARY="$SHIPPED_BINARY" SHIPPED_REVOKE_BINARY="$SHIPPED_REVOKE_BINARY" \
+    cargo test "${TEST_ARGS[@]}" --no-fail-fast
+  step "contract test (schemathesis through cargo lambda watch)" bash scripts/contract-test.sh
+  step_wait "lint (make lint: rustfmt, clippy on every target and feature)"
   if (( ${#failed[@]} )); then echo "test: failed: ${failed[*]}"; fi
   echo "steps: $((steps - ${#failed[@]})) passed, ${#failed[@]} failed, in $((SECONDS - started)) s"
   (( ${#failed[@]} == 0 ))
@@ -123,10 +165,12 @@ run_test() {
 
 run_soak() {
   cargo build --release --locked --bin disconnect-integration
-  SHIPPED_BINARY="$ROOT_DIR/target/release/disconnect-integration" \
+  mkdir -p "$(dirname "$SHIPPED_BINARY")"
+  cp target/release/disconnect-integration "$SHIPPED_BINARY"
+  SHIPPED_BINARY="$SHIPPED_BINARY" \
     SOAK_DELETES="${SOAK_DELETES:-2000}" SOAK_CONCURRENCY="${SOAK_CONCURRENCY:-32}" \
     SOAK_INSTANCES="${SOAK_INSTANCES:-4}" \
-    cargo test --locked --features local-services --test shipped soak -- --nocapture
+    cargo test "${TEST_ARGS[@]}" --test shipped soak -- --nocapture
 }
 
 # Mutation testing (cargo-mutants) of the code whose tests need no service: each crate is judged

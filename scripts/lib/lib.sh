@@ -4,9 +4,9 @@
 #   pinned_venv DIR REQUIREMENTS CONSTRAINTS   a Python venv with pinned tools (bootstrap.sh)
 #   services_for_this_run                      tools, DynamoDB Local and moto up, demo data seeded;
 #                                              what this call started is stopped on exit
-#   watch_start / watch_stop                   `cargo lambda watch` on 127.0.0.1:$WATCH_PORT, in the
-#                                              background (tests); `make dev` runs it in front
-#   watch_start_bin [-p PKG] BIN PORT LOG [K=V...] [-- ARG...]
+#   watch_start / watch_stop                   `cargo lambda watch --release` on 127.0.0.1:$WATCH_PORT,
+#                                              in the background (tests); `make dev` runs it in front
+#   watch_start_bin [-p PKG] [-r] BIN PORT LOG [K=V...] [-- ARG...]
 #                                              `cargo lambda watch --bin BIN` on 127.0.0.1:PORT in the
 #                                              background, with extra environment and watch arguments
 #   bg_start NAME LOG|- COMMAND...             a helper process in its own session, stopped on exit
@@ -120,14 +120,16 @@ WATCH_LOG="${WATCH_LOG:-$LOCAL_DIR/watch.log}"
 WATCH_ARGS=(--invoke-address 127.0.0.1 --invoke-port "$WATCH_PORT" --disable-cors --locked --bin "$WATCH_FUNCTION")
 _watch_pids=()
 
-# watch_start_bin [-p PACKAGE] BIN PORT LOG [NAME=VALUE ...] [-- WATCH_ARG ...]
+# watch_start_bin [-p PACKAGE] [-r] BIN PORT LOG [NAME=VALUE ...] [-- WATCH_ARG ...]
 # Builds BIN first (so the first invocation does not wait for a compile), then starts
 # `cargo lambda watch --bin BIN` on 127.0.0.1:PORT with the NAME=VALUE pairs added to its
 # environment (the function inherits it), and waits until it listens. PACKAGE: the workspace
-# member that has BIN, when it is not the root package (cargo's -p).
+# member that has BIN, when it is not the root package (cargo's -p). -r: the release profile
+# (the build that ships, and the one `make test` has already compiled).
 watch_start_bin() {
-  local package=()
-  if [[ "$1" == "-p" ]]; then package=(--package "$2"); shift 2; fi
+  local build_args=()
+  if [[ "$1" == "-p" ]]; then build_args=(--package "$2"); shift 2; fi
+  if [[ "$1" == "-r" ]]; then build_args+=(--release); shift; fi
   local bin="$1" port="$2" log="$3" envs=() args=()
   shift 3
   while (( $# )); do
@@ -141,9 +143,9 @@ watch_start_bin() {
     echo "watch: 127.0.0.1:$port is already in use; stop what listens there or change its port (scripts/lib/env.sh)" >&2
     return 1
   fi
-  cargo build --locked "${package[@]}" --bin "$bin"
+  cargo build --locked "${build_args[@]}" --bin "$bin"
   bg_start "cargo lambda watch --bin $bin" "$log" env "${envs[@]}" \
-    cargo lambda watch --invoke-address 127.0.0.1 --invoke-port "$port" --locked "${package[@]}" --bin "$bin" "${args[@]}"
+    cargo lambda watch --invoke-address 127.0.0.1 --invoke-port "$port" --locked "${build_args[@]}" --bin "$bin" "${args[@]}"
   _watch_pids+=("$BG_PID")
   if ! port_wait "$port" "$BG_PID" "watch: cargo lambda watch --bin $bin"; then
     tail -n 30 "$log" >&2
@@ -152,9 +154,9 @@ watch_start_bin() {
   echo "watch: cargo lambda watch --bin $bin up on 127.0.0.1:$port (log: ${log#"$ROOT_DIR"/})"
 }
 
-# The DELETE function, as the tests want it: no reload on changes.
+# The DELETE function, as the tests want it: the release build, no reload on changes.
 watch_start() {
-  watch_start_bin "$WATCH_FUNCTION" "$WATCH_PORT" "$WATCH_LOG" -- --disable-cors --ignore-changes
+  watch_start_bin -r "$WATCH_FUNCTION" "$WATCH_PORT" "$WATCH_LOG" -- --disable-cors --ignore-changes
 }
 
 # Stops every watch started here (each is also stopped on exit).

@@ -17,18 +17,10 @@ pub const DEMO_ACCOUNT: &str = "acct_demo";
 
 /// The binary under test: `SHIPPED_BINARY`, which `make test` sets.
 pub fn binary() -> PathBuf {
-    let path = std::env::var_os("SHIPPED_BINARY")
-        .map(PathBuf::from)
-        .expect(
-            "SHIPPED_BINARY is not set: `make test` builds the binary with \
-         `cargo build --release --bin disconnect-integration` and sets it",
-        );
-    assert!(
-        path.is_file(),
-        "SHIPPED_BINARY={} is not a file",
-        path.display()
-    );
-    path
+    test_support::shipped::binary(
+        "SHIPPED_BINARY",
+        "cargo build --release --bin disconnect-integration",
+    )
 }
 
 /// A table, a secret, and the environment the function gets in the template.

@@ -6,9 +6,11 @@
 //! configuration and `SdkConfig` (the production timeouts). What it answers is compared byte
 //! for byte; what it logs is read from its real stdout.
 //!
-//! `make test` builds the binary and sets `SHIPPED_BINARY`; to run these alone:
-//! `cargo build --release --bin disconnect-integration && SHIPPED_BINARY=target/release/disconnect-integration cargo test --test shipped`
-//! (with the services up: `make services-up`).
+//! `make test` builds the binary and sets `SHIPPED_BINARY`; to run these alone, with the
+//! services up (`make services-up`), copy it out first (the test build replaces what is in
+//! `target/release`): `cargo build --release --bin disconnect-integration && cp
+//! target/release/disconnect-integration .local/shipped/bootstrap`, then
+//! `SHIPPED_BINARY=.local/shipped/bootstrap cargo test --release --all-features --test shipped`.
 
 mod binary;
 mod bodies;

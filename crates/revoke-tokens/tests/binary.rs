@@ -14,13 +14,20 @@ use wiremock::{Mock, MockServer, ResponseTemplate};
 
 const TOKEN: &str = "tok-binary-test-value";
 
-/// The binary as `cargo build` makes it (no dev-dependency can add a feature to it): `make test`
-/// builds it before the tests and sets `SHIPPED_REVOKE_BINARY`. Run alone, the copy cargo builds
-/// for these tests (the workspace's dev-dependencies add crates, never features).
+/// The binary that ships: `SHIPPED_REVOKE_BINARY`, which `make test` sets after building it
+/// alone from this crate's folder, as SAM builds it (`CodeUri: crates/revoke-tokens`), with
+/// the release profile.
 fn binary() -> std::path::PathBuf {
-    std::env::var_os("SHIPPED_REVOKE_BINARY")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|| env!("CARGO_BIN_EXE_revoke-tokens").into())
+    test_support::shipped::binary(
+        "SHIPPED_REVOKE_BINARY",
+        "cd crates/revoke-tokens && cargo build --release --bin revoke-tokens",
+    )
+}
+
+/// `[profile.release]` sets `strip = "symbols"` and no debug info; the dev profile keeps both.
+#[test]
+fn the_binary_under_test_is_the_release_build_that_ships() {
+    test_support::shipped::assert_release_build(&binary());
 }
 
 fn env(table: &str, secret: &str, extra: &[(&str, String)]) -> Vec<(String, String)> {

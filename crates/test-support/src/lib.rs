@@ -9,7 +9,9 @@
 //! - [`function`]: a shipped binary started as Lambda starts it, behind cargo-lambda's
 //!   Runtime API emulator ([`emulator`]) or the hand-written stand-in ([`runtime_api`]) for
 //!   what the emulator cannot do;
-//! - [`lambda_response`]: a Lambda HTTP response object read as the front door reads it.
+//! - [`lambda_response`]: a Lambda HTTP response object read as the front door reads it;
+//! - [`shipped`]: the binaries that ship, as `make test` builds them, and the check that a
+//!   binary is the release build.
 
 pub mod doors;
 pub mod emulator;
@@ -20,3 +22,4 @@ mod http1;
 pub mod lambda_response;
 pub mod local;
 pub mod runtime_api;
+pub mod shipped;

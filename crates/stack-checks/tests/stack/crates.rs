@@ -14,6 +14,8 @@ use test_support::local::repo_root;
 /// and cargo builds the tests of a crate below the fixtures against the fixtures' own copy of
 /// it (`integrations-table`'s unit tests use the fake AWS client this way).
 const LAYERS: &[&[&str]] = &[
+    // No code: one feature set for every build (see its Cargo.toml and features.rs).
+    &["workspace-hack"],
     &["integrations-table"],
     &["function-support"],
     &["platform-revoke", "disconnect-processor", "test-support"],

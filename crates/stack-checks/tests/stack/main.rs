@@ -2,6 +2,7 @@
 //! code of the functions it concerns. No service is needed.
 
 mod crates;
+mod features;
 mod layers;
 mod operability;
 mod revoker;

@@ -1,0 +1,1 @@
+//! No code: its `Cargo.toml` gives every build of the workspace one feature set (see there).
