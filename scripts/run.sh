@@ -116,19 +116,18 @@ step_wait() {
   fi
 }
 
-# The shipped binaries: each function built alone, from the folder SAM builds it in
-# (`cargo lambda build --release` in its CodeUri), with the release profile and the features
-# that ship, copied out of target/ so that no later build replaces them before the black-box
-# tests run them. crates/workspace-hack gives every build the same feature set
-# (crates/stack-checks/tests/stack/features.rs checks it), so the second binary and the test
-# build compile no dependency again: the tests run on the release profile too, and only the
-# workspace's own crates are compiled once more, with the feature `local-services`.
+# The shipped binaries: both functions with the release profile and the features that ship,
+# copied out of target/ so that no later build replaces them before the black-box tests run them.
+# One cargo build of both compiles exactly what `cargo lambda build --release` compiles in each
+# function's CodeUri folder: crates/workspace-hack gives every build one feature set, and
+# crates/stack-checks/tests/stack/features.rs checks each CodeUri build against the test build.
+# So the test build that follows, on the same profile, compiles no dependency again: only the
+# workspace's own crates, with the feature `local-services`, and the test targets.
 SHIPPED_BINARY="$LOCAL_DIR/shipped/bootstrap"
 SHIPPED_REVOKE_BINARY="$LOCAL_DIR/shipped/revoke-tokens"
 TEST_ARGS=(--workspace --release --locked --all-features)
 build_for_tests() {
-  cargo build --release --locked --bin disconnect-integration &&
-    (cd crates/revoke-tokens && cargo build --release --locked --bin revoke-tokens) &&
+  cargo build --release --locked -p disconnect-integration -p revoke-tokens --bins &&
     mkdir -p "$(dirname "$SHIPPED_BINARY")" &&
     cp target/release/disconnect-integration "$SHIPPED_BINARY" &&
     cp target/release/revoke-tokens "$SHIPPED_REVOKE_BINARY" &&
@@ -136,14 +135,14 @@ build_for_tests() {
 }
 
 # `make test`. The build needs no tool and no service, so it starts first and has the cores
-# while the tools install and the services start; `make lint` (its own target dir) and the
-# checks of the template, the spec and the docs run beside it, at a lower priority. Then the
-# tests that need the services run, one step at a time.
+# while the tools install, the services start and the checks of the template, the spec and the
+# docs run. Then `make lint` runs beside `cargo test` and the contract test: it checks in the
+# same target dir and profile, so it reuses the build's proc-macros and build scripts, and at a
+# lower priority, so the tests' timing keeps its margins.
 run_test() {
   local started=$SECONDS
   step_bg "build (the shipped binaries, then every test target; release profile)" build_for_tests
   services_for_this_run
-  step_bg "lint (make lint: rustfmt, clippy on every target and feature)" nice -n 10 make -s lint
   step "cfn-lint" cfn-lint template.yaml
   step "cfn-lint with a customer-managed key" cfn-lint template.yaml \
     --parameters KmsKeyArn=arn:aws:kms:us-east-1:123456789012:key/00000000-0000-0000-0000-000000000000
@@ -153,6 +152,7 @@ run_test() {
   step "api-key-entry tests" python3 scripts/tests/test_api_key_entry.py
   step "stream-poller tests (make dev's event source mapping)" "$VENV_PY" scripts/tests/test_stream_poller.py
   step_wait "build (the shipped binaries, then every test target; release profile)"
+  step_bg "lint (make lint: rustfmt, clippy on every target and feature)" nice -n 10 make -s lint
   step "cargo test (unit, integration, shipped binaries, doctests)" \
     env SHIPPED_BINARY="$SHIPPED_BINARY" SHIPPED_REVOKE_BINARY="$SHIPPED_REVOKE_BINARY" \
     cargo test "${TEST_ARGS[@]}" --no-fail-fast
