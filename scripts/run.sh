@@ -116,22 +116,24 @@ step_wait() {
   fi
 }
 
-# The shipped binaries: both functions with the release profile and the features that ship,
-# copied out of target/ so that no later build replaces them before the black-box tests run them.
-# One cargo build of both compiles exactly what `cargo lambda build --release` compiles in each
-# function's CodeUri folder: crates/workspace-hack gives every build one feature set, and
-# crates/stack-checks/tests/stack/features.rs checks each CodeUri build against the test build.
-# So the test build that follows, on the same profile, compiles no dependency again: only the
-# workspace's own crates, with the feature `local-services`, and the test targets.
+# One build for the shipped binaries and every test, with the release profile. The test build
+# compiles both functions exactly as they ship: crates/workspace-hack gives every build one
+# feature set (crates/stack-checks/tests/stack/features.rs checks each function's CodeUri build
+# against the test build, the workspace's own crates included), and the service-backed tests are
+# gated by a feature of the fixtures (test-support/local-services), not of the functions. So the
+# `cargo build` of both binaries that follows compiles nothing (cargo reuses the test build's
+# units), and what it names is what `cargo lambda build --release` makes in each CodeUri folder.
+# The binaries are copied out of target/ so that no later build replaces them before the
+# black-box tests run them.
 SHIPPED_BINARY="$LOCAL_DIR/shipped/bootstrap"
 SHIPPED_REVOKE_BINARY="$LOCAL_DIR/shipped/revoke-tokens"
 TEST_ARGS=(--workspace --release --locked --all-features)
 build_for_tests() {
-  cargo build --release --locked -p disconnect-integration -p revoke-tokens --bins &&
+  cargo test "${TEST_ARGS[@]}" --no-run &&
+    cargo build --release --locked -p disconnect-integration -p revoke-tokens --bins &&
     mkdir -p "$(dirname "$SHIPPED_BINARY")" &&
     cp target/release/disconnect-integration "$SHIPPED_BINARY" &&
-    cp target/release/revoke-tokens "$SHIPPED_REVOKE_BINARY" &&
-    cargo test "${TEST_ARGS[@]}" --no-run
+    cp target/release/revoke-tokens "$SHIPPED_REVOKE_BINARY"
 }
 
 # `make test`. The build needs no tool and no service, so it starts first and has the cores
@@ -141,7 +143,7 @@ build_for_tests() {
 # lower priority, so the tests' timing keeps its margins.
 run_test() {
   local started=$SECONDS
-  step_bg "build (the shipped binaries, then every test target; release profile)" build_for_tests
+  step_bg "build (every test target, then the shipped binaries; release profile)" build_for_tests
   services_for_this_run
   step "cfn-lint" cfn-lint template.yaml
   step "cfn-lint with a customer-managed key" cfn-lint template.yaml \
@@ -151,7 +153,7 @@ run_test() {
   step "doc links (remark-validate-links)" bash scripts/check-doc-links.sh
   step "api-key-entry tests" python3 scripts/tests/test_api_key_entry.py
   step "stream-poller tests (make dev's event source mapping)" "$VENV_PY" scripts/tests/test_stream_poller.py
-  step_wait "build (the shipped binaries, then every test target; release profile)"
+  step_wait "build (every test target, then the shipped binaries; release profile)"
   step_bg "lint (make lint: rustfmt, clippy on every target and feature)" nice -n 10 make -s lint
   step "cargo test (unit, integration, shipped binaries, doctests)" \
     env SHIPPED_BINARY="$SHIPPED_BINARY" SHIPPED_REVOKE_BINARY="$SHIPPED_REVOKE_BINARY" \

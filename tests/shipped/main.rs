@@ -10,7 +10,7 @@
 //! services up (`make services-up`), copy it out first (the test build replaces what is in
 //! `target/release`): `cargo build --release --bin disconnect-integration && cp
 //! target/release/disconnect-integration .local/shipped/bootstrap`, then
-//! `SHIPPED_BINARY=.local/shipped/bootstrap cargo test --release --all-features --test shipped`.
+//! `SHIPPED_BINARY=.local/shipped/bootstrap cargo test --release --features test-support/local-services --test shipped`.
 
 mod binary;
 mod bodies;

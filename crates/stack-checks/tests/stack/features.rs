@@ -1,8 +1,10 @@
 //! One feature set for every build: each function built alone, from its `CodeUri` folder as
-//! `cargo lambda build` and SAM build it, resolves every third-party crate to the features the
-//! whole test build (`cargo test --workspace --all-features`, dev-dependencies included) gives
-//! it. So `make test` compiles each dependency once, and the tests run the dependency code that
-//! ships. `crates/workspace-hack` holds the union; this test names what it lacks.
+//! `cargo lambda build` and SAM build it, resolves every crate it compiles (its own included) to
+//! the features the whole test build (`cargo test --workspace --all-features`, dev-dependencies
+//! included) gives it. So `make test` compiles each crate once, and the tests run the code that
+//! ships. `crates/workspace-hack` holds the union of the third-party features; the service-backed
+//! tests are gated by a feature of the fixtures, `test-support/local-services`, which no function
+//! compiles. This test names any crate that differs.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -27,11 +29,9 @@ fn features(folder: &Path, args: &[&str]) -> BTreeMap<String, String> {
     String::from_utf8(output.stdout)
         .unwrap()
         .lines()
-        // The workspace's own crates (`name vX.Y.Z (/path)`) are left out: their features are
-        // their own (`local-services`), and they are compiled per build anyway.
-        .filter(|line| !line.is_empty() && !line.contains(" (/"))
+        .filter(|line| !line.is_empty())
         .map(|line| {
-            // `name vX.Y.Z [features]`, with ` (proc-macro)` or ` (*)` after a repeat.
+            // `name vX.Y.Z [features]`, with ` (/path)`, ` (proc-macro)` or ` (*)` between.
             let mut words = line.split(' ');
             let (name, version) = (words.next().unwrap(), words.next().unwrap());
             let features = line[line.find('[').unwrap()..=line.rfind(']').unwrap()].to_owned();
@@ -93,7 +93,8 @@ fn each_function_built_alone_compiles_its_dependencies_with_the_test_builds_feat
             differences(&shipped, &tests),
             Vec::<String>::new(),
             "{binary}, built from {}: add the test build's features of these crates to \
-             crates/workspace-hack/Cargo.toml",
+             crates/workspace-hack/Cargo.toml (a workspace crate: gate its tests by a feature of \
+             test-support instead)",
             folder.display()
         );
     }
