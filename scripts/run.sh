@@ -89,15 +89,22 @@ step() {
 
 # A step in the background, beside the others: its output goes to a log of its own
 # (.local/steps/), printed whole when `step_wait` collects it, so no two steps' lines mix.
-declare -A bg_step_pid bg_step_log bg_step_started
+declare -A bg_step_pid bg_step_log
 step_bg() {
   local name="$1"; shift
   local log="$LOCAL_DIR/steps/${name%% *}.log"
   mkdir -p "$LOCAL_DIR/steps"
-  "$@" > "$log" 2>&1 < /dev/null &
+  # It writes its own duration, so that the summary says how long it took, not how long it
+  # waited to be collected.
+  (
+    started=$SECONDS
+    status=0
+    "$@" || status=$?
+    echo "$((SECONDS - started))" > "$log.seconds"
+    exit "$status"
+  ) > "$log" 2>&1 < /dev/null &
   bg_step_pid[$name]=$!
   bg_step_log[$name]="$log"
-  bg_step_started[$name]=$SECONDS
   # Stopped with its children if the run ends first (Ctrl-C, a failed start).
   on_exit "pkill -TERM -P ${bg_step_pid[$name]} 2>/dev/null; kill -TERM ${bg_step_pid[$name]} 2>/dev/null"
   echo "==> $name: started beside the other steps (log: ${log#"$ROOT_DIR"/})"
@@ -108,10 +115,12 @@ step_wait() {
   steps=$((steps + 1))
   echo "==> $name"
   cat "${bg_step_log[$name]}"
+  local took
+  took="$(cat "${bg_step_log[$name]}.seconds" 2>/dev/null || echo "?")"
   if (( status == 0 )); then
-    echo "==> $name: ok ($((SECONDS - ${bg_step_started[$name]})) s, beside the other steps)"
+    echo "==> $name: ok ($took s, beside the other steps)"
   else
-    echo "==> $name: FAILED ($((SECONDS - ${bg_step_started[$name]})) s, beside the other steps)"
+    echo "==> $name: FAILED ($took s, beside the other steps)"
     failed+=("$name")
   fi
 }
