@@ -14,6 +14,8 @@ The plaintext key never reaches a file, argv, the environment or a log:
 The entry goes to stdout as one JSON line. With --merge FILE (a path, or - for stdin) it
 prints instead the whole secret: FILE's {"keys": [...]} with the entry appended, ready for
 `aws secretsmanager put-secret-value --secret-string file://FILE` (see docs/api-keys.md).
+Secrets Manager refuses a secret value over 65,536 bytes, so --merge refuses (exit 2) to print
+a secret over that, and warns on stderr from 80% of it (52,429 bytes).
 
 Examples:
     make api-key-entry ACCOUNT=acct_123 NAME=CI                 # type or paste the key
@@ -39,6 +41,10 @@ MIN_KEY_LENGTH = 16
 KNOWN_SCOPES = {"integrations:delete", "integrations:read"}
 GENERATED_KEY_BYTES = 32  # 256 bits of randomness, 43 URL-safe characters
 HEX_DIGITS = set("0123456789abcdef")
+# Secrets Manager's "Secret value size" quota, not adjustable (read 2026-12-07):
+# https://docs.aws.amazon.com/secretsmanager/latest/userguide/reference_limits.html
+MAX_SECRET_BYTES = 65536
+WARN_SECRET_BYTES = 52429  # 80% of MAX_SECRET_BYTES, rounded up
 
 
 class UsageError(Exception):
@@ -145,6 +151,23 @@ def load_secret(source: str) -> dict:
     return doc
 
 
+def check_secret_size(size: int) -> str | None:
+    """Refuses a merged secret over the limit; returns a warning when it is near it."""
+    if size > MAX_SECRET_BYTES:
+        raise UsageError(
+            f"--merge: the secret would be {size:,} bytes, over Secrets Manager's limit of "
+            f"{MAX_SECRET_BYTES:,} bytes for a secret value; remove disabled or unused entries "
+            "from it first (it has room for about 490 keys of the usual size)"
+        )
+    if size >= WARN_SECRET_BYTES:
+        return (
+            f"warning: the secret is {size:,} bytes, {size / MAX_SECRET_BYTES:.0%} of Secrets Manager's "
+            f"limit of {MAX_SECRET_BYTES:,} bytes for a secret value; remove disabled or unused entries "
+            "soon (it has room for about 490 keys of the usual size)"
+        )
+    return None
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description="Print the API-keys secret entry (SHA-256 hash) of a key, never the key itself.",
@@ -193,8 +216,11 @@ def main(argv: list[str] | None = None) -> int:
                 raise UsageError("--merge: the secret already has this key")
             doc["keys"].append(entry)
             output = json.dumps(doc)
+            # What print() writes, newline included: the value `file://FILE` would send.
+            warning = check_secret_size(len((output + "\n").encode("utf-8")))
         else:
             output = json.dumps(entry)
+            warning = None
     except UsageError as err:
         print(f"api-key-entry: {err}", file=sys.stderr)
         return 2
@@ -202,6 +228,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"api-key-entry: {type(err).__name__}: {err}", file=sys.stderr)
         return 1
 
+    if warning:
+        print(f"api-key-entry: {warning}", file=sys.stderr)
     if args.generate:
         show_generated_key(key)
     del key

@@ -162,6 +162,7 @@ run_test() {
   step "doc links (remark-validate-links)" bash scripts/check-doc-links.sh
   step "api-key-entry tests" python3 scripts/tests/test_api_key_entry.py
   step "stream-poller tests (make dev's event source mapping)" "$VENV_PY" scripts/tests/test_stream_poller.py
+  step "Secrets Manager stand-in tests (the 65,536-byte limit)" "$VENV_PY" scripts/tests/test_secrets_manager_limit.py
   step_wait "build (every test target, then the shipped binaries; release profile)"
   step_bg "lint (make lint: rustfmt, clippy on every target and feature)" nice -n 10 make -s lint
   step "cargo test (unit, integration, shipped binaries, doctests)" \

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Local stand-ins for AWS, bound to 127.0.0.1 only:
 #   DynamoDB Local  127.0.0.1:$DYNAMODB_PORT (default 8765), in memory
-#   moto_server     127.0.0.1:$MOTO_PORT     (default 8766), for Secrets Manager
+#   moto's server   127.0.0.1:$MOTO_PORT     (default 8766), for Secrets Manager, through
+#                   scripts/local/secrets-manager.py (moto plus AWS's 65,536-byte cap on a
+#                   secret value, which moto does not enforce)
 # Usage: scripts/services.sh start|stop|status|restart
 # Pids and logs live in .local/services/. `stop` only kills the pids that `start`
 # recorded, and only after checking that the pid still runs the same program.
@@ -19,7 +21,7 @@ die() { echo "services: $*" >&2; exit 1; }
 port_of() { case "$1" in dynamodb) echo "$DYNAMODB_PORT" ;; moto) echo "$MOTO_PORT" ;; esac; }
 port_var() { case "$1" in dynamodb) echo DYNAMODB_PORT ;; moto) echo MOTO_PORT ;; esac; }
 # A string that must appear in /proc/<pid>/cmdline for the pid to count as ours.
-marker_of() { case "$1" in dynamodb) echo "DynamoDBLocalLoopback" ;; moto) echo "moto_server" ;; esac; }
+marker_of() { case "$1" in dynamodb) echo "DynamoDBLocalLoopback" ;; moto) echo "scripts/local/secrets-manager.py" ;; esac; }
 
 # Sets CMD to the command line that runs service $1.
 set_cmd() {
@@ -37,8 +39,8 @@ set_cmd() {
         DynamoDBLocalLoopback -inMemory -sharedDb -disableTelemetry -port "$DYNAMODB_PORT")
       ;;
     moto)
-      [[ -x "$VENV_DIR/bin/moto_server" ]] || die "moto_server is not installed; run scripts/bootstrap.sh"
-      CMD=("$VENV_DIR/bin/moto_server" -H 127.0.0.1 -p "$MOTO_PORT")
+      [[ -x "$VENV_DIR/bin/moto_server" ]] || die "moto's server is not installed; run scripts/bootstrap.sh"
+      CMD=("$VENV_PY" "$ROOT_DIR/scripts/local/secrets-manager.py" -H 127.0.0.1 -p "$MOTO_PORT")
       ;;
   esac
 }

@@ -283,6 +283,40 @@ class Merge(unittest.TestCase):
                 self.assertEqual(result.stdout, "")
                 self.assertNotIn("SECRET-ISH", result.stderr)
 
+    def merge_to_size(self, size: int) -> subprocess.CompletedProcess:
+        """Runs --merge on a secret padded (an entry's name) so that the printed secret, newline
+        included, is `size` bytes; checks that it is, when printed."""
+        new = {"sha256": DEMO_SHA256, "accountId": "acct_123", "name": "CI"}
+        old = {"sha256": "a" * 64, "accountId": "acct_old", "name": ""}
+        old["name"] = "x" * (size - len(json.dumps({"keys": [old, new]}) + "\n"))
+        result = run("--account", "acct_123", "--name", "CI", "--merge", self.secret_file(json.dumps({"keys": [old]})), stdin=DEMO_KEY)
+        if result.returncode == 0:
+            self.assertEqual(len(result.stdout.encode("utf-8")), size)
+            self.assertEqual(json.loads(result.stdout), {"keys": [old, new]})
+        self.assertNotIn(DEMO_KEY, result.stdout + result.stderr)
+        return result
+
+    def test_refuses_a_secret_over_secrets_managers_limit(self):
+        result = self.merge_to_size(65537)
+        self.assertEqual(result.returncode, 2, result.stderr)
+        self.assertEqual(result.stdout, "")
+        self.assertTrue(result.stderr.startswith("api-key-entry: --merge: "), result.stderr)
+        for part in ("65,537 bytes", "limit of 65,536 bytes", "remove disabled or unused entries", "about 490 keys"):
+            self.assertIn(part, result.stderr)
+
+    def test_warns_from_80_percent_of_the_limit_and_passes_up_to_it(self):
+        for size, percent in [(52429, "80%"), (65536, "100%")]:
+            with self.subTest(size):
+                result = self.merge_to_size(size)
+                self.assertEqual(result.returncode, 0, result.stderr)
+                self.assertIn(f"api-key-entry: warning: the secret is {size:,} bytes, {percent} ", result.stderr)
+                self.assertIn("limit of 65,536 bytes", result.stderr)
+
+    def test_no_warning_just_under_80_percent(self):
+        result = self.merge_to_size(52428)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertEqual(result.stderr, "")
+
 
 if __name__ == "__main__":
     unittest.main(verbosity=1)

@@ -11,13 +11,15 @@
 //! `disabled` (default `false`) refuses a key with 401; `scopes`, when present, must include
 //! [`SCOPE_DELETE`] or the key gets 403 `insufficient_scope` (an entry without `scopes` keeps
 //! full access). Plaintext keys exist only in the request being served: they are hashed at once,
-//! never stored, logged or echoed, and the hash is compared with every entry in constant time.
+//! never stored, logged or echoed. A lookup costs the same whatever the number of keys: the
+//! presented hash's first 8 bytes pick the entries that share them (almost always none or one),
+//! and its whole 32 bytes are compared with each of those in constant time.
 //!
 //! One bad entry does not take the others down: an entry that is malformed, or a hash listed
 //! with different accounts or settings, is left out, with an error log naming its index. Only a
 //! secret that is not a JSON object with a `keys` array fails every request (500).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use integrations_table::AccountId;
 use serde::Deserialize;
@@ -29,10 +31,45 @@ use crate::error::Error;
 /// The scope a key needs to disconnect integrations.
 pub const SCOPE_DELETE: &str = "integrations:delete";
 
+/// The largest secret value Secrets Manager stores, in bytes ("Secret value size", not
+/// adjustable: https://docs.aws.amazon.com/secretsmanager/latest/userguide/reference_limits.html,
+/// read 2026-12-07). The local stand-in refuses more, as AWS does
+/// (`scripts/local/secrets-manager.py`).
+pub const SECRET_VALUE_LIMIT_BYTES: usize = 65_536;
+
+/// A secret at or above this size is near the limit: the function warns and counts it, so that
+/// keys are moved out before a write is refused (80% of [`SECRET_VALUE_LIMIT_BYTES`]).
+pub const NEAR_LIMIT_BYTES: usize = (SECRET_VALUE_LIMIT_BYTES * 4).div_ceil(5);
+
 /// The API keys of one secret version, ready to check presented keys against.
-#[derive(Debug, Clone, Default)]
+#[derive(Clone, Default)]
 pub struct KeySet {
-    entries: Vec<KeyEntry>,
+    /// The entries by the first 8 bytes of their digest. The map's own comparisons can only tell,
+    /// by their timing, whether an entry's digest starts like the presented key's: finding a key
+    /// whose SHA-256 shares 8 bytes with a listed one is a 64-bit preimage search. The whole
+    /// digest is compared in constant time ([`KeySet::lookup`]).
+    by_prefix: HashMap<u64, Vec<KeyEntry>>,
+    len: usize,
+}
+
+impl std::fmt::Debug for KeySet {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The map's keys are the first bytes of the digests: keep them out of debug output too.
+        f.debug_struct("KeySet")
+            .field("len", &self.len)
+            .field(
+                "entries",
+                &self.by_prefix.values().flatten().collect::<Vec<_>>(),
+            )
+            .finish()
+    }
+}
+
+/// The first 8 bytes of a digest: its place in [`KeySet::by_prefix`].
+fn prefix(digest: &[u8; 32]) -> u64 {
+    let mut first = [0u8; 8];
+    first.copy_from_slice(&digest[..8]);
+    u64::from_be_bytes(first)
 }
 
 #[derive(Clone, PartialEq, Eq)]
@@ -150,11 +187,16 @@ impl KeySet {
                 Err(problem) => skipped.push(problem),
             }
         }
-        let mut entries = Vec::new();
+        let mut keys = Self::default();
         for (_, mut listed) in by_digest {
             let (_, first) = &listed[0];
             if listed.iter().all(|(_, entry)| entry == first) {
-                entries.push(listed.swap_remove(0).1);
+                let entry = listed.swap_remove(0).1;
+                keys.by_prefix
+                    .entry(prefix(&entry.digest))
+                    .or_default()
+                    .push(entry);
+                keys.len += 1;
             } else {
                 skipped.push(SkippedEntry::Ambiguous {
                     indices: listed.iter().map(|(index, _)| *index).collect(),
@@ -167,22 +209,14 @@ impl KeySet {
             | SkippedEntry::EmptyAccount { index } => *index,
             SkippedEntry::Ambiguous { indices } => indices[0],
         });
-        Ok(Parsed {
-            keys: Self { entries },
-            skipped,
-        })
+        Ok(Parsed { keys, skipped })
     }
 
-    /// What `presented_key` is. Every entry is compared, in constant time, whatever matches.
+    /// What `presented_key` is: the entries whose digest starts like its hash are compared
+    /// with the whole hash in constant time, each of them whatever matches.
     pub fn lookup(&self, presented_key: &str) -> Lookup<'_> {
         let digest: [u8; 32] = Sha256::digest(presented_key.as_bytes()).into();
-        let mut found = None;
-        for entry in &self.entries {
-            if bool::from(entry.digest.ct_eq(&digest)) {
-                found = Some(entry);
-            }
-        }
-        match found {
+        match self.find(&digest) {
             None => Lookup::Unknown,
             Some(entry) if entry.disabled => Lookup::Disabled,
             Some(entry) => Lookup::Found {
@@ -192,12 +226,24 @@ impl KeySet {
         }
     }
 
+    /// The entry whose digest is `digest`. Each entry sharing its first 8 bytes is compared in
+    /// constant time, whichever matches.
+    fn find(&self, digest: &[u8; 32]) -> Option<&KeyEntry> {
+        let mut found = None;
+        for entry in self.by_prefix.get(&prefix(digest)).into_iter().flatten() {
+            if bool::from(entry.digest.ct_eq(digest)) {
+                found = Some(entry);
+            }
+        }
+        found
+    }
+
     pub fn len(&self) -> usize {
-        self.entries.len()
+        self.len
     }
 
     pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
+        self.len == 0
     }
 }
 
@@ -279,6 +325,55 @@ mod tests {
         assert_eq!(keys.lookup(""), Lookup::Unknown);
     }
 
+    /// The lookup goes through the entries that share the presented hash's first 8 bytes, not
+    /// every entry; each of those is still compared whole.
+    #[test]
+    fn entries_that_share_the_first_eight_bytes_are_told_apart_by_the_whole_hash() {
+        let digests = [
+            format!("{}{}", "ab".repeat(8), "01".repeat(24)),
+            format!("{}{}", "ab".repeat(8), "02".repeat(24)),
+            format!("{}{}", "cd".repeat(8), "01".repeat(24)),
+        ];
+        let listed: Vec<_> = digests
+            .iter()
+            .enumerate()
+            .map(|(i, d)| json!({"sha256": d, "accountId": format!("acct_{i}")}))
+            .collect();
+        let keys = KeySet::parse(&json!({ "keys": listed }).to_string())
+            .unwrap()
+            .keys;
+        assert_eq!(keys.len(), 3);
+        let digest =
+            |hex_digest: &str| -> [u8; 32] { hex::decode(hex_digest).unwrap().try_into().unwrap() };
+        for (i, d) in digests.iter().enumerate() {
+            let entry = keys.find(&digest(d)).expect("listed");
+            assert_eq!(entry.account_id.as_str(), format!("acct_{i}"));
+        }
+        let same_start_other_end = format!("{}{}", "ab".repeat(8), "03".repeat(24));
+        assert!(keys.find(&digest(&same_start_other_end)).is_none());
+        let other_start_same_end = format!("{}{}", "ef".repeat(8), "01".repeat(24));
+        assert!(keys.find(&digest(&other_start_same_end)).is_none());
+    }
+
+    #[test]
+    fn each_of_a_hundred_thousand_keys_is_found_and_an_unknown_one_is_not() {
+        let listed: Vec<_> = (0..100_000)
+            .map(|i| json!({"sha256": hash_key(&format!("key-{i}")), "accountId": format!("acct_{}", i % 997)}))
+            .collect();
+        let keys = KeySet::parse(&json!({ "keys": listed }).to_string())
+            .unwrap()
+            .keys;
+        assert_eq!(keys.len(), 100_000);
+        for i in (0..100_000).step_by(7_919) {
+            let expected = format!("acct_{}", i % 997);
+            assert_eq!(
+                account(keys.lookup(&format!("key-{i}"))),
+                Some(expected.as_str())
+            );
+        }
+        assert_eq!(keys.lookup("key-100000"), Lookup::Unknown);
+    }
+
     #[test]
     fn a_key_set_counts_its_usable_entries() {
         let two = KeySet::parse(&secret(&[("k1", "acct_1"), ("k2", "acct_2")]))
@@ -306,6 +401,11 @@ mod tests {
         assert!(
             !shown.contains(&bytes.join(", ")),
             "no digest bytes: {shown}"
+        );
+        let first_eight = u64::from_be_bytes(hex::decode(&hash).unwrap()[..8].try_into().unwrap());
+        assert!(
+            !shown.contains(&first_eight.to_string()),
+            "no digest prefix: {shown}"
         );
     }
 

@@ -22,7 +22,8 @@ use tokio::sync::Mutex;
 use crate::error::{Dependency, Error};
 use crate::metrics::{self, Metric};
 pub use format::{
-    KeySet, Lookup, MalformedSecret, Parsed, SCOPE_DELETE, SkippedEntry, authorize, hash_key,
+    KeySet, Lookup, MalformedSecret, NEAR_LIMIT_BYTES, Parsed, SCOPE_DELETE,
+    SECRET_VALUE_LIMIT_BYTES, SkippedEntry, authorize, hash_key,
 };
 use function_support::clock::SharedClock;
 
@@ -259,6 +260,17 @@ impl ApiKeyVerifier {
                     error,
                 }
             })?;
+        if let Some(text) = output.secret_string()
+            && text.len() >= NEAR_LIMIT_BYTES
+        {
+            metrics::count(Metric::ApiKeysSecretNearLimit);
+            tracing::warn!(
+                secretId = %self.secret_id,
+                bytes = text.len(),
+                limitBytes = SECRET_VALUE_LIMIT_BYTES,
+                "the API-keys secret is near Secrets Manager's size limit; a write past it is refused, so remove disabled or unused keys (docs/api-keys.md)"
+            );
+        }
         let parsed = output
             .secret_string()
             .ok_or(MalformedSecret::NoSecretString)
@@ -494,6 +506,33 @@ mod tests {
         let chain = function_support::ErrorChain(&err).to_string();
         assert!(err.is_transient(), "{chain}");
         assert!(!chain.contains(&hash_key("good")[..12]), "{chain}");
+    }
+
+    /// A secret at 80% of Secrets Manager's 65,536 bytes is counted (and warned about) on each
+    /// read; one a byte smaller is not.
+    #[tokio::test]
+    async fn a_secret_near_the_size_limit_is_counted_on_each_read() {
+        assert_eq!(NEAR_LIMIT_BYTES, 52_429, "80% of 65,536 bytes, rounded up");
+        for (padding_to, counted) in [(52_429, 1.0), (52_428, 0.0)] {
+            let base = secret(&[("good", "acct_1")]);
+            // Whitespace inside the object pads the value to the size wanted.
+            let text = format!("{{{}{}", " ".repeat(padding_to - base.len()), &base[1..]);
+            assert_eq!(text.len(), padding_to);
+            let fake = FakeAws::new(move |_| secret_value(&text));
+            let (verifier, _) = verifier(&fake, Duration::from_secs(60));
+            let (_, recorder) = metrics::collect(metrics::Recorder::default(), async {
+                verifier.verify("good", SCOPE_DELETE).await.unwrap();
+            })
+            .await;
+            assert_eq!(
+                recorder
+                    .values(Metric::ApiKeysSecretNearLimit)
+                    .iter()
+                    .sum::<f64>(),
+                counted,
+                "a {padding_to}-byte secret"
+            );
+        }
     }
 
     #[tokio::test]

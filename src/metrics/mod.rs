@@ -73,6 +73,9 @@ pub enum Metric {
     /// A request whose key was checked against the last good keys past their TTL, because
     /// Secrets Manager failed.
     StaleKeysServed,
+    /// A read of the API-keys secret whose value is at or above 80% of Secrets Manager's
+    /// 65,536-byte limit.
+    ApiKeysSecretNearLimit,
     /// One DynamoDB Query (one page), retries included.
     QueryLatency,
     /// One DynamoDB BatchWriteItem (surplus tokens), retries included.
@@ -84,7 +87,7 @@ pub enum Metric {
 }
 
 impl Metric {
-    pub const ALL: [Metric; 12] = [
+    pub const ALL: [Metric; 13] = [
         Self::ColdStart,
         Self::Disconnects,
         Self::Repeats,
@@ -93,6 +96,7 @@ impl Metric {
         Self::KeyCacheRefreshes,
         Self::KeyCacheRefreshFailures,
         Self::StaleKeysServed,
+        Self::ApiKeysSecretNearLimit,
         Self::QueryLatency,
         Self::BatchWriteItemLatency,
         Self::TransactWriteItemsLatency,
@@ -109,6 +113,7 @@ impl Metric {
             Self::KeyCacheRefreshes => "KeyCacheRefreshes",
             Self::KeyCacheRefreshFailures => "KeyCacheRefreshFailures",
             Self::StaleKeysServed => "StaleKeysServed",
+            Self::ApiKeysSecretNearLimit => "ApiKeysSecretNearLimit",
             Self::QueryLatency => "QueryLatency",
             Self::BatchWriteItemLatency => "BatchWriteItemLatency",
             Self::TransactWriteItemsLatency => "TransactWriteItemsLatency",

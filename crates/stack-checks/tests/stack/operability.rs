@@ -25,7 +25,7 @@ const SERVICE_VALUE: &str = "${AWS::StackName}";
 const ALIAS: &str = "live";
 
 /// Alarms that deliberately do not roll a deployment back, and why.
-const NOT_ROLLBACK: [(&str, &str); 5] = [
+const NOT_ROLLBACK: [(&str, &str); 6] = [
     (
         "FunctionThrottlesAlarm",
         "throttling is the account's or the function's concurrency, not the new version's code",
@@ -33,6 +33,10 @@ const NOT_ROLLBACK: [(&str, &str); 5] = [
     (
         "StaleKeysServedAlarm",
         "Secrets Manager failing is not caused by a version, and a rollback cannot cure it",
+    ),
+    (
+        "ApiKeysSecretNearLimitAlarm",
+        "the API-keys secret's size is the operators' data, not the version's code, and a rollback cannot shrink it",
     ),
     (
         "RevocationDeadLetterAlarm",
