@@ -13,7 +13,7 @@ test:           ## the release build beside the tools and services; make lint, c
 mutants:        ## mutation testing (cargo-mutants) of platform-revoke, integrations-table and the root's pure modules; fails on any missed mutant (PART=root for one)
 	bash scripts/run.sh mutants $(PART)
 
-bench:          ## cold start, warm latency and memory of the release binary (starts services itself)
+bench:          ## cold start, warm latency and memory of the release binary, and the key check by key count (starts services itself)
 	bash scripts/run.sh bench $(ARGS)
 
 soak:           ## 2,000 deletes at concurrency 32 through 4 release-binary instances; fails on any 5xx, orphan or changed neighbour

@@ -222,6 +222,8 @@ run_bench() {
   cargo build --release --locked --example sdk-floor
   cargo build --release --locked --manifest-path bench/hello/Cargo.toml --target-dir target/bench-hello
   "$VENV_PY" bench/bench.py "$@"
+  # The key check's own cost by the number of keys (docs/performance.md).
+  cargo run --release --locked --example key-lookup
 }
 
 "run_$command" "$@"
