@@ -15,13 +15,19 @@ const MAX_REQUEST_DEADLINE_MS: u64 = 25_000;
 const MAX_MARKER_TTL_DAYS: u64 = 3650;
 const MAX_API_KEYS_CACHE_TTL_SECONDS: u64 = 86_400;
 const MAX_API_KEYS_MAX_STALE_SECONDS: u64 = 86_400;
+/// 10,000 units hold about 3.9 million keys at 80% of the size limit (docs/api-keys.md).
+const MAX_API_KEYS_UNITS: u64 = 10_000;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Config {
     /// `TABLE_NAME`: the one DynamoDB table of integrations, tokens and markers.
     pub table_name: String,
-    /// `API_KEYS_SECRET_ID`: name or ARN of the Secrets Manager secret that lists API-key hashes.
+    /// `API_KEYS_SECRET_ID`: name or ARN of the Secrets Manager secret that lists API-key hashes;
+    /// with several units, the name their secrets start with (`<id>/0000`, ...).
     pub api_keys_secret_id: String,
+    /// `API_KEYS_UNITS`: how many secrets the keys are spread over, by their hash (1: the one
+    /// secret `API_KEYS_SECRET_ID`).
+    pub api_keys_units: usize,
     /// `MARKER_TTL_DAYS`: how long a disconnect marker lives.
     pub marker_ttl: Duration,
     /// `API_KEYS_CACHE_TTL_SECONDS`: how long the parsed API-keys secret is trusted.
@@ -78,6 +84,7 @@ impl Config {
                         1..=MAX_MARKER_TTL_DAYS,
                     )?,
             ),
+            api_keys_units: env.number("API_KEYS_UNITS", 1, 1..=MAX_API_KEYS_UNITS)? as usize,
             api_keys_cache_ttl: Duration::from_secs(env.number(
                 "API_KEYS_CACHE_TTL_SECONDS",
                 DEFAULT_API_KEYS_CACHE_TTL_SECONDS,
@@ -150,6 +157,7 @@ mod tests {
         assert_eq!(c.api_keys_max_stale, Duration::from_secs(900));
         assert_eq!(c.request_deadline, Duration::from_secs(8));
         assert_eq!(c.panic_probe, None);
+        assert_eq!(c.api_keys_units, 1, "one secret, as before units");
     }
 
     #[test]
@@ -190,6 +198,9 @@ mod tests {
             ("API_KEYS_MAX_STALE_SECONDS", "86401"),
             ("REQUEST_DEADLINE_MS", "99"),
             ("REQUEST_DEADLINE_MS", "25001"),
+            ("API_KEYS_UNITS", "0"),
+            ("API_KEYS_UNITS", "10001"),
+            ("API_KEYS_UNITS", "many"),
         ] {
             let mut vars = base.to_vec();
             vars.push((name, value));
@@ -201,8 +212,10 @@ mod tests {
             ("MARKER_TTL_DAYS", "7"),
             ("API_KEYS_CACHE_TTL_SECONDS", "5"),
             ("API_KEYS_MAX_STALE_SECONDS", "0"),
+            ("API_KEYS_UNITS", "320"),
         ]);
         let c = config(&vars).unwrap();
+        assert_eq!(c.api_keys_units, 320);
         assert_eq!(c.api_keys_max_stale, Duration::ZERO, "0 disables it");
         assert_eq!(c.marker_ttl, Duration::from_secs(7 * 86_400));
         assert_eq!(c.api_keys_cache_ttl, Duration::from_secs(5));

@@ -79,9 +79,10 @@ impl App {
                 .interceptor(metrics::CallTimer)
                 .build(),
         );
-        let keys = ApiKeyVerifier::new(
+        let keys = ApiKeyVerifier::with_units(
             secrets,
             config.api_keys_secret_id.clone(),
+            config.api_keys_units,
             config.api_keys_cache_ttl,
             config.api_keys_max_stale,
             clock.clone(),

@@ -215,8 +215,7 @@ impl KeySet {
     /// What `presented_key` is: the entries whose digest starts like its hash are compared
     /// with the whole hash in constant time, each of them whatever matches.
     pub fn lookup(&self, presented_key: &str) -> Lookup<'_> {
-        let digest: [u8; 32] = Sha256::digest(presented_key.as_bytes()).into();
-        match self.find(&digest) {
+        match self.find(&digest(presented_key)) {
             None => Lookup::Unknown,
             Some(entry) if entry.disabled => Lookup::Disabled,
             Some(entry) => Lookup::Found {
@@ -266,6 +265,28 @@ fn parse_entry(index: usize, value: serde_json::Value) -> Result<KeyEntry, Skipp
         disabled: entry.disabled,
         scopes: entry.scopes,
     })
+}
+
+/// The SHA-256 of a presented key.
+pub fn digest(presented_key: &str) -> [u8; 32] {
+    Sha256::digest(presented_key.as_bytes()).into()
+}
+
+/// The unit, of `units`, that holds the key with this digest: its first 32 bits scaled to
+/// `units`, so that hashes spread evenly over the units. `make api-key-entry` computes the same.
+pub fn unit_of(digest: &[u8; 32], units: usize) -> usize {
+    let first = u32::from_be_bytes([digest[0], digest[1], digest[2], digest[3]]);
+    ((u64::from(first) * units.max(1) as u64) >> 32) as usize
+}
+
+/// The secret of `unit` when the keys are spread over `units`: `secret_id` itself for one unit,
+/// else `secret_id/0000`, `secret_id/0001`, ... (one IAM resource, `secret_id/*`, covers them).
+pub fn unit_secret_id(secret_id: &str, unit: usize, units: usize) -> String {
+    if units <= 1 {
+        secret_id.to_owned()
+    } else {
+        format!("{secret_id}/{unit:04}")
+    }
 }
 
 /// Lowercase hex SHA-256 of a key: the form the secret stores.

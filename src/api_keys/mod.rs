@@ -1,9 +1,15 @@
-//! API keys: SHA-256 hashes in a Secrets Manager secret ([`format`]), cached in memory.
+//! API keys: SHA-256 hashes in Secrets Manager ([`format`]), cached in memory.
+//!
+//! The keys are in one secret, or spread over N secrets, the *units*: a key's unit follows from
+//! its hash ([`format::unit_of`]), and a request reads only its key's unit. The rules below hold
+//! for each unit on its own, with one bound across them.
 //!
 //! Caching rules:
 //! - the parsed secret is trusted for the configured TTL, then read again;
-//! - an unknown key may force an early read, at most once per [`MIN_FORCED_REFRESH_INTERVAL`],
-//!   so a new key works at once while a flood of bad keys cannot hammer Secrets Manager;
+//! - an unknown key may force an early read of its unit, at most once per
+//!   [`MIN_FORCED_REFRESH_INTERVAL`] per unit and once per [`MIN_FORCED_READ_SPACING`] across
+//!   all units, so a new key works at once while a flood of bad keys, spread over the units or
+//!   not, cannot hammer Secrets Manager;
 //! - when a read fails (Secrets Manager unavailable, refusing, or hanging), the last good key
 //!   set keeps serving for up to the configured maximum staleness after its TTL, with a
 //!   warning per read attempt; a secret whose content is unusable is never served around;
@@ -27,8 +33,11 @@ pub use format::{
 };
 use function_support::clock::SharedClock;
 
-/// An unknown key forces a fresh read of the secret at most this often.
+/// An unknown key forces a fresh read of its unit at most this often.
 pub const MIN_FORCED_REFRESH_INTERVAL: Duration = Duration::from_secs(10);
+/// Forced reads of different units are at least this far apart: at most 10 a second, whatever
+/// the number of units.
+pub const MIN_FORCED_READ_SPACING: Duration = Duration::from_millis(100);
 /// After a failed read of the secret, wait this long before trying again.
 pub const FAILURE_BACKOFF: Duration = Duration::from_secs(1);
 /// The read of the secret during init gives up after this long; the first request reads then.
@@ -73,21 +82,44 @@ struct RecentlyFailed;
 #[error("the read of the API-keys secret took longer than {0:?}")]
 struct ReadTimedOut(Duration);
 
-/// Verifies API keys against the cached secret.
+/// One secret of keys and what the function knows of it.
+struct Unit {
+    secret_id: String,
+    current: RwLock<Option<Snapshot>>,
+    refresh: Mutex<RefreshState>,
+}
+
+impl Unit {
+    fn new(secret_id: String) -> Self {
+        Self {
+            secret_id,
+            current: RwLock::new(None),
+            refresh: Mutex::new(RefreshState::default()),
+        }
+    }
+
+    fn cached(&self) -> Option<(Arc<KeySet>, ReadAt)> {
+        let guard = self.current.read().unwrap_or_else(|e| e.into_inner());
+        guard.as_ref().map(|s| (s.keys.clone(), s.fetched_at))
+    }
+}
+
+/// Verifies API keys against the cached secrets.
 pub struct ApiKeyVerifier {
     client: Client,
-    secret_id: String,
+    units: Vec<Unit>,
     ttl: Duration,
     max_stale: Duration,
     forced_refresh_interval: Duration,
     clock: SharedClock,
-    current: RwLock<Option<Snapshot>>,
-    refresh: Mutex<RefreshState>,
+    /// When the last forced read of any unit started.
+    last_forced_any: std::sync::Mutex<Option<ReadAt>>,
 }
 
 impl ApiKeyVerifier {
     /// `ttl`: how long a read is trusted. `max_stale`: how long past its TTL the last good read
     /// may serve while Secrets Manager fails (zero: never).
+    /// The keys are in the one secret `secret_id`.
     pub fn new(
         client: Client,
         secret_id: impl Into<String>,
@@ -95,16 +127,37 @@ impl ApiKeyVerifier {
         max_stale: Duration,
         clock: SharedClock,
     ) -> Self {
+        Self::with_units(client, secret_id, 1, ttl, max_stale, clock)
+    }
+
+    /// The keys are in `units` secrets: `secret_id` itself when `units` is 1, else
+    /// [`format::unit_secret_id`] of `secret_id` and each unit.
+    pub fn with_units(
+        client: Client,
+        secret_id: impl Into<String>,
+        units: usize,
+        ttl: Duration,
+        max_stale: Duration,
+        clock: SharedClock,
+    ) -> Self {
+        let secret_id = secret_id.into();
+        let units = (0..units.max(1))
+            .map(|unit| Unit::new(format::unit_secret_id(&secret_id, unit, units)))
+            .collect();
         Self {
             client,
-            secret_id: secret_id.into(),
+            units,
             ttl,
             max_stale,
             forced_refresh_interval: MIN_FORCED_REFRESH_INTERVAL,
             clock,
-            current: RwLock::new(None),
-            refresh: Mutex::new(RefreshState::default()),
+            last_forced_any: std::sync::Mutex::new(None),
         }
+    }
+
+    /// The unit that holds `presented_key`, if it is listed anywhere.
+    fn unit_of(&self, presented_key: &str) -> &Unit {
+        &self.units[format::unit_of(&format::digest(presented_key), self.units.len())]
     }
 
     fn elapsed_since(&self, at: ReadAt) -> Duration {
@@ -114,11 +167,12 @@ impl ApiKeyVerifier {
     /// Returns the account that owns `presented_key` if the key may use `scope`; otherwise
     /// `UnknownApiKey`, `DisabledApiKey` or `InsufficientScope`.
     pub async fn verify(&self, presented_key: &str, scope: &str) -> Result<AccountId, Error> {
-        let (keys, fetched_at) = self.fresh_keys().await?;
+        let unit = self.unit_of(presented_key);
+        let (keys, fetched_at) = self.fresh_keys(unit).await?;
         let found = match keys.lookup(presented_key) {
             Lookup::Unknown => {
                 // The key may have been added since the secret was read.
-                match self.forced_refresh(fetched_at).await {
+                match self.forced_refresh(unit, fetched_at).await {
                     Some(newer) => return authorize(newer.lookup(presented_key), scope),
                     None => Lookup::Unknown,
                 }
@@ -130,9 +184,14 @@ impl ApiKeyVerifier {
 
     /// Reads the secret now if nothing usable is cached, for at most [`INIT_READ_TIMEOUT`].
     /// Used at init, so the first request of a cold start does not wait for Secrets Manager; a
-    /// failure leaves the read to that request.
+    /// failure leaves the read to that request. With several units it reads none: which unit
+    /// the first request needs is not known before its key, and reading them all would cost
+    /// the cold start N reads.
     pub async fn warm_up(&self) -> Result<(), Error> {
-        match tokio::time::timeout(INIT_READ_TIMEOUT, self.fresh_keys()).await {
+        let [unit] = self.units.as_slice() else {
+            return Ok(());
+        };
+        match tokio::time::timeout(INIT_READ_TIMEOUT, self.fresh_keys(unit)).await {
             Ok(result) => result.map(|_| ()),
             Err(_) => Err(Error::Unavailable {
                 dependency: Dependency::SecretsManager,
@@ -141,36 +200,31 @@ impl ApiKeyVerifier {
         }
     }
 
-    fn cached(&self) -> Option<(Arc<KeySet>, ReadAt)> {
-        let guard = self.current.read().unwrap_or_else(|e| e.into_inner());
-        guard.as_ref().map(|s| (s.keys.clone(), s.fetched_at))
-    }
-
     /// The cached keys if within the TTL, otherwise a fresh read; when that read fails, the
     /// cached keys while within the allowed staleness.
-    async fn fresh_keys(&self) -> Result<(Arc<KeySet>, ReadAt), Error> {
+    async fn fresh_keys(&self, unit: &Unit) -> Result<(Arc<KeySet>, ReadAt), Error> {
         let fresh = |(_, at): &(Arc<KeySet>, ReadAt)| self.elapsed_since(*at) < self.ttl;
-        if let Some(hit) = self.cached().filter(fresh) {
+        if let Some(hit) = unit.cached().filter(fresh) {
             return Ok(hit);
         }
-        let mut state = self.refresh.lock().await;
+        let mut state = unit.refresh.lock().await;
         // Another request may have refreshed while this one waited for the lock.
-        if let Some(hit) = self.cached().filter(fresh) {
+        if let Some(hit) = unit.cached().filter(fresh) {
             return Ok(hit);
         }
-        match self.fetch(&mut state).await {
+        match self.fetch(unit, &mut state).await {
             Ok(read) => Ok(read),
-            Err(failure) => self.stale_or(failure),
+            Err(failure) => self.stale_or(unit, failure),
         }
     }
 
     /// The last good keys in place of a failed read, if the failure allows and they are not
     /// too old; the failure's error otherwise.
-    fn stale_or(&self, failure: ReadFailure) -> Result<(Arc<KeySet>, ReadAt), Error> {
+    fn stale_or(&self, unit: &Unit, failure: ReadFailure) -> Result<(Arc<KeySet>, ReadAt), Error> {
         let usable = |(_, at): &(Arc<KeySet>, ReadAt)| {
             self.elapsed_since(*at) < self.ttl.saturating_add(self.max_stale)
         };
-        match (failure.kind, self.cached().filter(usable)) {
+        match (failure.kind, unit.cached().filter(usable)) {
             (FailureKind::Call { .. }, Some(stale)) => {
                 metrics::count(Metric::StaleKeysServed);
                 Ok(stale)
@@ -179,13 +233,14 @@ impl ApiKeyVerifier {
         }
     }
 
-    /// Reads the secret again because a key was unknown, unless that was done less than
-    /// `forced_refresh_interval` ago. `seen` is when the keys the caller checked were read.
-    /// `None`: nothing newer (a failed read included: the caller's keys stand).
-    async fn forced_refresh(&self, seen: ReadAt) -> Option<Arc<KeySet>> {
-        let mut state = self.refresh.lock().await;
-        // Someone else read the secret after our caller's copy: use theirs.
-        if let Some((keys, _)) = self.cached().filter(|(_, at)| *at > seen) {
+    /// Reads the unit again because a key was unknown, unless that unit was read less than
+    /// `forced_refresh_interval` ago, or any unit less than [`MIN_FORCED_READ_SPACING`] ago.
+    /// `seen` is when the keys the caller checked were read. `None`: nothing newer (a failed
+    /// read included: the caller's keys stand).
+    async fn forced_refresh(&self, unit: &Unit, seen: ReadAt) -> Option<Arc<KeySet>> {
+        let mut state = unit.refresh.lock().await;
+        // Someone else read the unit after our caller's copy: use theirs.
+        if let Some((keys, _)) = unit.cached().filter(|(_, at)| *at > seen) {
             return Some(keys);
         }
         if state
@@ -194,11 +249,28 @@ impl ApiKeyVerifier {
         {
             return None;
         }
+        {
+            let mut last_any = self
+                .last_forced_any
+                .lock()
+                .unwrap_or_else(|e| e.into_inner());
+            if last_any.is_some_and(|t| self.elapsed_since(t) < MIN_FORCED_READ_SPACING) {
+                return None;
+            }
+            *last_any = Some(self.clock.monotonic());
+        }
         state.last_forced = Some(self.clock.monotonic());
-        self.fetch(&mut state).await.ok().map(|(keys, _)| keys)
+        self.fetch(unit, &mut state)
+            .await
+            .ok()
+            .map(|(keys, _)| keys)
     }
 
-    async fn fetch(&self, state: &mut RefreshState) -> Result<(Arc<KeySet>, ReadAt), ReadFailure> {
+    async fn fetch(
+        &self,
+        unit: &Unit,
+        state: &mut RefreshState,
+    ) -> Result<(Arc<KeySet>, ReadAt), ReadFailure> {
         if let Some((at, kind)) = state.last_failure
             && self.elapsed_since(at) < FAILURE_BACKOFF
         {
@@ -211,7 +283,7 @@ impl ApiKeyVerifier {
             };
             return Err(ReadFailure { kind, error });
         }
-        let read = self.read_secret().await;
+        let read = self.read_secret(unit).await;
         metrics::count(if read.is_ok() {
             Metric::KeyCacheRefreshes
         } else {
@@ -221,7 +293,7 @@ impl ApiKeyVerifier {
             Ok(keys) => {
                 let keys = Arc::new(keys);
                 let now = self.clock.monotonic();
-                *self.current.write().unwrap_or_else(|e| e.into_inner()) = Some(Snapshot {
+                *unit.current.write().unwrap_or_else(|e| e.into_inner()) = Some(Snapshot {
                     keys: keys.clone(),
                     fetched_at: now,
                 });
@@ -230,9 +302,9 @@ impl ApiKeyVerifier {
             }
             Err(failure) => {
                 state.last_failure = Some((self.clock.monotonic(), failure.kind));
-                if let (FailureKind::Call { .. }, Some((_, at))) = (failure.kind, self.cached()) {
+                if let (FailureKind::Call { .. }, Some((_, at))) = (failure.kind, unit.cached()) {
                     tracing::warn!(
-                        secretId = %self.secret_id,
+                        secretId = %unit.secret_id,
                         ageSeconds = self.elapsed_since(at).as_secs(),
                         maxStaleSeconds = self.max_stale.as_secs(),
                         error = %function_support::ErrorChain(&failure.error),
@@ -244,11 +316,11 @@ impl ApiKeyVerifier {
         }
     }
 
-    async fn read_secret(&self) -> Result<KeySet, ReadFailure> {
+    async fn read_secret(&self, unit: &Unit) -> Result<KeySet, ReadFailure> {
         let output = self
             .client
             .get_secret_value()
-            .secret_id(&self.secret_id)
+            .secret_id(&unit.secret_id)
             .send()
             .await
             .map_err(|e| {
@@ -265,7 +337,7 @@ impl ApiKeyVerifier {
         {
             metrics::count(Metric::ApiKeysSecretNearLimit);
             tracing::warn!(
-                secretId = %self.secret_id,
+                secretId = %unit.secret_id,
                 bytes = text.len(),
                 limitBytes = SECRET_VALUE_LIMIT_BYTES,
                 "the API-keys secret is near Secrets Manager's size limit; a write past it is refused, so remove disabled or unused keys (docs/api-keys.md)"
@@ -279,17 +351,17 @@ impl ApiKeyVerifier {
                 kind: FailureKind::Content,
                 error: Error::internal(
                     format!(
-                        "the API-keys secret {} is malformed; every request fails until it is fixed",
-                        self.secret_id
+                        "the API-keys secret {} is malformed; every request whose key it would hold fails until it is fixed",
+                        unit.secret_id
                     ),
                     e,
                 ),
             })?;
         for problem in &parsed.skipped {
-            tracing::error!(secretId = %self.secret_id, reason = %problem, "an entry of the API-keys secret is left out");
+            tracing::error!(secretId = %unit.secret_id, reason = %problem, "an entry of the API-keys secret is left out");
         }
         if parsed.keys.is_empty() {
-            tracing::warn!(secretId = %self.secret_id, "the API-keys secret lists no usable keys");
+            tracing::warn!(secretId = %unit.secret_id, "the API-keys secret lists no usable keys");
         }
         tracing::debug!(keys = parsed.keys.len(), "read the API-keys secret");
         Ok(parsed.keys)
@@ -506,6 +578,194 @@ mod tests {
         let chain = function_support::ErrorChain(&err).to_string();
         assert!(err.is_transient(), "{chain}");
         assert!(!chain.contains(&hash_key("good")[..12]), "{chain}");
+    }
+
+    /// Units: the secret ids a fake was asked for, in order.
+    fn secret_ids_read(fake: &FakeAws) -> Vec<String> {
+        fake.calls()
+            .iter()
+            .filter(|c| c.operation == "GetSecretValue")
+            .map(|c| {
+                let body: serde_json::Value = serde_json::from_str(&c.body).unwrap();
+                body["SecretId"].as_str().unwrap().to_owned()
+            })
+            .collect()
+    }
+
+    /// `count` keys named `prefix-<n>` in `unit` of `units`, each for account `acct_<n>`.
+    fn keys_in_unit(prefix: &str, unit: usize, units: usize, count: usize) -> Vec<String> {
+        (0..)
+            .map(|n| format!("{prefix}-{n}"))
+            .filter(|k| format::unit_of(&format::digest(k), units) == unit)
+            .take(count)
+            .collect()
+    }
+
+    /// A fake Secrets Manager holding `keys` spread over `units` under the secret id "s";
+    /// `broken` units answer a malformed secret.
+    fn fake_units(keys: Vec<String>, units: usize, broken: &'static [usize]) -> FakeAws {
+        FakeAws::new(move |call| {
+            let body: serde_json::Value = serde_json::from_str(&call.body).unwrap();
+            let id = body["SecretId"].as_str().unwrap().to_owned();
+            let unit = (0..units)
+                .find(|u| format::unit_secret_id("s", *u, units) == id)
+                .expect("a unit's secret id");
+            if broken.contains(&unit) {
+                return secret_value("not json");
+            }
+            let listed: Vec<(&str, &str)> = keys
+                .iter()
+                .filter(|k| format::unit_of(&format::digest(k), units) == unit)
+                .map(|k| (k.as_str(), "acct_1"))
+                .collect();
+            secret_value(&secret(&listed))
+        })
+    }
+
+    fn unit_verifier(fake: &FakeAws, units: usize) -> (ApiKeyVerifier, OffsetClock) {
+        let clock = OffsetClock::default();
+        let verifier = ApiKeyVerifier::with_units(
+            fake.secrets_manager(),
+            "s",
+            units,
+            Duration::from_secs(300),
+            Duration::from_secs(900),
+            Arc::new(clock.clone()),
+        );
+        (verifier, clock)
+    }
+
+    #[test]
+    fn keys_spread_evenly_over_the_units_and_one_unit_is_the_secret_itself() {
+        let units = 16;
+        let mut per_unit = vec![0usize; units];
+        for n in 0..16_000 {
+            per_unit[format::unit_of(&format::digest(&format!("key-{n}")), units)] += 1;
+        }
+        // 1,000 expected per unit; 5 standard deviations is about 160.
+        assert!(
+            per_unit.iter().all(|c| (840..=1160).contains(c)),
+            "{per_unit:?}"
+        );
+        assert_eq!(format::unit_of(&[0xff; 32], units), units - 1);
+        assert_eq!(format::unit_of(&[0; 32], units), 0);
+        assert_eq!(format::unit_of(&[0xff; 32], 1), 0);
+        assert_eq!(
+            format::unit_secret_id("prod/api-keys", 0, 1),
+            "prod/api-keys"
+        );
+        assert_eq!(
+            format::unit_secret_id("prod/api-keys", 7, 320),
+            "prod/api-keys/0007"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_request_reads_only_the_unit_of_its_key_and_init_reads_none() {
+        let units = 8;
+        let keys: Vec<String> = (0..units)
+            .flat_map(|u| keys_in_unit("k", u, units, 2))
+            .collect();
+        let fake = fake_units(keys.clone(), units, &[]);
+        let (verifier, _) = unit_verifier(&fake, units);
+        verifier.warm_up().await.unwrap();
+        assert_eq!(
+            fake.count("GetSecretValue"),
+            0,
+            "which unit is not known at init"
+        );
+
+        let in_unit_3 = keys_in_unit("k", 3, units, 2);
+        verifier.verify(&in_unit_3[0], SCOPE_DELETE).await.unwrap();
+        verifier.verify(&in_unit_3[1], SCOPE_DELETE).await.unwrap();
+        assert_eq!(secret_ids_read(&fake), ["s/0003"]);
+        verifier
+            .verify(&keys_in_unit("k", 5, units, 1)[0], SCOPE_DELETE)
+            .await
+            .unwrap();
+        assert_eq!(secret_ids_read(&fake), ["s/0003", "s/0005"]);
+    }
+
+    #[tokio::test]
+    async fn an_unknown_key_forces_a_read_of_its_unit_only() {
+        let units = 4;
+        let fake = fake_units(keys_in_unit("k", 1, units, 1), units, &[]);
+        let (verifier, _) = unit_verifier(&fake, units);
+        verifier
+            .verify(&keys_in_unit("k", 1, units, 1)[0], SCOPE_DELETE)
+            .await
+            .unwrap();
+        let unknown_in_2 = keys_in_unit("unknown", 2, units, 1);
+        assert!(matches!(
+            verifier.verify(&unknown_in_2[0], SCOPE_DELETE).await,
+            Err(Error::UnknownApiKey)
+        ));
+        // Unit 2's first read fills its cache; it is not forced again within the interval.
+        assert_eq!(secret_ids_read(&fake), ["s/0001", "s/0002", "s/0002"]);
+    }
+
+    #[tokio::test]
+    async fn a_flood_of_unknown_keys_over_every_unit_forces_reads_at_most_ten_a_second() {
+        let units = 64;
+        let fake = fake_units(vec![], units, &[]);
+        let (verifier, clock) = unit_verifier(&fake, units);
+        // Fill every unit's cache first, as a busy environment would have.
+        for unit in 0..units {
+            let key = &keys_in_unit("fill", unit, units, 1)[0];
+            let _ = verifier.verify(key, SCOPE_DELETE).await;
+            clock.advance(MIN_FORCED_READ_SPACING);
+        }
+        let before = fake.count("GetSecretValue");
+        assert!(before >= units, "each unit read at least once: {before}");
+        // Past the per-unit interval: every unit may be forced again, but not all at once.
+        clock.advance(MIN_FORCED_REFRESH_INTERVAL);
+        for unit in 0..units {
+            for key in keys_in_unit("flood", unit, units, 3) {
+                assert!(verifier.verify(&key, SCOPE_DELETE).await.is_err());
+            }
+        }
+        assert_eq!(
+            fake.count("GetSecretValue") - before,
+            1,
+            "one forced read, then the spacing holds while no time passes"
+        );
+        for _ in 0..10 {
+            clock.advance(MIN_FORCED_READ_SPACING);
+            for unit in 0..units {
+                let _ = verifier
+                    .verify(&keys_in_unit("flood", unit, units, 1)[0], SCOPE_DELETE)
+                    .await;
+            }
+        }
+        assert_eq!(
+            fake.count("GetSecretValue") - before,
+            11,
+            "at most one per spacing"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_malformed_unit_fails_only_the_keys_it_would_hold() {
+        let units = 4;
+        let good = keys_in_unit("k", 0, units, 1);
+        let in_broken = keys_in_unit("k", 2, units, 1);
+        let fake = fake_units([good.clone(), in_broken.clone()].concat(), units, &[2]);
+        let (verifier, _) = unit_verifier(&fake, units);
+        let err = verifier
+            .verify(&in_broken[0], SCOPE_DELETE)
+            .await
+            .unwrap_err();
+        assert!(matches!(err, Error::Internal { .. }), "{err:?}");
+        let chain = function_support::ErrorChain(&err).to_string();
+        assert!(chain.contains("s/0002"), "{chain}");
+        assert_eq!(
+            verifier
+                .verify(&good[0], SCOPE_DELETE)
+                .await
+                .unwrap()
+                .as_str(),
+            "acct_1"
+        );
     }
 
     /// A secret at 80% of Secrets Manager's 65,536 bytes is counted (and warned about) on each

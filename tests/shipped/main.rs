@@ -22,3 +22,4 @@ mod logs;
 mod metrics;
 mod profile;
 mod soak;
+mod units;
