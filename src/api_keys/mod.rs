@@ -13,7 +13,9 @@
 //! - when a read fails (Secrets Manager unavailable, refusing, or hanging), the last good key
 //!   set keeps serving for up to the configured maximum staleness after its TTL, with a
 //!   warning per read attempt; a secret whose content is unusable is never served around;
-//! - after a failed read no other read is tried for [`FAILURE_BACKOFF`];
+//! - after a failed read no other read of that unit is tried for [`FAILURE_BACKOFF`], and after
+//!   a transient one (Secrets Manager unavailable or throttling) no read of any unit: an outage
+//!   costs one read a second per environment, not one per unit;
 //! - only one read is in flight at a time.
 
 pub mod format;
@@ -114,6 +116,8 @@ pub struct ApiKeyVerifier {
     clock: SharedClock,
     /// When the last forced read of any unit started.
     last_forced_any: std::sync::Mutex<Option<ReadAt>>,
+    /// When a read of any unit last failed transiently, until a read succeeds.
+    last_transient_failure_any: std::sync::Mutex<Option<ReadAt>>,
 }
 
 impl ApiKeyVerifier {
@@ -152,6 +156,7 @@ impl ApiKeyVerifier {
             forced_refresh_interval: MIN_FORCED_REFRESH_INTERVAL,
             clock,
             last_forced_any: std::sync::Mutex::new(None),
+            last_transient_failure_any: std::sync::Mutex::new(None),
         }
     }
 
@@ -271,8 +276,16 @@ impl ApiKeyVerifier {
         unit: &Unit,
         state: &mut RefreshState,
     ) -> Result<(Arc<KeySet>, ReadAt), ReadFailure> {
-        if let Some((at, kind)) = state.last_failure
-            && self.elapsed_since(at) < FAILURE_BACKOFF
+        let transient = FailureKind::Call { transient: true };
+        let other_unit_failed = *self
+            .last_transient_failure_any
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        let recent = |(at, _): &(ReadAt, FailureKind)| self.elapsed_since(*at) < FAILURE_BACKOFF;
+        if let Some((_, kind)) = state
+            .last_failure
+            .filter(recent)
+            .or(other_unit_failed.map(|at| (at, transient)).filter(recent))
         {
             let error = match kind {
                 FailureKind::Call { transient: true } => Error::Unavailable {
@@ -289,6 +302,13 @@ impl ApiKeyVerifier {
         } else {
             Metric::KeyCacheRefreshFailures
         });
+        *self
+            .last_transient_failure_any
+            .lock()
+            .unwrap_or_else(|e| e.into_inner()) = match &read {
+            Err(failure) if failure.kind == transient => Some(self.clock.monotonic()),
+            _ => None,
+        };
         match read {
             Ok(keys) => {
                 let keys = Arc::new(keys);
@@ -741,6 +761,44 @@ mod tests {
             fake.count("GetSecretValue") - before,
             11,
             "at most one per spacing"
+        );
+    }
+
+    #[tokio::test]
+    async fn while_secrets_manager_is_unavailable_one_read_a_second_is_tried_whatever_the_units() {
+        let units = 16;
+        let fake = FakeAws::new(|_| Reply::error(503, "InternalServiceError"));
+        let (verifier, clock) = unit_verifier(&fake, units);
+        for unit in 0..units {
+            let err = verifier
+                .verify(&keys_in_unit("k", unit, units, 1)[0], SCOPE_DELETE)
+                .await
+                .unwrap_err();
+            assert!(err.is_transient(), "unit {unit}: {err:?}");
+        }
+        let first = fake.count("GetSecretValue");
+        assert!(first >= 1);
+        assert_eq!(
+            secret_ids_read(&fake)
+                .iter()
+                .collect::<std::collections::BTreeSet<_>>()
+                .len(),
+            1,
+            "one unit tried, the others backed off with it: {:?}",
+            secret_ids_read(&fake)
+        );
+        // Another unit tries first this time: the one tried before, whose own failure is now
+        // old, still backs off with the newer failure of the other.
+        clock.advance(FAILURE_BACKOFF);
+        for unit in (0..units).rev() {
+            let _ = verifier
+                .verify(&keys_in_unit("k", unit, units, 1)[0], SCOPE_DELETE)
+                .await;
+        }
+        assert_eq!(
+            fake.count("GetSecretValue") - first,
+            first,
+            "one more read: {first}"
         );
     }
 
