@@ -16,7 +16,7 @@
 //! - after a failed read no other read of that unit is tried for [`FAILURE_BACKOFF`], and after
 //!   a transient one (Secrets Manager unavailable or throttling) no read of any unit: an outage
 //!   costs one read a second per environment, not one per unit;
-//! - only one read is in flight at a time.
+//! - only one read of a unit is in flight at a time.
 
 pub mod format;
 
