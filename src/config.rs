@@ -62,6 +62,12 @@ pub enum ConfigError {
         name: &'static str,
         reason: integrations_table::InvalidIntegrationId,
     },
+    /// The units' secret ids are `<API_KEYS_SECRET_ID>/<unit>`: an ARN (whose name ends in
+    /// Secrets Manager's random suffix) cannot start them.
+    #[error(
+        "API_KEYS_SECRET_ID must be the name the units' secrets start with, not an ARN, when API_KEYS_UNITS is above 1"
+    )]
+    UnitsNeedAName,
 }
 
 impl Config {
@@ -73,7 +79,7 @@ impl Config {
     /// Reads configuration through `lookup`, so tests need not touch the process environment.
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let env = Env::new(lookup);
-        Ok(Self {
+        let config = Self {
             table_name: env.required("TABLE_NAME")?,
             api_keys_secret_id: env.required("API_KEYS_SECRET_ID")?,
             marker_ttl: Duration::from_secs(
@@ -119,7 +125,11 @@ impl Config {
                 .optional("METRICS_SERVICE")
                 .or_else(|| env.optional("AWS_LAMBDA_FUNCTION_NAME"))
                 .unwrap_or_else(|| crate::metrics::DEFAULT_SERVICE.to_owned()),
-        })
+        };
+        if config.api_keys_units > 1 && config.api_keys_secret_id.starts_with("arn:") {
+            return Err(ConfigError::UnitsNeedAName);
+        }
+        Ok(config)
     }
 }
 
@@ -216,6 +226,15 @@ mod tests {
         ]);
         let c = config(&vars).unwrap();
         assert_eq!(c.api_keys_units, 320);
+        let arn = "arn:aws:secretsmanager:us-east-1:123456789012:secret:keys-AbCdEf";
+        let mut vars = vec![("TABLE_NAME", "t"), ("API_KEYS_SECRET_ID", arn)];
+        assert!(config(&vars).is_ok(), "one secret may be named by its ARN");
+        vars.push(("API_KEYS_UNITS", "2"));
+        let err = config(&vars).unwrap_err().to_string();
+        assert!(
+            err.contains("API_KEYS_SECRET_ID") && err.contains("ARN"),
+            "{err}"
+        );
         assert_eq!(c.api_keys_max_stale, Duration::ZERO, "0 disables it");
         assert_eq!(c.marker_ttl, Duration::from_secs(7 * 86_400));
         assert_eq!(c.api_keys_cache_ttl, Duration::from_secs(5));
