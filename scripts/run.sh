@@ -152,7 +152,9 @@ build_for_tests() {
 # lower priority, so the tests' timing keeps its margins.
 run_test() {
   local started=$SECONDS
-  step_bg "build (every test target, then the shipped binaries; release profile)" build_for_tests
+  local build="build (every test target, then the shipped binaries; release profile)"
+  local lint="lint (make lint: rustfmt, clippy on every target and feature)"
+  step_bg "$build" build_for_tests
   services_for_this_run
   step "cfn-lint" cfn-lint template.yaml
   step "cfn-lint with a customer-managed key" cfn-lint template.yaml \
@@ -163,13 +165,13 @@ run_test() {
   step "api-key-entry tests" python3 scripts/tests/test_api_key_entry.py
   step "stream-poller tests (make dev's event source mapping)" "$VENV_PY" scripts/tests/test_stream_poller.py
   step "Secrets Manager stand-in tests (the 65,536-byte limit)" "$VENV_PY" scripts/tests/test_secrets_manager_limit.py
-  step_wait "build (every test target, then the shipped binaries; release profile)"
-  step_bg "lint (make lint: rustfmt, clippy on every target and feature)" nice -n 10 make -s lint
+  step_wait "$build"
+  step_bg "$lint" nice -n 10 make -s lint
   step "cargo test (unit, integration, shipped binaries, doctests)" \
     env SHIPPED_BINARY="$SHIPPED_BINARY" SHIPPED_REVOKE_BINARY="$SHIPPED_REVOKE_BINARY" \
     cargo test "${TEST_ARGS[@]}" --no-fail-fast
   step "contract test (schemathesis through cargo lambda watch)" bash scripts/contract-test.sh
-  step_wait "lint (make lint: rustfmt, clippy on every target and feature)"
+  step_wait "$lint"
   if (( ${#failed[@]} )); then echo "test: failed: ${failed[*]}"; fi
   echo "steps: $((steps - ${#failed[@]})) passed, ${#failed[@]} failed, in $((SECONDS - started)) s"
   (( ${#failed[@]} == 0 ))

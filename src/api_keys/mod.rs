@@ -160,11 +160,6 @@ impl ApiKeyVerifier {
         }
     }
 
-    /// The unit that holds `presented_key`, if it is listed anywhere.
-    fn unit_of(&self, presented_key: &str) -> &Unit {
-        &self.units[format::unit_of(&format::digest(presented_key), self.units.len())]
-    }
-
     fn elapsed_since(&self, at: ReadAt) -> Duration {
         self.clock.monotonic().saturating_sub(at)
     }
@@ -172,13 +167,15 @@ impl ApiKeyVerifier {
     /// Returns the account that owns `presented_key` if the key may use `scope`; otherwise
     /// `UnknownApiKey`, `DisabledApiKey` or `InsufficientScope`.
     pub async fn verify(&self, presented_key: &str, scope: &str) -> Result<AccountId, Error> {
-        let unit = self.unit_of(presented_key);
+        // Hashed once: the hash picks the unit and is what the unit's entries are compared with.
+        let digest = format::digest(presented_key);
+        let unit = &self.units[format::unit_of(&digest, self.units.len())];
         let (keys, fetched_at) = self.fresh_keys(unit).await?;
-        let found = match keys.lookup(presented_key) {
+        let found = match keys.lookup_digest(&digest) {
             Lookup::Unknown => {
                 // The key may have been added since the secret was read.
                 match self.forced_refresh(unit, fetched_at).await {
-                    Some(newer) => return authorize(newer.lookup(presented_key), scope),
+                    Some(newer) => return authorize(newer.lookup_digest(&digest), scope),
                     None => Lookup::Unknown,
                 }
             }
@@ -414,16 +411,22 @@ mod tests {
         Reply::ok(json!({"Name": "s", "SecretString": text}).to_string())
     }
 
-    fn verifier(fake: &FakeAws, ttl: Duration) -> (ApiKeyVerifier, OffsetClock) {
+    /// A verifier of the keys in the secret "s" spread over `units`, on a clock of its own.
+    fn verifier_of(fake: &FakeAws, ttl: Duration, units: usize) -> (ApiKeyVerifier, OffsetClock) {
         let clock = OffsetClock::default();
-        let verifier = ApiKeyVerifier::new(
+        let verifier = ApiKeyVerifier::with_units(
             fake.secrets_manager(),
             "s",
+            units,
             ttl,
             Duration::from_secs(900),
             Arc::new(clock.clone()),
         );
         (verifier, clock)
+    }
+
+    fn verifier(fake: &FakeAws, ttl: Duration) -> (ApiKeyVerifier, OffsetClock) {
+        verifier_of(fake, ttl, 1)
     }
 
     #[tokio::test]
@@ -600,19 +603,22 @@ mod tests {
         assert!(!chain.contains(&hash_key("good")[..12]), "{chain}");
     }
 
+    /// The secret id a GetSecretValue call asked for.
+    fn secret_id(call: &test_support::fake_aws::Call) -> String {
+        let body: serde_json::Value = serde_json::from_str(&call.body).unwrap();
+        body["SecretId"].as_str().unwrap().to_owned()
+    }
+
     /// Units: the secret ids a fake was asked for, in order.
     fn secret_ids_read(fake: &FakeAws) -> Vec<String> {
         fake.calls()
             .iter()
             .filter(|c| c.operation == "GetSecretValue")
-            .map(|c| {
-                let body: serde_json::Value = serde_json::from_str(&c.body).unwrap();
-                body["SecretId"].as_str().unwrap().to_owned()
-            })
+            .map(secret_id)
             .collect()
     }
 
-    /// `count` keys named `prefix-<n>` in `unit` of `units`, each for account `acct_<n>`.
+    /// `count` keys named `prefix-<n>` that belong to `unit` of `units`.
     fn keys_in_unit(prefix: &str, unit: usize, units: usize, count: usize) -> Vec<String> {
         (0..)
             .map(|n| format!("{prefix}-{n}"))
@@ -625,8 +631,7 @@ mod tests {
     /// `broken` units answer a malformed secret.
     fn fake_units(keys: Vec<String>, units: usize, broken: &'static [usize]) -> FakeAws {
         FakeAws::new(move |call| {
-            let body: serde_json::Value = serde_json::from_str(&call.body).unwrap();
-            let id = body["SecretId"].as_str().unwrap().to_owned();
+            let id = secret_id(call);
             let unit = (0..units)
                 .find(|u| format::unit_secret_id("s", *u, units) == id)
                 .expect("a unit's secret id");
@@ -643,16 +648,7 @@ mod tests {
     }
 
     fn unit_verifier(fake: &FakeAws, units: usize) -> (ApiKeyVerifier, OffsetClock) {
-        let clock = OffsetClock::default();
-        let verifier = ApiKeyVerifier::with_units(
-            fake.secrets_manager(),
-            "s",
-            units,
-            Duration::from_secs(300),
-            Duration::from_secs(900),
-            Arc::new(clock.clone()),
-        );
-        (verifier, clock)
+        verifier_of(fake, Duration::from_secs(300), units)
     }
 
     #[test]

@@ -4,7 +4,7 @@
 use disconnect_integration::api_keys::format::{digest, unit_of, unit_secret_id};
 use test_support::local::{hash_key, sdk_config, secret_json, unique};
 
-use crate::binary::{ACCOUNT, KEY, OTHER_KEY, Stage, http_api};
+use crate::binary::{ACCOUNT, KEY, OTHER_KEY, Shipped, Stage, http_api};
 
 const UNITS: usize = 4;
 
@@ -35,7 +35,7 @@ async fn units(keys: &[(&str, &str)], broken: &[usize]) -> String {
     base
 }
 
-fn status(function: &crate::binary::Shipped, key: &str) -> u16 {
+fn status(function: &Shipped, key: &str) -> u16 {
     let event = http_api(
         "DELETE",
         "/v1/integration/int_units_missing",
@@ -44,17 +44,32 @@ fn status(function: &crate::binary::Shipped, key: &str) -> u16 {
     function.invoke(&event).status
 }
 
-#[tokio::test]
-async fn keys_in_different_units_each_pass_and_an_unknown_key_is_refused() {
+/// The units of KEY and OTHER_KEY, which must differ for these tests to mean anything.
+fn units_of_the_two_keys() -> (usize, usize) {
     let (key_unit, other_unit) = (
         unit_of(&digest(KEY), UNITS),
         unit_of(&digest(OTHER_KEY), UNITS),
     );
-    assert_ne!(key_unit, other_unit, "pick keys of two units for this test");
+    assert_ne!(
+        key_unit, other_unit,
+        "pick keys of two units for these tests"
+    );
+    (key_unit, other_unit)
+}
+
+/// The binary on a stage of its own, reading KEY and OTHER_KEY from `UNITS` units, of which
+/// `broken` are malformed.
+async fn start_on_units(broken: &[usize]) -> Shipped {
     let stage = Stage::new().await;
-    let base = units(&[(KEY, ACCOUNT), (OTHER_KEY, "acct_other")], &[]).await;
+    let base = units(&[(KEY, ACCOUNT), (OTHER_KEY, "acct_other")], broken).await;
     let units = UNITS.to_string();
-    let mut function = stage.start(&[("API_KEYS_SECRET_ID", &base), ("API_KEYS_UNITS", &units)]);
+    stage.start(&[("API_KEYS_SECRET_ID", &base), ("API_KEYS_UNITS", &units)])
+}
+
+#[tokio::test]
+async fn keys_in_different_units_each_pass_and_an_unknown_key_is_refused() {
+    let (key_unit, other_unit) = units_of_the_two_keys();
+    let mut function = start_on_units(&[]).await;
 
     // 404: the key passed and the integration does not exist; 401: the key did not.
     assert_eq!(status(&function, KEY), 404, "KEY, in unit {key_unit}");
@@ -88,15 +103,8 @@ async fn keys_in_different_units_each_pass_and_an_unknown_key_is_refused() {
 
 #[tokio::test]
 async fn a_malformed_unit_fails_only_its_own_keys() {
-    let (key_unit, other_unit) = (
-        unit_of(&digest(KEY), UNITS),
-        unit_of(&digest(OTHER_KEY), UNITS),
-    );
-    assert_ne!(key_unit, other_unit, "pick keys of two units for this test");
-    let stage = Stage::new().await;
-    let base = units(&[(KEY, ACCOUNT), (OTHER_KEY, "acct_other")], &[other_unit]).await;
-    let units = UNITS.to_string();
-    let mut function = stage.start(&[("API_KEYS_SECRET_ID", &base), ("API_KEYS_UNITS", &units)]);
+    let (_, other_unit) = units_of_the_two_keys();
+    let mut function = start_on_units(&[other_unit]).await;
 
     assert_eq!(status(&function, OTHER_KEY), 500, "its unit is malformed");
     assert_eq!(

@@ -27,24 +27,17 @@ const FUNCTIONS: [&str; 2] = ["disconnect-integration", "revoke-tokens"];
 
 /// Each workspace crate and the workspace crates it depends on, with the dependency's kind.
 fn graph() -> BTreeMap<String, Vec<(String, String)>> {
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
-    let output = std::process::Command::new(cargo)
-        .args([
+    let stdout = crate::cargo::stdout(
+        &repo_root(),
+        &[
             "metadata",
             "--format-version",
             "1",
             "--no-deps",
             "--offline",
-        ])
-        .current_dir(repo_root())
-        .output()
-        .expect("run cargo metadata");
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
+        ],
     );
-    let metadata: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let metadata: Value = serde_json::from_slice(&stdout).unwrap();
     let members: Vec<String> = metadata["packages"]
         .as_array()
         .unwrap()

@@ -13,20 +13,13 @@ use test_support::local::{repo_root, template};
 
 /// `name@version` -> its features, for each crate `cargo tree` shows from `folder`.
 fn features(folder: &Path, args: &[&str]) -> BTreeMap<String, String> {
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
-    let output = std::process::Command::new(cargo)
-        .args(["tree", "--offline", "--locked", "--prefix", "none"])
-        .args(["--format", "{p} [{f}]"])
-        .args(args)
-        .current_dir(folder)
-        .output()
-        .expect("run cargo tree");
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8(output.stdout)
+    let tree = [
+        ["tree", "--offline", "--locked", "--prefix", "none"].as_slice(),
+        &["--format", "{p} [{f}]"],
+        args,
+    ]
+    .concat();
+    String::from_utf8(crate::cargo::stdout(folder, &tree))
         .unwrap()
         .lines()
         .filter(|line| !line.is_empty())
