@@ -251,3 +251,46 @@ async fn a_disabled_key_and_the_entries_left_out_are_logged_without_key_material
     );
     assert_no_secrets(&function.all_output(), "left-out entries");
 }
+
+/// At 80% of Secrets Manager's 65,536 bytes (52,429), each read of the API-keys secret logs a
+/// WARN line with the size, never the content, and counts `ApiKeysSecretNearLimit`, which the
+/// template's alarm watches.
+#[tokio::test]
+async fn a_secret_near_the_size_limit_is_warned_about_with_its_size_and_counted() {
+    let stage = Stage::new().await;
+    let listed = test_support::local::secret_json(&[(KEY, ACCOUNT)]);
+    // Whitespace inside the object pads the value to exactly 80% of the limit, rounded up.
+    let padded = format!("{{{}{}", " ".repeat(52_429 - listed.len()), &listed[1..]);
+    assert_eq!(padded.len(), 52_429);
+    stage.secret.set_string(&padded).await;
+    let mut function = stage.start(&[]);
+
+    let answer = function.invoke(&http_api(
+        "DELETE",
+        "/v1/integration/int_near_limit_missing",
+        &[("x-api-key", KEY)],
+    ));
+    assert_eq!(answer.status, 404, "the key still works: {}", answer.body);
+    function.stop();
+
+    let lines = function.log_lines();
+    let warned: Vec<&Value> = lines
+        .iter()
+        .filter(|l| {
+            l["level"] == "WARN"
+                && l["message"]
+                    .as_str()
+                    .is_some_and(|m| m.contains("near Secrets Manager's size limit"))
+        })
+        .collect();
+    assert_eq!(warned.len(), 1, "one read at init: {lines:#?}");
+    assert_eq!(warned[0]["bytes"], 52_429);
+    assert_eq!(warned[0]["limitBytes"], 65_536);
+    let documents = function.metric_documents();
+    assert_eq!(
+        documents[0]["ApiKeysSecretNearLimit"], 1.0,
+        "{:#}",
+        documents[0]
+    );
+    assert_no_secrets(&function.all_output(), "a secret near the limit");
+}
