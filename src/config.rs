@@ -6,6 +6,9 @@ use function_support::env::{Env, EnvError};
 use function_support::tls::EXTRA_CA_VARIABLE;
 use integrations_table::IntegrationId;
 
+use crate::api_keys::Layout;
+use crate::api_keys::layout::{LayoutError, MAX_UNITS};
+
 pub const DEFAULT_MARKER_TTL_DAYS: u64 = 90;
 pub const DEFAULT_API_KEYS_CACHE_TTL_SECONDS: u64 = 300;
 pub const DEFAULT_API_KEYS_MAX_STALE_SECONDS: u64 = 900;
@@ -15,19 +18,18 @@ const MAX_REQUEST_DEADLINE_MS: u64 = 25_000;
 const MAX_MARKER_TTL_DAYS: u64 = 3650;
 const MAX_API_KEYS_CACHE_TTL_SECONDS: u64 = 86_400;
 const MAX_API_KEYS_MAX_STALE_SECONDS: u64 = 86_400;
-/// 10,000 units hold about 3.9 million keys at 80% of the size limit (docs/api-keys.md).
-const MAX_API_KEYS_UNITS: u64 = 10_000;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Config {
     /// `TABLE_NAME`: the one DynamoDB table of integrations, tokens and markers.
     pub table_name: String,
-    /// `API_KEYS_SECRET_ID`: name or ARN of the Secrets Manager secret that lists API-key hashes;
-    /// with several units, the name their secrets start with (`<id>/0000`, ...).
-    pub api_keys_secret_id: String,
-    /// `API_KEYS_UNITS`: how many secrets the keys are spread over, by their hash (1: the one
-    /// secret `API_KEYS_SECRET_ID`).
-    pub api_keys_units: usize,
+    /// `API_KEYS_SECRET_ID` and `API_KEYS_UNITS`: where the API-key hashes are. The name or ARN
+    /// of the one secret that lists them; or, with `API_KEYS_UNITS` above 1, the name their
+    /// units' secrets start with (`<id>/0000`, ...).
+    pub api_keys: Layout,
+    /// `API_KEYS_PREVIOUS_SECRET_ID` and `API_KEYS_PREVIOUS_UNITS`: while keys move to
+    /// `api_keys`, where they were; read for the hashes `api_keys` does not list.
+    pub api_keys_previous: Option<Layout>,
     /// `MARKER_TTL_DAYS`: how long a disconnect marker lives.
     pub marker_ttl: Duration,
     /// `API_KEYS_CACHE_TTL_SECONDS`: how long the parsed API-keys secret is trusted.
@@ -62,12 +64,18 @@ pub enum ConfigError {
         name: &'static str,
         reason: integrations_table::InvalidIntegrationId,
     },
-    /// The units' secret ids are `<API_KEYS_SECRET_ID>/<unit>`: an ARN (whose name ends in
-    /// Secrets Manager's random suffix) cannot start them.
+    #[error("{secret_id} and {units}: {source}")]
+    Layout {
+        secret_id: &'static str,
+        units: &'static str,
+        source: LayoutError,
+    },
+    #[error("API_KEYS_PREVIOUS_UNITS is set, but not API_KEYS_PREVIOUS_SECRET_ID")]
+    PreviousUnitsWithoutSecret,
     #[error(
-        "API_KEYS_SECRET_ID must be the name the units' secrets start with, not an ARN, when API_KEYS_UNITS is above 1"
+        "API_KEYS_PREVIOUS_SECRET_ID and API_KEYS_PREVIOUS_UNITS name the layout API_KEYS_SECRET_ID and API_KEYS_UNITS already read"
     )]
-    UnitsNeedAName,
+    PreviousIsCurrent,
 }
 
 impl Config {
@@ -81,7 +89,18 @@ impl Config {
         let env = Env::new(lookup);
         let config = Self {
             table_name: env.required("TABLE_NAME")?,
-            api_keys_secret_id: env.required("API_KEYS_SECRET_ID")?,
+            api_keys: layout(&env, "API_KEYS_SECRET_ID", "API_KEYS_UNITS")?,
+            api_keys_previous: match env.optional("API_KEYS_PREVIOUS_SECRET_ID") {
+                Some(_) => Some(layout(
+                    &env,
+                    "API_KEYS_PREVIOUS_SECRET_ID",
+                    "API_KEYS_PREVIOUS_UNITS",
+                )?),
+                None if env.optional("API_KEYS_PREVIOUS_UNITS").is_some() => {
+                    return Err(ConfigError::PreviousUnitsWithoutSecret);
+                }
+                None => None,
+            },
             marker_ttl: Duration::from_secs(
                 86_400
                     * env.number(
@@ -90,7 +109,6 @@ impl Config {
                         1..=MAX_MARKER_TTL_DAYS,
                     )?,
             ),
-            api_keys_units: env.number("API_KEYS_UNITS", 1, 1..=MAX_API_KEYS_UNITS)? as usize,
             api_keys_cache_ttl: Duration::from_secs(env.number(
                 "API_KEYS_CACHE_TTL_SECONDS",
                 DEFAULT_API_KEYS_CACHE_TTL_SECONDS,
@@ -126,11 +144,26 @@ impl Config {
                 .or_else(|| env.optional("AWS_LAMBDA_FUNCTION_NAME"))
                 .unwrap_or_else(|| crate::metrics::DEFAULT_SERVICE.to_owned()),
         };
-        if config.api_keys_units > 1 && config.api_keys_secret_id.starts_with("arn:") {
-            return Err(ConfigError::UnitsNeedAName);
+        if config.api_keys_previous.as_ref() == Some(&config.api_keys) {
+            return Err(ConfigError::PreviousIsCurrent);
         }
         Ok(config)
     }
+}
+
+/// The layout named by a secret id variable and a units variable (default 1).
+fn layout(
+    env: &Env<impl Fn(&str) -> Option<String>>,
+    secret_id: &'static str,
+    units: &'static str,
+) -> Result<Layout, ConfigError> {
+    let id = env.required(secret_id)?;
+    let count = env.number(units, 1, 1..=MAX_UNITS as u64)? as usize;
+    Layout::new(id, count).map_err(|source| ConfigError::Layout {
+        secret_id,
+        units,
+        source,
+    })
 }
 
 #[cfg(test)]
@@ -167,7 +200,8 @@ mod tests {
         assert_eq!(c.api_keys_max_stale, Duration::from_secs(900));
         assert_eq!(c.request_deadline, Duration::from_secs(8));
         assert_eq!(c.panic_probe, None);
-        assert_eq!(c.api_keys_units, 1, "one secret, as before units");
+        assert_eq!(c.api_keys, Layout::one("s"), "one secret, as before units");
+        assert_eq!(c.api_keys_previous, None);
     }
 
     #[test]
@@ -225,7 +259,7 @@ mod tests {
             ("API_KEYS_UNITS", "320"),
         ]);
         let c = config(&vars).unwrap();
-        assert_eq!(c.api_keys_units, 320);
+        assert_eq!(c.api_keys, Layout::new("s", 320).unwrap());
         let arn = "arn:aws:secretsmanager:us-east-1:123456789012:secret:keys-AbCdEf";
         let mut vars = vec![("TABLE_NAME", "t"), ("API_KEYS_SECRET_ID", arn)];
         assert!(config(&vars).is_ok(), "one secret may be named by its ARN");
@@ -238,5 +272,68 @@ mod tests {
         assert_eq!(c.api_keys_max_stale, Duration::ZERO, "0 disables it");
         assert_eq!(c.marker_ttl, Duration::from_secs(7 * 86_400));
         assert_eq!(c.api_keys_cache_ttl, Duration::from_secs(5));
+    }
+
+    #[test]
+    fn a_previous_layout_is_read_only_when_named_and_never_the_current_one() {
+        let base = [
+            ("TABLE_NAME", "t"),
+            ("API_KEYS_SECRET_ID", "prod/keys"),
+            ("API_KEYS_UNITS", "320"),
+        ];
+        let arn = "arn:aws:secretsmanager:us-east-1:123456789012:secret:keys-AbCdEf";
+        let with = |extra: &[(&'static str, &'static str)]| {
+            let mut vars = base.to_vec();
+            vars.extend_from_slice(extra);
+            config(&vars)
+        };
+        assert_eq!(with(&[]).unwrap().api_keys_previous, None);
+        assert_eq!(
+            with(&[("API_KEYS_PREVIOUS_SECRET_ID", arn)])
+                .unwrap()
+                .api_keys_previous,
+            Some(Layout::one(arn)),
+            "from the one secret, named by its ARN"
+        );
+        assert_eq!(
+            with(&[
+                ("API_KEYS_PREVIOUS_SECRET_ID", "prod/old-keys"),
+                ("API_KEYS_PREVIOUS_UNITS", "160"),
+            ])
+            .unwrap()
+            .api_keys_previous,
+            Some(Layout::new("prod/old-keys", 160).unwrap()),
+            "from fewer units"
+        );
+        for (extra, named) in [
+            (
+                &[("API_KEYS_PREVIOUS_UNITS", "2")][..],
+                "API_KEYS_PREVIOUS_SECRET_ID",
+            ),
+            (
+                &[
+                    ("API_KEYS_PREVIOUS_SECRET_ID", arn),
+                    ("API_KEYS_PREVIOUS_UNITS", "2"),
+                ][..],
+                "ARN",
+            ),
+            (
+                &[
+                    ("API_KEYS_PREVIOUS_SECRET_ID", "prod/keys"),
+                    ("API_KEYS_PREVIOUS_UNITS", "320"),
+                ][..],
+                "already read",
+            ),
+            (
+                &[
+                    ("API_KEYS_PREVIOUS_SECRET_ID", "prod/old-keys"),
+                    ("API_KEYS_PREVIOUS_UNITS", "0"),
+                ][..],
+                "API_KEYS_PREVIOUS_UNITS",
+            ),
+        ] {
+            let err = with(extra).unwrap_err().to_string();
+            assert!(err.contains(named), "{extra:?}: {err}");
+        }
     }
 }

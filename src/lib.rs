@@ -79,14 +79,14 @@ impl App {
                 .interceptor(metrics::CallTimer)
                 .build(),
         );
-        let keys = ApiKeyVerifier::with_units(
+        let keys = ApiKeyVerifier::with_layout(
             secrets,
-            config.api_keys_secret_id.clone(),
-            config.api_keys_units,
+            config.api_keys.clone(),
             config.api_keys_cache_ttl,
             config.api_keys_max_stale,
             clock.clone(),
-        );
+        )
+        .reading_previous(config.api_keys_previous.clone());
         let disconnector = Disconnector::new(
             IntegrationStore::new(dynamodb, config.table_name.clone()),
             config.marker_ttl,

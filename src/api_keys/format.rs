@@ -277,24 +277,6 @@ pub fn digest(presented_key: &str) -> [u8; 32] {
     Sha256::digest(presented_key.as_bytes()).into()
 }
 
-/// The unit, of `units`, that holds the key with this digest: its first 32 bits scaled to
-/// `units`, so that hashes spread evenly over the units. (The tooling that will write a key into
-/// its unit must compute the same; it does not exist yet: docs/api-keys.md.)
-pub fn unit_of(digest: &[u8; 32], units: usize) -> usize {
-    let first = u32::from_be_bytes([digest[0], digest[1], digest[2], digest[3]]);
-    ((u64::from(first) * units.max(1) as u64) >> 32) as usize
-}
-
-/// The secret of `unit` when the keys are spread over `units`: `secret_id` itself for one unit,
-/// else `secret_id/0000`, `secret_id/0001`, ... (one IAM resource, `secret_id/*`, covers them).
-pub fn unit_secret_id(secret_id: &str, unit: usize, units: usize) -> String {
-    if units <= 1 {
-        secret_id.to_owned()
-    } else {
-        format!("{secret_id}/{unit:04}")
-    }
-}
-
 /// Lowercase hex SHA-256 of a key: the form the secret stores.
 pub fn hash_key(plaintext: &str) -> String {
     hex::encode(Sha256::digest(plaintext.as_bytes()))

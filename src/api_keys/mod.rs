@@ -1,8 +1,13 @@
 //! API keys: SHA-256 hashes in Secrets Manager ([`format`]), cached in memory.
 //!
 //! The keys are in one secret, or spread over N secrets, the *units*: a key's unit follows from
-//! its hash ([`format::unit_of`]), and a request reads only its key's unit. The rules below hold
-//! for each unit on its own, with one bound across them.
+//! its hash ([`Layout`]), and a request reads only its key's unit. The rules below hold for each
+//! unit on its own, with one bound across them.
+//!
+//! During a move to another layout (from one secret to units, or to more units), the previous
+//! layout is read too: a hash that its unit in the new layout does not list at all is looked up
+//! there, under the same rules, so that no key is refused while the entries are copied. An
+//! entry in the new layout wins, a disabled one included.
 //!
 //! Caching rules:
 //! - the parsed secret is trusted for the configured TTL, then read again;
@@ -19,6 +24,7 @@
 //! - only one read of a unit is in flight at a time.
 
 pub mod format;
+pub mod layout;
 
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
@@ -34,6 +40,7 @@ pub use format::{
     SECRET_VALUE_LIMIT_BYTES, SkippedEntry, authorize, hash_key,
 };
 use function_support::clock::SharedClock;
+pub use layout::Layout;
 
 /// An unknown key forces a fresh read of its unit at most this often.
 pub const MIN_FORCED_REFRESH_INTERVAL: Duration = Duration::from_secs(10);
@@ -109,7 +116,10 @@ impl Unit {
 /// Verifies API keys against the cached secrets.
 pub struct ApiKeyVerifier {
     client: Client,
+    layout: Layout,
     units: Vec<Unit>,
+    /// The layout the keys are moving from, read for hashes the new one does not list.
+    previous: Option<(Layout, Vec<Unit>)>,
     ttl: Duration,
     max_stale: Duration,
     forced_refresh_interval: Duration,
@@ -118,6 +128,12 @@ pub struct ApiKeyVerifier {
     last_forced_any: std::sync::Mutex<Option<ReadAt>>,
     /// When a read of any unit last failed transiently, until a read succeeds.
     last_transient_failure_any: std::sync::Mutex<Option<ReadAt>>,
+}
+
+fn units_of(layout: &Layout) -> Vec<Unit> {
+    (0..layout.units())
+        .map(|unit| Unit::new(layout.unit_secret_id(unit)))
+        .collect()
 }
 
 impl ApiKeyVerifier {
@@ -131,26 +147,22 @@ impl ApiKeyVerifier {
         max_stale: Duration,
         clock: SharedClock,
     ) -> Self {
-        Self::with_units(client, secret_id, 1, ttl, max_stale, clock)
+        Self::with_layout(client, Layout::one(secret_id), ttl, max_stale, clock)
     }
 
-    /// The keys are in `units` secrets: `secret_id` itself when `units` is 1, else
-    /// [`format::unit_secret_id`] of `secret_id` and each unit.
-    pub fn with_units(
+    /// The keys are where `layout` says.
+    pub fn with_layout(
         client: Client,
-        secret_id: impl Into<String>,
-        units: usize,
+        layout: Layout,
         ttl: Duration,
         max_stale: Duration,
         clock: SharedClock,
     ) -> Self {
-        let secret_id = secret_id.into();
-        let units = (0..units.max(1))
-            .map(|unit| Unit::new(format::unit_secret_id(&secret_id, unit, units)))
-            .collect();
         Self {
             client,
-            units,
+            units: units_of(&layout),
+            layout,
+            previous: None,
             ttl,
             max_stale,
             forced_refresh_interval: MIN_FORCED_REFRESH_INTERVAL,
@@ -158,6 +170,15 @@ impl ApiKeyVerifier {
             last_forced_any: std::sync::Mutex::new(None),
             last_transient_failure_any: std::sync::Mutex::new(None),
         }
+    }
+
+    /// Reads `previous` too, for the hashes the layout does not list: while keys move to it.
+    pub fn reading_previous(mut self, previous: Option<Layout>) -> Self {
+        self.previous = previous.map(|layout| {
+            let units = units_of(&layout);
+            (layout, units)
+        });
+        self
     }
 
     fn elapsed_since(&self, at: ReadAt) -> Duration {
@@ -169,13 +190,37 @@ impl ApiKeyVerifier {
     pub async fn verify(&self, presented_key: &str, scope: &str) -> Result<AccountId, Error> {
         // Hashed once: the hash picks the unit and is what the unit's entries are compared with.
         let digest = format::digest(presented_key);
-        let unit = &self.units[format::unit_of(&digest, self.units.len())];
+        let unit = &self.units[self.layout.unit_of(&digest)];
+        match self.verify_in(unit, &digest, scope).await {
+            Err(Error::UnknownApiKey) => match &self.previous {
+                Some((layout, units)) => {
+                    let found = self
+                        .verify_in(&units[layout.unit_of(&digest)], &digest, scope)
+                        .await;
+                    if !matches!(found, Err(Error::UnknownApiKey)) {
+                        metrics::count(Metric::ApiKeysFoundInPrevious);
+                    }
+                    found
+                }
+                None => Err(Error::UnknownApiKey),
+            },
+            other => other,
+        }
+    }
+
+    /// The key with `digest` checked against `unit`, read again if the key is unknown there.
+    async fn verify_in(
+        &self,
+        unit: &Unit,
+        digest: &[u8; 32],
+        scope: &str,
+    ) -> Result<AccountId, Error> {
         let (keys, fetched_at) = self.fresh_keys(unit).await?;
-        let found = match keys.lookup_digest(&digest) {
+        let found = match keys.lookup_digest(digest) {
             Lookup::Unknown => {
                 // The key may have been added since the secret was read.
                 match self.forced_refresh(unit, fetched_at).await {
-                    Some(newer) => return authorize(newer.lookup_digest(&digest), scope),
+                    Some(newer) => return authorize(newer.lookup_digest(digest), scope),
                     None => Lookup::Unknown,
                 }
             }
@@ -414,10 +459,9 @@ mod tests {
     /// A verifier of the keys in the secret "s" spread over `units`, on a clock of its own.
     fn verifier_of(fake: &FakeAws, ttl: Duration, units: usize) -> (ApiKeyVerifier, OffsetClock) {
         let clock = OffsetClock::default();
-        let verifier = ApiKeyVerifier::with_units(
+        let verifier = ApiKeyVerifier::with_layout(
             fake.secrets_manager(),
-            "s",
-            units,
+            Layout::new("s", units).unwrap(),
             ttl,
             Duration::from_secs(900),
             Arc::new(clock.clone()),
@@ -622,7 +666,7 @@ mod tests {
     fn keys_in_unit(prefix: &str, unit: usize, units: usize, count: usize) -> Vec<String> {
         (0..)
             .map(|n| format!("{prefix}-{n}"))
-            .filter(|k| format::unit_of(&format::digest(k), units) == unit)
+            .filter(|k| layout::unit_of(&format::digest(k), units) == unit)
             .take(count)
             .collect()
     }
@@ -633,14 +677,14 @@ mod tests {
         FakeAws::new(move |call| {
             let id = secret_id(call);
             let unit = (0..units)
-                .find(|u| format::unit_secret_id("s", *u, units) == id)
+                .find(|u| layout::unit_secret_id("s", *u, units) == id)
                 .expect("a unit's secret id");
             if broken.contains(&unit) {
                 return secret_value("not json");
             }
             let listed: Vec<(&str, &str)> = keys
                 .iter()
-                .filter(|k| format::unit_of(&format::digest(k), units) == unit)
+                .filter(|k| layout::unit_of(&format::digest(k), units) == unit)
                 .map(|k| (k.as_str(), "acct_1"))
                 .collect();
             secret_value(&secret(&listed))
@@ -649,31 +693,6 @@ mod tests {
 
     fn unit_verifier(fake: &FakeAws, units: usize) -> (ApiKeyVerifier, OffsetClock) {
         verifier_of(fake, Duration::from_secs(300), units)
-    }
-
-    #[test]
-    fn keys_spread_evenly_over_the_units_and_one_unit_is_the_secret_itself() {
-        let units = 16;
-        let mut per_unit = vec![0usize; units];
-        for n in 0..16_000 {
-            per_unit[format::unit_of(&format::digest(&format!("key-{n}")), units)] += 1;
-        }
-        // 1,000 expected per unit; 5 standard deviations is about 160.
-        assert!(
-            per_unit.iter().all(|c| (840..=1160).contains(c)),
-            "{per_unit:?}"
-        );
-        assert_eq!(format::unit_of(&[0xff; 32], units), units - 1);
-        assert_eq!(format::unit_of(&[0; 32], units), 0);
-        assert_eq!(format::unit_of(&[0xff; 32], 1), 0);
-        assert_eq!(
-            format::unit_secret_id("prod/api-keys", 0, 1),
-            "prod/api-keys"
-        );
-        assert_eq!(
-            format::unit_secret_id("prod/api-keys", 7, 320),
-            "prod/api-keys/0007"
-        );
     }
 
     #[tokio::test]
@@ -847,6 +866,140 @@ mod tests {
                 "a {padding_to}-byte secret"
             );
         }
+    }
+
+    /// A fake Secrets Manager answering each secret id from `secrets`, `{"keys": []}` for any
+    /// other id.
+    fn fake_secrets(secrets: Vec<(String, serde_json::Value)>) -> FakeAws {
+        FakeAws::new(move |call| {
+            let id = secret_id(call);
+            let value = secrets
+                .iter()
+                .find(|(name, _)| *name == id)
+                .map_or_else(|| json!({"keys": []}), |(_, value)| value.clone());
+            secret_value(&value.to_string())
+        })
+    }
+
+    fn entry(key: &str, disabled: bool) -> serde_json::Value {
+        json!({"sha256": hash_key(key), "accountId": "acct_1", "name": "t", "disabled": disabled})
+    }
+
+    /// The new layout, 4 units under "s", and the previous one, the one secret "old".
+    fn moving_verifier(fake: &FakeAws) -> ApiKeyVerifier {
+        verifier_of(fake, Duration::from_secs(300), 4)
+            .0
+            .reading_previous(Some(Layout::one("old")))
+    }
+
+    /// Checks that `key` passes for acct_1; how many times it counted `ApiKeysFoundInPrevious`.
+    async fn account_and_previous_count(verifier: &ApiKeyVerifier, key: &str) -> f64 {
+        let (account, recorder) = metrics::collect(metrics::Recorder::default(), async {
+            verifier.verify(key, SCOPE_DELETE).await.unwrap()
+        })
+        .await;
+        assert_eq!(account.as_str(), "acct_1");
+        recorder.values(Metric::ApiKeysFoundInPrevious).iter().sum()
+    }
+
+    #[tokio::test]
+    async fn during_a_move_a_key_the_new_layout_does_not_list_is_found_in_the_previous_one() {
+        let copied = keys_in_unit("copied", 1, 4, 1).remove(0);
+        let not_yet = keys_in_unit("not-yet", 1, 4, 1).remove(0);
+        let fake = fake_secrets(vec![
+            ("s/0001".into(), json!({"keys": [entry(&copied, false)]})),
+            (
+                "old".into(),
+                json!({"keys": [entry(&copied, false), entry(&not_yet, false)]}),
+            ),
+        ]);
+        let verifier = moving_verifier(&fake);
+
+        assert_eq!(account_and_previous_count(&verifier, &copied).await, 0.0);
+        assert_eq!(
+            secret_ids_read(&fake),
+            ["s/0001"],
+            "a copied key reads only its unit"
+        );
+        assert_eq!(
+            account_and_previous_count(&verifier, &not_yet).await,
+            1.0,
+            "counted, so that operators see the move finish"
+        );
+        assert_eq!(
+            secret_ids_read(&fake),
+            ["s/0001", "s/0001", "old"],
+            "its unit, forced once, then the previous secret"
+        );
+        assert!(matches!(
+            verifier.verify("never-listed-anywhere", SCOPE_DELETE).await,
+            Err(Error::UnknownApiKey)
+        ));
+    }
+
+    #[tokio::test]
+    async fn during_a_move_an_entry_in_the_new_layout_wins_over_the_previous_one() {
+        let key = keys_in_unit("disabled", 2, 4, 1).remove(0);
+        let fake = fake_secrets(vec![
+            ("s/0002".into(), json!({"keys": [entry(&key, true)]})),
+            ("old".into(), json!({"keys": [entry(&key, false)]})),
+        ]);
+        let verifier = moving_verifier(&fake);
+        assert!(matches!(
+            verifier.verify(&key, SCOPE_DELETE).await,
+            Err(Error::DisabledApiKey)
+        ));
+        assert_eq!(
+            secret_ids_read(&fake),
+            ["s/0002"],
+            "the previous layout is not read"
+        );
+    }
+
+    /// Growing from 2 units under "old" to 4 under "s": the previous layout is units too, and
+    /// a key not yet copied is read from its unit there.
+    #[tokio::test]
+    async fn during_a_move_to_more_units_a_key_not_yet_copied_is_found_in_its_previous_unit() {
+        let key = keys_in_unit("k", 3, 4, 1).remove(0);
+        let previous_unit = layout::unit_of(&format::digest(&key), 2);
+        let fake = fake_secrets(vec![(
+            layout::unit_secret_id("old", previous_unit, 2),
+            json!({"keys": [entry(&key, false)]}),
+        )]);
+        let verifier = verifier_of(&fake, Duration::from_secs(300), 4)
+            .0
+            .reading_previous(Some(Layout::new("old", 2).unwrap()));
+        assert_eq!(
+            verifier.verify(&key, SCOPE_DELETE).await.unwrap().as_str(),
+            "acct_1"
+        );
+        assert_eq!(
+            secret_ids_read(&fake),
+            [
+                "s/0003".to_owned(),
+                "s/0003".to_owned(),
+                format!("old/{previous_unit:04}")
+            ],
+            "its new unit, forced once, then its previous unit only"
+        );
+    }
+
+    #[tokio::test]
+    async fn during_a_move_a_failing_previous_secret_fails_only_the_keys_not_yet_copied() {
+        let copied = keys_in_unit("copied", 0, 4, 1).remove(0);
+        let fake = FakeAws::new(move |call| match secret_id(call).as_str() {
+            "old" => secret_value("not json"),
+            _ => secret_value(&secret(&[(&copied, "acct_1")])),
+        });
+        let verifier = moving_verifier(&fake);
+        let copied = keys_in_unit("copied", 0, 4, 1).remove(0);
+        assert!(verifier.verify(&copied, SCOPE_DELETE).await.is_ok());
+        let err = verifier
+            .verify(&keys_in_unit("not-yet", 0, 4, 1)[0], SCOPE_DELETE)
+            .await
+            .unwrap_err();
+        assert!(matches!(err, Error::Internal { .. }), "{err:?}");
+        assert!(verifier.verify(&copied, SCOPE_DELETE).await.is_ok());
     }
 
     #[tokio::test]

@@ -76,6 +76,10 @@ pub enum Metric {
     /// A read of the API-keys secret whose value is at or above 80% of Secrets Manager's
     /// 65,536-byte limit.
     ApiKeysSecretNearLimit,
+    /// A key found in the previous layout of the API keys, which the new one does not list:
+    /// while keys move to the new layout (docs/api-keys.md), this falls to zero when every
+    /// entry is copied.
+    ApiKeysFoundInPrevious,
     /// One DynamoDB Query (one page), retries included.
     QueryLatency,
     /// One DynamoDB BatchWriteItem (surplus tokens), retries included.
@@ -87,7 +91,7 @@ pub enum Metric {
 }
 
 impl Metric {
-    pub const ALL: [Metric; 13] = [
+    pub const ALL: [Metric; 14] = [
         Self::ColdStart,
         Self::Disconnects,
         Self::Repeats,
@@ -97,6 +101,7 @@ impl Metric {
         Self::KeyCacheRefreshFailures,
         Self::StaleKeysServed,
         Self::ApiKeysSecretNearLimit,
+        Self::ApiKeysFoundInPrevious,
         Self::QueryLatency,
         Self::BatchWriteItemLatency,
         Self::TransactWriteItemsLatency,
@@ -114,6 +119,7 @@ impl Metric {
             Self::KeyCacheRefreshFailures => "KeyCacheRefreshFailures",
             Self::StaleKeysServed => "StaleKeysServed",
             Self::ApiKeysSecretNearLimit => "ApiKeysSecretNearLimit",
+            Self::ApiKeysFoundInPrevious => "ApiKeysFoundInPrevious",
             Self::QueryLatency => "QueryLatency",
             Self::BatchWriteItemLatency => "BatchWriteItemLatency",
             Self::TransactWriteItemsLatency => "TransactWriteItemsLatency",
