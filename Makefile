@@ -2,7 +2,7 @@
 # environment (DYNAMODB_PORT, MOTO_PORT, WATCH_PORT, REVOKE_WATCH_PORT, PLATFORM_STUB_PORT).
 SHELL := bash
 
-.PHONY: dev test mutants lint fmt bootstrap services-up services-down services-status seed marker contract bench soak build api-key-entry
+.PHONY: dev test mutants lint fmt bootstrap services-up services-down services-status seed marker contract bench soak build api-key-entry api-keys
 
 dev:            ## services + seed + cargo lambda watch on 127.0.0.1:$WATCH_PORT (the template's routes), and the stream -> revoke-tokens -> platform stub
 	bash scripts/run.sh dev
@@ -13,7 +13,7 @@ test:           ## the release build beside the tools and services; make lint, c
 mutants:        ## mutation testing (cargo-mutants) of platform-revoke, integrations-table and the root's pure modules; fails on any missed mutant (PART=root for one)
 	bash scripts/run.sh mutants $(PART)
 
-bench:          ## cold start, warm latency and memory of the release binary, and the key check by key count (starts services itself)
+bench:          ## cold start, warm latency and memory of the release binary, the key check by key count, the key store at 100,000 keys (starts services itself)
 	bash scripts/run.sh bench $(ARGS)
 
 soak:           ## 2,000 deletes at concurrency 32 through 4 release-binary instances; fails on any 5xx, orphan or changed neighbour
@@ -56,3 +56,16 @@ contract:       ## schemathesis against openapi.yaml through cargo lambda watch;
 # on stdin, or made with GENERATE=1 and shown once. MERGE=FILE prints the whole secret.
 api-key-entry:  ## make api-key-entry ACCOUNT=acct_123 NAME=CI [GENERATE=1] [SCOPES=integrations:delete] [MERGE=secret.json]
 	@python3 scripts/api-key-entry.py --account "$(ACCOUNT)" --name "$(NAME)" $(if $(GENERATE),--generate) $(if $(SCOPES),--scope "$(SCOPES)") $(if $(MERGE),--merge "$(MERGE)")
+
+# API keys spread over Secrets Manager secrets ("units"): init, add, disable, enable, remove,
+# list, migrate, verify (scripts/api-keys.py). Like every target, it talks to the local stand-in
+# (scripts/lib/env.sh: moto on 127.0.0.1:$MOTO_PORT); AWS=1 takes the calling shell's AWS setup
+# instead (profile, region, credentials), with only the venv's python from env.sh.
+api-keys:       ## make api-keys ACTION=add PREFIX=p UNITS=320 ACCOUNT=acct_123 NAME=CI [GENERATE=1] [SCOPES=...] [SHA256=...] [FROM_PREFIX=... FROM_UNITS=...] [PREVIOUS_PREFIX=... PREVIOUS_UNITS=...] [KMS_KEY_ID=...] [TAGS="k=v ..."] [AWS=1]
+	@$(if $(AWS),py="$$(source scripts/lib/env.sh && echo "$$VENV_PY")",source scripts/lib/env.sh && py="$$VENV_PY") && \
+	"$$py" scripts/api-keys.py "$(ACTION)" --prefix "$(PREFIX)" --units "$(UNITS)" \
+	  $(if $(ACCOUNT),--account "$(ACCOUNT)") $(if $(NAME),--name "$(NAME)") $(if $(GENERATE),--generate) \
+	  $(if $(SCOPES),--scope "$(SCOPES)") $(if $(SHA256),--sha256 "$(SHA256)") \
+	  $(if $(FROM_PREFIX),--from-prefix "$(FROM_PREFIX)") $(if $(FROM_UNITS),--from-units "$(FROM_UNITS)") \
+	  $(if $(PREVIOUS_PREFIX),--previous-prefix "$(PREVIOUS_PREFIX)") $(if $(PREVIOUS_UNITS),--previous-units "$(PREVIOUS_UNITS)") \
+	  $(if $(KMS_KEY_ID),--kms-key-id "$(KMS_KEY_ID)") $(foreach tag,$(TAGS),--tag "$(tag)")

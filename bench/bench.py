@@ -78,7 +78,7 @@ def drop_table() -> None:
 
 # --- events and seeding -------------------------------------------------------------
 
-def event(integration_id: str) -> dict:
+def event(integration_id: str, key: str = KEY) -> dict:
     """An HTTP API (payload 2.0) event, the shape the SAM template's route delivers."""
     path = f"/v1/integration/{integration_id}"
     return {
@@ -86,7 +86,7 @@ def event(integration_id: str) -> dict:
         "routeKey": "ANY /v1/integration/{integrationId}",
         "rawPath": path,
         "rawQueryString": "",
-        "headers": {"x-api-key": KEY, "host": "bench.local"},
+        "headers": {"x-api-key": key, "host": "bench.local"},
         "pathParameters": {"integrationId": integration_id},
         "requestContext": {
             "accountId": "123456789012", "apiId": "bench", "domainName": "bench.local",

@@ -87,6 +87,14 @@ def check_text(what: str, value: str) -> str:
     return value
 
 
+def make_entry(key: str, account: str, name: str, scopes: list[str] | None) -> dict:
+    """The secret's entry of a checked key; scopes as given to --scope (None: every scope)."""
+    entry = {"sha256": hashlib.sha256(key.encode("ascii")).hexdigest(), "accountId": account, "name": name}
+    if scopes is not None:
+        entry["scopes"] = check_scopes(scopes)
+    return entry
+
+
 def have_terminal() -> bool:
     # getpass falls back to an echoing stdin read when /dev/tty cannot be opened: never let it.
     try:
@@ -112,6 +120,26 @@ def read_key_from_stdin() -> str:
     if line.endswith("\r"):
         line = line[:-1]
     return line
+
+
+def obtain_key(generate: bool, stdin_busy: bool = False) -> str:
+    """The key: generated (--generate), typed on the terminal twice, or the first line of stdin.
+
+    stdin_busy: stdin carries something else (--merge -), so the key must be typed. The key is
+    not checked here (check_key) and not shown (show_generated_key, once the work is done).
+    scripts/api-keys.py reads keys through this function too.
+    """
+    if generate:
+        if not sys.stderr.isatty():
+            raise UsageError("--generate shows the new key on the terminal, and stderr is not one; refusing")
+        return secrets.token_urlsafe(GENERATED_KEY_BYTES)
+    if sys.stdin.isatty() or stdin_busy:
+        # getpass reads the controlling terminal, so stdin stays free for --merge -.
+        if not have_terminal():
+            why = " (with --merge -, stdin is the secret)" if stdin_busy else ""
+            raise UsageError(f"no terminal to type the key on{why}; use --generate")
+        return read_key_from_terminal()
+    return read_key_from_stdin()
 
 
 def show_generated_key(key: str) -> None:
@@ -193,22 +221,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         account = check_text("--account", args.account)
         name = check_text("--name", args.name)
-        if args.generate:
-            if not sys.stderr.isatty():
-                raise UsageError("--generate shows the new key on the terminal, and stderr is not one; refusing")
-            key = secrets.token_urlsafe(GENERATED_KEY_BYTES)
-        elif sys.stdin.isatty() or args.merge == "-":
-            # getpass reads the controlling terminal, so stdin stays free for --merge -.
-            if not have_terminal():
-                raise UsageError("no terminal to type the key on (with --merge -, stdin is the secret); use --generate")
-            key = read_key_from_terminal()
-        else:
-            key = read_key_from_stdin()
+        key = obtain_key(args.generate, stdin_busy=args.merge == "-")
         check_key(key)
 
-        entry = {"sha256": hashlib.sha256(key.encode("ascii")).hexdigest(), "accountId": account, "name": name}
-        if args.scope is not None:
-            entry["scopes"] = check_scopes(args.scope)
+        entry = make_entry(key, account, name, args.scope)
 
         if args.merge:
             doc = load_secret(args.merge)

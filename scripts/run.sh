@@ -165,6 +165,7 @@ run_test() {
   step "api-key-entry tests" python3 scripts/tests/test_api_key_entry.py
   step "stream-poller tests (make dev's event source mapping)" "$VENV_PY" scripts/tests/test_stream_poller.py
   step "Secrets Manager stand-in tests (the 65,536-byte limit)" "$VENV_PY" scripts/tests/test_secrets_manager_limit.py
+  step "api-keys tool tests (units, compare-and-set, migration)" "$VENV_PY" scripts/tests/test_api_keys_tool.py
   step_wait "$build"
   step_bg "$lint" nice -n 10 make -s lint
   step "cargo test (unit, integration, shipped binaries, doctests)" \
@@ -226,6 +227,8 @@ run_bench() {
   "$VENV_PY" bench/bench.py "$@"
   # The key check's own cost by the number of keys (docs/performance.md).
   cargo run --release --locked --example key-lookup
+  # The key store at 100,000 keys in 320 units, on the release binary (docs/api-keys.md).
+  "$VENV_PY" bench/keys.py
 }
 
 "run_$command" "$@"

@@ -22,6 +22,15 @@ body and answers HTTP 400 with a ValidationException, in the shape of AWS's docu
 (https://docs.aws.amazon.com/secretsmanager/latest/apireference/CommonErrors.html), when
 SecretString is over 65,536 bytes as UTF-8 or SecretBinary (base64 in the body) decodes to over
 65,536 bytes. Every other request, and every body it lets through, reaches moto unchanged.
+
+One fix to moto 5.2.5 itself, for the compare-and-set write of `make api-keys`
+(PutSecretValue as AWSPENDING, then UpdateSecretVersionStage moving AWSCURRENT with
+RemoveFromVersionId): moto moves the label but keeps answering GetSecretValue without a version
+with the old version, where AWS answers "the version with VersionStage value of AWSCURRENT"
+(https://docs.aws.amazon.com/secretsmanager/latest/apireference/API_GetSecretValue.html,
+VersionStage, read 2026-12-07). UpdateSecretVersionStage here also points moto's default version
+at the version AWSCURRENT moved to, and runs one at a time, so that its check of
+RemoveFromVersionId and its move are one step, as a compare-and-set needs.
 """
 
 from __future__ import annotations
@@ -35,8 +44,10 @@ import json
 import os
 import signal
 import sys
+import threading
 from typing import Any, Callable, Iterable
 
+from moto.secretsmanager.models import SecretsManagerBackend
 from moto.server import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 from werkzeug.serving import run_simple
 from werkzeug.wsgi import get_input_stream
@@ -99,6 +110,31 @@ class SecretValueSizeLimit:
                 )
                 return [error]
         return self.app(environ, start_response)
+
+
+_moto_update_secret_version_stage = SecretsManagerBackend.update_secret_version_stage
+_stage_moves = threading.Lock()
+
+
+def update_secret_version_stage(
+    self: SecretsManagerBackend,
+    secret_id: str,
+    version_stage: str,
+    remove_from_version_id: str,
+    move_to_version_id: str,
+) -> tuple[str, str]:
+    """moto's, one at a time, and GetSecretValue's default version following AWSCURRENT."""
+    with _stage_moves:
+        answer = _moto_update_secret_version_stage(
+            self, secret_id, version_stage, remove_from_version_id, move_to_version_id
+        )
+        if version_stage == "AWSCURRENT" and move_to_version_id:
+            secret = self.secrets[secret_id]
+            getattr(secret, "source", secret).set_default_version_id(move_to_version_id)
+        return answer
+
+
+SecretsManagerBackend.update_secret_version_stage = update_secret_version_stage  # type: ignore[method-assign]
 
 
 def loopback_host(value: str) -> str:

@@ -8,7 +8,6 @@ a pseudo-terminal (it refuses a non-terminal stderr).
 
 from __future__ import annotations
 
-import errno
 import fcntl
 import hashlib
 import json
@@ -22,6 +21,8 @@ import termios
 import time
 import unittest
 from pathlib import Path
+
+from terminal import read_terminal
 
 SCRIPT = Path(__file__).resolve().parents[1] / "api-key-entry.py"
 # The demo key of scripts/seed.py and the Rust tests, and its SHA-256 computed elsewhere
@@ -56,19 +57,8 @@ def run_with_terminal_stderr(*args: str, stdin: str = "") -> tuple[int, str, str
     finally:
         os.close(slave)
     stdout, _ = proc.communicate(stdin.encode(), timeout=30)
-    chunks = []
-    while True:
-        try:
-            chunk = os.read(master, 4096)
-        except OSError as err:  # EIO once the slave side is closed and drained
-            if err.errno != errno.EIO:
-                raise
-            break
-        if not chunk:
-            break
-        chunks.append(chunk)
+    terminal = read_terminal(master)
     os.close(master)
-    terminal = b"".join(chunks).decode().replace("\r\n", "\n")
     return proc.returncode, stdout.decode(), terminal
 
 

@@ -4,92 +4,31 @@ on a secret value (which moto alone does not enforce).
 
 The launcher runs as a child process, as scripts/services.sh runs it, on a free 127.0.0.1 port of
 its own (not $MOTO_PORT, so the services may be up meanwhile), and boto3 talks to it with dummy
-credentials. Needs the tools venv (boto3, moto):
+credentials (stand_in.py, shared with test_api_keys_tool.py). Needs the tools venv (boto3, moto):
 
     .tools/venv/bin/python scripts/tests/test_secrets_manager_limit.py
 """
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
-import tempfile
-import time
 import unittest
-import urllib.error
-import urllib.request
 import uuid
-from pathlib import Path
 
-# Nothing from the calling shell's AWS setup (a profile, a config file) may reach boto3.
-for name in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL"):
-    os.environ.pop(name, None)
-os.environ.update(
-    AWS_CONFIG_FILE="/dev/null", AWS_SHARED_CREDENTIALS_FILE="/dev/null", AWS_EC2_METADATA_DISABLED="true"
-)
+import stand_in
 
-import boto3  # noqa: E402
+stand_in.isolate_aws()  # nothing from the calling shell's AWS setup may reach boto3
+
 from botocore.exceptions import ClientError  # noqa: E402
 
-LAUNCHER = Path(__file__).resolve().parents[1] / "local" / "secrets-manager.py"
 LIMIT = 65536
-START_TIMEOUT = 60.0
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def answers(url: str) -> bool:
-    try:
-        urllib.request.urlopen(url, timeout=2)
-    except urllib.error.HTTPError:
-        pass  # any status code: something answers
-    except OSError:
-        return False
-    return True
 
 
 class SecretValueSizeLimit(unittest.TestCase):
     @classmethod
     def setUpClass(cls) -> None:
-        port = free_port()
-        cls.log = tempfile.TemporaryFile()
-        cls.addClassCleanup(cls.log.close)
-        cls.server = subprocess.Popen(
-            [sys.executable, str(LAUNCHER), "-H", "127.0.0.1", "-p", str(port)],
-            stdin=subprocess.DEVNULL,
-            stdout=cls.log,
-            stderr=subprocess.STDOUT,
-        )
-        cls.addClassCleanup(cls.stop_server)
-        endpoint = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + START_TIMEOUT
-        while not answers(endpoint + "/"):
-            if cls.server.poll() is not None or time.monotonic() > deadline:
-                cls.log.seek(0)
-                raise RuntimeError(f"the launcher did not start on {endpoint}:\n{cls.log.read().decode(errors='replace')}")
-            time.sleep(0.2)
-        cls.client = boto3.client(
-            "secretsmanager",
-            endpoint_url=endpoint,
-            region_name="us-east-1",
-            aws_access_key_id="local",
-            aws_secret_access_key="local",
-        )
-
-    @classmethod
-    def stop_server(cls) -> None:
-        cls.server.terminate()
-        try:
-            cls.server.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            cls.server.kill()
-            cls.server.wait()
+        server = stand_in.start()
+        cls.addClassCleanup(server.stop)
+        cls.client = server.client()
 
     def name(self) -> str:
         return f"test/limit-{uuid.uuid4().hex}"
