@@ -1,6 +1,7 @@
 //! The stack's drift tests: each reads `template.yaml`, the manifests or the sources, and the
 //! code of the functions it concerns. No service is needed.
 
+mod api_keys;
 mod cargo;
 mod crates;
 mod features;

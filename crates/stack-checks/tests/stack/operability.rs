@@ -61,8 +61,9 @@ const RETENTION_DAYS: [u64; 22] = [
 // ---------------------------------------------------------------------------------------------
 // Reading the template: intrinsic functions in their short (`!Ref X`) or long (`{Ref: X}`) form.
 
-/// The argument of intrinsic `name` (`Ref`, `Sub`, `If`, `GetAtt`, ...) when `value` is one.
-fn intrinsic<'a>(value: &'a Value, name: &str) -> Option<&'a Value> {
+/// The argument of intrinsic `name` (`Ref`, `Sub`, `If`, `GetAtt`, ...) when `value` is one
+/// (`api_keys.rs` reads the template with it too).
+pub(crate) fn intrinsic<'a>(value: &'a Value, name: &str) -> Option<&'a Value> {
     match value {
         Value::Tagged(tagged) if tagged.tag == name => Some(&tagged.value),
         Value::Mapping(map) if map.len() == 1 => {
