@@ -1,7 +1,8 @@
 //! API keys spread over several secrets (`API_KEYS_UNITS`): the binary reads only the unit of
 //! the presented key, and one bad unit takes down only the keys it would hold.
 
-use disconnect_integration::api_keys::format::{digest, unit_of, unit_secret_id};
+use disconnect_integration::api_keys::format::digest;
+use disconnect_integration::api_keys::layout::{unit_of, unit_secret_id};
 use test_support::local::{hash_key, sdk_config, secret_json, unique};
 
 use crate::binary::{ACCOUNT, KEY, OTHER_KEY, Shipped, Stage, http_api};
@@ -113,4 +114,107 @@ async fn a_malformed_unit_fails_only_its_own_keys() {
         "another unit's key still passes"
     );
     function.stop();
+}
+
+/// Runs `scripts/api-keys.py` with `args`, as an operator would (the tools venv's Python, the
+/// local endpoints `make test` exports).
+fn api_keys_tool(args: &[&str]) -> std::process::Child {
+    let python = std::env::var("VENV_PY").expect("VENV_PY is not set: run with `make test`");
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/api-keys.py");
+    std::process::Command::new(python)
+        .arg(script)
+        .args(args)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("start scripts/api-keys.py")
+}
+
+fn tool_succeeds(child: std::process::Child, what: &str) {
+    let output = child.wait_with_output().expect("scripts/api-keys.py ends");
+    assert!(
+        output.status.success(),
+        "{what}: {}\n{}",
+        output.status,
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+/// The move from one secret to units, as docs/api-keys.md tells it: the units made, the function
+/// deployed reading both, the entries copied, checked, and the previous secret dropped. Every
+/// key is checked again and again while the copy runs, with a cache TTL of one second so that
+/// the function reads units the tool is writing: none may get a 401.
+#[tokio::test]
+async fn no_key_is_refused_at_any_moment_of_the_move_from_one_secret_to_units() {
+    const MOVED: usize = 8;
+    let stage = Stage::new().await;
+    let run = unique("move");
+    let keys: Vec<String> = (0..60)
+        .map(|n| format!("{run}-key-{n:02}-0123456789"))
+        .collect();
+    let listed: Vec<(&str, &str)> = keys.iter().map(|k| (k.as_str(), ACCOUNT)).collect();
+    let previous = test_support::local::KeysSecret::create(&sdk_config().await, &listed).await;
+    let prefix = unique("test/api-key-move");
+    let units = MOVED.to_string();
+    let layout = ["--prefix", prefix.as_str(), "--units", units.as_str()];
+    tool_succeeds(api_keys_tool(&[&["init"][..], &layout].concat()), "init");
+
+    let function = stage.start(&[
+        ("API_KEYS_SECRET_ID", &prefix),
+        ("API_KEYS_UNITS", &units),
+        ("API_KEYS_PREVIOUS_SECRET_ID", &previous.id),
+        ("API_KEYS_CACHE_TTL_SECONDS", "1"),
+    ]);
+    let check_all = |phase: &str| {
+        for key in &keys {
+            assert_eq!(status(&function, key), 404, "{phase}: {key}");
+        }
+    };
+    check_all("before the copy");
+
+    let source = ["--from-prefix", previous.id.as_str(), "--from-units", "1"];
+    let mut migration = api_keys_tool(&[&["migrate"][..], &layout, &source].concat());
+    let mut rounds_during = 0;
+    while migration.try_wait().expect("the tool's status").is_none() {
+        check_all("during the copy");
+        rounds_during += 1;
+    }
+    tool_succeeds(migration, "migrate");
+    assert!(
+        rounds_during >= 2,
+        "the keys were checked while the copy ran: {rounds_during} rounds"
+    );
+    // Past the TTL, every unit is read again with every entry in it.
+    std::thread::sleep(std::time::Duration::from_millis(1_100));
+    check_all("after the copy");
+    tool_succeeds(
+        api_keys_tool(&[&["verify"][..], &layout, &source].concat()),
+        "verify",
+    );
+    let mut function = function;
+    function.stop();
+    let documents = function.metric_documents();
+    let found_in_previous = |docs: &[serde_json::Value]| {
+        docs.iter()
+            .filter_map(|d| d["ApiKeysFoundInPrevious"].as_f64())
+            .sum::<f64>()
+    };
+    assert_eq!(
+        found_in_previous(&documents[..keys.len()]),
+        keys.len() as f64,
+        "before the copy every key was found in the previous secret"
+    );
+    assert_eq!(
+        found_in_previous(&documents[documents.len() - keys.len()..]),
+        0.0,
+        "after it, none"
+    );
+
+    // The previous secret dropped from the configuration: every key still passes.
+    let mut after = stage.start(&[("API_KEYS_SECRET_ID", &prefix), ("API_KEYS_UNITS", &units)]);
+    for key in &keys {
+        assert_eq!(status(&after, key), 404, "units only: {key}");
+    }
+    after.stop();
 }
