@@ -13,6 +13,20 @@ use crate::Platform;
 pub struct ClientCredentials {
     client_id: String,
     client_secret: Option<String>,
+    user_agent: UserAgentParts,
+}
+
+/// The parts of the `User-Agent` a platform asks its clients for (see `user_agent`), from the
+/// optional fields of the platform's entry in the credentials secret: Reddit's
+/// `userAgentAppId` and `userAgentUsername`, Discord's `userAgentUrl`. None is a secret.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) struct UserAgentParts {
+    /// Reddit's `<app ID>`.
+    pub app_id: Option<String>,
+    /// Reddit's `<reddit username>`, without `/u/`.
+    pub username: Option<String>,
+    /// Discord's `$url`.
+    pub url: Option<String>,
 }
 
 impl ClientCredentials {
@@ -21,6 +35,7 @@ impl ClientCredentials {
         ClientCredentials {
             client_id: client_id.into(),
             client_secret: Some(client_secret.into()),
+            user_agent: UserAgentParts::default(),
         }
     }
 
@@ -30,6 +45,7 @@ impl ClientCredentials {
         ClientCredentials {
             client_id: client_id.into(),
             client_secret: None,
+            user_agent: UserAgentParts::default(),
         }
     }
 
@@ -41,6 +57,16 @@ impl ClientCredentials {
     pub(crate) fn client_secret(&self) -> Option<&str> {
         self.client_secret.as_deref()
     }
+
+    /// The parts of the `User-Agent` the platform asks for, as the secret gave them.
+    pub(crate) fn user_agent(&self) -> &UserAgentParts {
+        &self.user_agent
+    }
+
+    #[cfg(test)]
+    pub(crate) fn user_agent_mut(&mut self) -> &mut UserAgentParts {
+        &mut self.user_agent
+    }
 }
 
 impl fmt::Debug for ClientCredentials {
@@ -50,10 +76,14 @@ impl fmt::Debug for ClientCredentials {
         } else {
             "<none>"
         };
-        f.debug_struct("ClientCredentials")
+        let mut debug = f.debug_struct("ClientCredentials");
+        debug
             .field("client_id", &self.client_id)
-            .field("client_secret", &format_args!("{secret}"))
-            .finish()
+            .field("client_secret", &format_args!("{secret}"));
+        if self.user_agent != UserAgentParts::default() {
+            debug.field("user_agent", &self.user_agent);
+        }
+        debug.finish()
     }
 }
 
@@ -71,6 +101,13 @@ impl fmt::Debug for ClientCredentials {
 /// `clientId` and `clientSecret` are non-empty strings; X alone may omit `clientSecret` (a
 /// public client). Mastodon apps are registered per server, so `mastodon` maps each server's
 /// host (lower case) to that server's credentials.
+///
+/// Optional, for the `User-Agent` the platform asks for (see `user_agent`; none is a secret):
+/// `reddit` may hold `userAgentAppId` (Reddit's `<app ID>`: 1 to 64 letters, digits, `.`, `_`
+/// or `-`; default the `clientId`) and `userAgentUsername` (the Reddit account to contact,
+/// without `/u/`: 3 to 20 letters, digits, `_` or `-`); `discord` may hold `userAgentUrl`
+/// (Discord's `$url`: an `https` or `http` URL of at most 200 characters, without `,`, `(` or
+/// `)`). Other platforms' entries ignore them, like any other field.
 #[derive(Clone, Default)]
 pub struct Credentials {
     by_platform: [Option<ClientCredentials>; 8],
@@ -110,7 +147,9 @@ impl Credentials {
                 }
                 continue;
             }
-            credentials = credentials.with(platform, client(fields, platform)?);
+            let mut client = client(fields, platform)?;
+            client.user_agent = user_agent_parts(fields, platform)?;
+            credentials = credentials.with(platform, client);
         }
         Ok(credentials)
     }
@@ -163,6 +202,66 @@ fn client(
             field: "clientSecret",
         }),
     }
+}
+
+/// The optional `User-Agent` fields of `platform`'s entry: Reddit's and Discord's only.
+fn user_agent_parts(
+    fields: &Map<String, Value>,
+    platform: Platform,
+) -> Result<UserAgentParts, CredentialsError> {
+    let checked = |name: &'static str, valid: fn(&str) -> bool, expected: &'static str| match field(
+        fields, platform, name,
+    )? {
+        Some(text) if !valid(&text) => Err(CredentialsError::Invalid {
+            platform: platform.as_str(),
+            field: name,
+            expected,
+        }),
+        other => Ok(other),
+    };
+    Ok(match platform {
+        Platform::Reddit => UserAgentParts {
+            app_id: checked("userAgentAppId", valid_app_id, APP_ID)?,
+            username: checked("userAgentUsername", valid_username, USERNAME)?,
+            url: None,
+        },
+        Platform::Discord => UserAgentParts {
+            url: checked("userAgentUrl", valid_url, URL)?,
+            ..UserAgentParts::default()
+        },
+        _ => UserAgentParts::default(),
+    })
+}
+
+const APP_ID: &str = "1 to 64 letters, digits, '.', '_' or '-'";
+const USERNAME: &str = "3 to 20 letters, digits, '_' or '-' (without /u/)";
+const URL: &str = "an https or http URL of at most 200 characters, without ',', '(' or ')'";
+
+/// Reddit's `<app ID>`: nothing that would end it (`:`) or the header.
+pub(crate) fn valid_app_id(text: &str) -> bool {
+    (1..=64).contains(&text.len())
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+}
+
+/// A Reddit username: 3 to 20 letters, digits, `_` or `-`.
+pub(crate) fn valid_username(text: &str) -> bool {
+    (3..=20).contains(&text.len())
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-'))
+}
+
+/// Discord's `$url`: an absolute `https` or `http` URL, written as it is sent, that cannot end
+/// the parenthesised part of the header early.
+pub(crate) fn valid_url(text: &str) -> bool {
+    text.len() <= 200
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_graphic() && !matches!(b, b',' | b'(' | b')' | b'\\'))
+        && url::Url::parse(text)
+            .is_ok_and(|url| matches!(url.scheme(), "https" | "http") && url.host().is_some())
 }
 
 /// The string at `name`: `None` when absent or null, an error when another type or empty.
@@ -224,6 +323,12 @@ pub enum CredentialsError {
         platform: &'static str,
         field: &'static str,
     },
+    #[error("the credentials secret's \"{platform}\".\"{field}\" is not {expected}")]
+    Invalid {
+        platform: &'static str,
+        field: &'static str,
+        expected: &'static str,
+    },
 }
 
 #[cfg(test)]
@@ -266,6 +371,131 @@ mod tests {
         assert!(credentials.get(Platform::Mastodon).is_none());
         assert!(credentials.mastodon_server("fosstodon.org").is_none());
         assert_eq!(credentials.secrets().count(), 8);
+    }
+
+    #[test]
+    fn reddit_and_discord_take_the_parts_of_their_user_agent_from_their_entries() {
+        let credentials = Credentials::from_json(
+            r#"{
+                "reddit": {"clientId": "r-id", "clientSecret": "r-secret",
+                           "userAgentAppId": "com.example.revoker",
+                           "userAgentUsername": "example_dev"},
+                "discord": {"clientId": "d-id", "clientSecret": "d-secret",
+                            "userAgentUrl": "https://example.com/revoker"},
+                "x": {"clientId": "x-id", "userAgentUrl": "ignored here"}
+            }"#,
+        )
+        .expect("parses");
+        assert_eq!(
+            credentials.get(Platform::Reddit).unwrap().user_agent(),
+            &UserAgentParts {
+                app_id: Some("com.example.revoker".into()),
+                username: Some("example_dev".into()),
+                url: None,
+            }
+        );
+        assert_eq!(
+            credentials.get(Platform::Discord).unwrap().user_agent(),
+            &UserAgentParts {
+                url: Some("https://example.com/revoker".into()),
+                ..UserAgentParts::default()
+            }
+        );
+        assert_eq!(
+            credentials.get(Platform::X).unwrap().user_agent(),
+            &UserAgentParts::default()
+        );
+        // Optional: an entry without them parses as before.
+        let plain =
+            Credentials::from_json(r#"{"reddit": {"clientId": "r-id", "clientSecret": "s"}}"#)
+                .unwrap();
+        assert_eq!(
+            plain.get(Platform::Reddit).unwrap().user_agent(),
+            &UserAgentParts::default()
+        );
+        let debug = format!("{credentials:?}");
+        assert!(debug.contains("example_dev"), "{debug}");
+        assert!(!debug.contains("r-secret"), "{debug}");
+    }
+
+    #[test]
+    fn a_user_agent_part_that_would_break_its_form_is_refused_without_quoting_it() {
+        let cases = [
+            (
+                "reddit",
+                "userAgentAppId",
+                "com.example:v2",
+                "1 to 64 letters",
+            ),
+            ("reddit", "userAgentAppId", "two words", "1 to 64 letters"),
+            (
+                "reddit",
+                "userAgentUsername",
+                "/u/someone",
+                "3 to 20 letters",
+            ),
+            ("reddit", "userAgentUsername", "ab", "3 to 20 letters"),
+            (
+                "reddit",
+                "userAgentUsername",
+                "name\\nInjected: 1",
+                "3 to 20 letters",
+            ),
+            (
+                "discord",
+                "userAgentUrl",
+                "example.com",
+                "an https or http URL",
+            ),
+            (
+                "discord",
+                "userAgentUrl",
+                "ftp://example.com",
+                "an https or http URL",
+            ),
+            (
+                "discord",
+                "userAgentUrl",
+                "https://example.com/a,b",
+                "an https or http URL",
+            ),
+            (
+                "discord",
+                "userAgentUrl",
+                "https://example.com/(x)",
+                "an https or http URL",
+            ),
+            (
+                "discord",
+                "userAgentUrl",
+                "https://example.com/a b",
+                "an https or http URL",
+            ),
+        ];
+        for (platform, field, value, expected) in cases {
+            let text = format!(
+                r#"{{"{platform}": {{"clientId": "id", "clientSecret": "s", "{field}": "{value}"}}}}"#
+            );
+            let error = Credentials::from_json(&text).expect_err(value);
+            assert!(
+                matches!(error, CredentialsError::Invalid { platform: p, field: f, .. }
+                    if p == platform && f == field),
+                "{value}: {error:?}"
+            );
+            let shown = error.to_string();
+            assert!(shown.contains(expected), "{shown}");
+            assert!(!shown.contains(value), "quotes a value: {shown}");
+        }
+        assert_eq!(
+            Credentials::from_json(
+                r#"{"reddit": {"clientId": "id", "clientSecret": "s", "userAgentUsername": 7}}"#
+            )
+            .err(),
+            Some(CredentialsError::NotAString {
+                platform: "reddit",
+                field: "userAgentUsername"
+            })
+        );
     }
 
     #[test]

@@ -9,11 +9,24 @@
 //! authenticates with HTTP Basic (`auth=(CLIENT_ID, CLIENT_SECRET)`). "When you revoke a token,
 //! any active access or refresh tokens associated with that authorization will be revoked".
 //!
-//! **Answers.** The page does not show them. Discord's authorization server metadata
-//! (<https://discord.com/.well-known/oauth-authorization-server>, read 2026-12-04) advertises
-//! this URL as its `revocation_endpoint`, which RFC 8414 defines as an RFC 7009 revocation
-//! endpoint, and RFC 7009 §2.2 answers 200 when the token is revoked (or was invalid). So:
-//! - 200: `revoked`; another 2xx: `failed` (not described);
+//! **User-Agent.** The API reference, "User Agent": "Clients using the HTTP API must provide a
+//! valid User Agent ... `User-Agent: DiscordBot ($url, $versionNumber)`"; requests without one
+//! "may be blocked" (see `user_agent`, which cites it; the `$url` comes from the credentials
+//! secret).
+//!
+//! **Answers.** The page does not show them. It names this URL the "[Token
+//! Revocation](https://tools.ietf.org/html/rfc7009) URL", and Discord's authorization server
+//! metadata (<https://discord.com/.well-known/oauth-authorization-server>, read 2026-12-04)
+//! advertises it as its `revocation_endpoint`, which RFC 8414 defines as an RFC 7009 revocation
+//! endpoint. RFC 7009 §2.2 (<https://www.rfc-editor.org/rfc/rfc7009#section-2.2>, read
+//! 2026-12-07): "The authorization server responds with HTTP status code 200 if the token has
+//! been revoked successfully or if the client submitted an invalid token", and "The content of
+//! the response body is ignored by the client as all necessary information is conveyed in the
+//! response code". So:
+//! - 200, whatever its body: `revoked`: the token sent no longer works. Not proof that it was
+//!   live, so not proof of the other tokens' end: nothing is covered `via` it (see
+//!   [`crate::Platform::revocation_covers`]), and a refresh token is revoked by its own call;
+//! - another 2xx: `failed` (not described);
 //! - 429: transient, retried after `Retry-After` or the body's `retry_after` ("The number of
 //!   seconds to wait before submitting another request", Rate Limits,
 //!   <https://discord.com/developers/docs/topics/rate-limits>, read 2026-12-04); 5xx transient;
@@ -35,9 +48,14 @@ pub(crate) async fn revoke(
     token_type: TokenType,
 ) -> Attempt {
     let (client_id, client_secret) = confidential(credentials, Platform::Discord)?;
+    let user_agent = credentials.map_or_else(
+        || crate::user_agent::DEFAULT.to_owned(),
+        crate::user_agent::discord,
+    );
     let request = ctx
         .client
         .post(ctx.url(PATH)?)
+        .header(reqwest::header::USER_AGENT, user_agent)
         .basic_auth(client_id, Some(client_secret))
         .form(&[
             ("token", token.expose()),

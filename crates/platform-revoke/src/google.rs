@@ -11,8 +11,12 @@
 //!
 //! **Answers.** "If the revocation is successfully processed, then the HTTP status code of the
 //! response is 200. For error conditions, an HTTP status code 400 is returned along with an error
-//! code." So:
-//! - 200: `revoked` ("it might take some time before the revocation has full effect");
+//! code." (Re-read 2026-12-07 from a copy of the page.) So:
+//! - 200: `revoked` ("it might take some time before the revocation has full effect"). Google
+//!   answers an error, not 200, for what it cannot revoke, so a 200 proves the grant's end:
+//!   "Revocation removes all OAuth 2.0 scopes previously granted to a project, invalidating any
+//!   issued access or refresh tokens", and the grant's other tokens are covered by it (see
+//!   [`crate::Platform::revocation_covers`]);
 //! - 400, whatever its code: `failed`, with the code. The page names no code: the 400
 //!   `invalid_token` that an expired or already revoked token is often said to get is not
 //!   documented, so it is not read as "already revoked";

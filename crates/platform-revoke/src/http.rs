@@ -33,7 +33,8 @@ fn tls() -> rustls::ClientConfig {
 }
 
 /// A client of a [`crate::Revoker`]: no redirects, `timeout` on connecting and on each whole
-/// request, and, for hosts that come from data, `resolver` (see [`crate::ssrf`]).
+/// request, the default `User-Agent` (a platform that asks for another gets it on its request,
+/// see `user_agent`), and, for hosts that come from data, `resolver` (see [`crate::ssrf`]).
 pub(crate) fn client(
     timeout: Duration,
     resolver: Option<Arc<dyn reqwest::dns::Resolve>>,
@@ -43,7 +44,7 @@ pub(crate) fn client(
         .connect_timeout(timeout)
         .timeout(timeout)
         .redirect(reqwest::redirect::Policy::none())
-        .user_agent(concat!("platform-revoke/", env!("CARGO_PKG_VERSION")));
+        .user_agent(crate::user_agent::DEFAULT);
     match resolver {
         Some(resolver) => builder.dns_resolver(resolver),
         None => builder,

@@ -7,7 +7,12 @@
 //!
 //! - [`Outcome::Revoked`] only for the answer the platform's documentation gives as its revoke
 //!   call's success; [`Outcome::Unconfirmed`] for a success of a call no documentation describes
-//!   (LinkedIn); [`Outcome::Unsupported`] where no documented call revokes the token;
+//!   (LinkedIn) or a success the call's page does not give (Reddit's 200, Meta's
+//!   `{"success": true}`, TikTok's `ok` envelope); [`Outcome::Unsupported`] where no documented
+//!   call revokes the token;
+//! - [`Platform::revocation_covers`]: which `revoked` token proves another of the grant gone
+//!   (the one list of it: only where the answer proves the token sent was live and the docs say
+//!   its revocation ends the other);
 //! - [`RevokeError::Permanent`] (the outcome `failed`) for every other answer, unknown bodies and
 //!   codes that mean "invalid for some reason" included: no answer is read as "already revoked",
 //!   because no platform documents one that means it;
@@ -37,7 +42,8 @@
 //!
 //! **HTTP.** `reqwest` on rustls with the `ring` provider and the Mozilla roots of
 //! `webpki-roots` compiled in (no aws-lc, no OS store read), HTTP/1.1, no redirects followed, a
-//! timeout on every request, no request past the deadline.
+//! timeout on every request, no request past the deadline. `User-Agent: platform-revoke/<version>`,
+//! except where a platform asks for its own form (Reddit, Discord: `user_agent`).
 
 use std::future::Future;
 use std::pin::Pin;
@@ -58,6 +64,7 @@ mod reddit;
 pub mod ssrf;
 mod tiktok;
 mod token;
+mod user_agent;
 mod x;
 
 pub use credentials::{ClientCredentials, Credentials, CredentialsError};
@@ -315,6 +322,74 @@ mod tests {
             .unwrap()
             .block_on(NoJournal.note_refresh());
         assert_eq!(noted, Ok(()));
+    }
+
+    /// DNS rebinding: the Mastodon server's name passes the guard's first look (loopback,
+    /// allowed under the local switch) and then resolves to a private address. The client the
+    /// adapter gets must ask the guard again when it connects, and refuse: no request leaves.
+    /// Built with the plain client (`http::client(timeout, None)`), the system's resolver would
+    /// take `localhost` to the stub, and the token would be sent.
+    #[tokio::test]
+    async fn a_server_name_that_resolves_to_a_private_address_at_connect_time_gets_no_request() {
+        use std::net::IpAddr;
+        use std::sync::atomic::{AtomicUsize, Ordering};
+
+        let stub = wiremock::MockServer::start().await;
+        wiremock::Mock::given(wiremock::matchers::any())
+            .respond_with(wiremock::ResponseTemplate::new(200).set_body_string("{}"))
+            .expect(0)
+            .mount(&stub)
+            .await;
+        // Every first look of an attempt sees loopback, every second one a private address.
+        let looks = Arc::new(AtomicUsize::new(0));
+        let counted = Arc::clone(&looks);
+        let lookup: ssrf::Lookup = Arc::new(move |_name| {
+            let look = counted.fetch_add(1, Ordering::SeqCst);
+            let address: IpAddr = if look.is_multiple_of(2) {
+                "127.0.0.1".parse().unwrap()
+            } else {
+                "10.0.0.7".parse().unwrap()
+            };
+            Box::pin(async move { Ok(vec![address]) })
+        });
+        let credentials = Credentials::default().with_mastodon_server(
+            "localhost",
+            ClientCredentials::new("masto-id", "masto-SECRET"),
+        );
+        let revoker = Revoker::with_guard(
+            Endpoints::defaults(),
+            credentials,
+            Duration::from_secs(2),
+            ssrf::Guard {
+                allow_loopback: true,
+                lookup,
+            },
+        );
+        let token = Token::new("tok-SECRET");
+        let item = TokenItem {
+            server: Some(format!("http://localhost:{}", stub.address().port())),
+            ..TokenItem::default()
+        };
+        let revocation = Revocation {
+            platform: Platform::Mastodon,
+            token: &token,
+            token_type: TokenType::AccessToken,
+            item: &item,
+            // Time for one attempt only: the verdict of the first connection.
+            deadline: Instant::now() + Duration::from_secs(1),
+        };
+
+        let result = revoker.revoke(&revocation, &NoJournal).await;
+
+        let error = result.expect_err("the connection is refused");
+        assert!(error.is_transient(), "{error:?}");
+        assert_eq!(error.reason(), "could not connect");
+        assert_eq!(
+            looks.load(Ordering::SeqCst),
+            2,
+            "the guard looked before the request and again at connect time"
+        );
+        stub.verify().await;
     }
 
     #[test]

@@ -12,9 +12,10 @@
 //! first ([`crate::ssrf`]): `https`, a public DNS name, every address public.
 //!
 //! **Answers.**
-//! - 200: `revoked`. "If you own the provided token, the API call will provide an empty
-//!   response. This operation is idempotent, so calling this API multiple times will still
-//!   return OK."
+//! - 200 with `{}` or an empty body: `revoked`. "If you own the provided token, the API call
+//!   will provide an empty response. This operation is idempotent, so calling this API multiple
+//!   times will still return OK", its example being `{}` (re-read 2026-12-07 from the docs'
+//!   source). Another body: `failed`, not described;
 //! - 403 `unauthorized_client` ("If you provide a token you do not own, or no token at all"):
 //!   `failed`;
 //! - 429 and 5xx: transient, retried after `Retry-After` when sent (the rate-limit page,
@@ -44,8 +45,14 @@ pub(crate) async fn revoke(ctx: &Ctx<'_>, credentials: &Credentials, token: &Tok
         ("token", token.expose()),
     ]);
     let answer = ctx.send(request).await?;
+    let empty = answer.is_empty()
+        || answer
+            .json()
+            .as_ref()
+            .and_then(serde_json::Value::as_object)
+            .is_some_and(|o| o.is_empty());
     match answer.status.as_u16() {
-        200 => Ok(Outcome::Revoked),
+        200 if empty => Ok(Outcome::Revoked),
         _ if answer.status.is_success() => Err(answer.unrecognised()),
         _ => Err(answer.failure(answer.oauth_error().as_deref())),
     }

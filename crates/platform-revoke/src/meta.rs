@@ -26,12 +26,30 @@
 //! https://graph.facebook.com`). `appsecret_proof` (hex HMAC-SHA256 of the token keyed by the
 //! app secret) is sent when the Meta app's credentials are configured.
 //!
+//! **Which token.** A Facebook *user* access token (what Facebook Login returns): the page says
+//! the call "must be made with a valid user access token or an app access token for the current
+//! app" (re-read 2026-12-07 from a copy of the page). docs/data-contract.md asks the token
+//! writers to store that one. A Page access token is not one: with it, `me` is the Page, which
+//! has no `permissions` to delete. Meta documents no error for that case: Handling Errors
+//! (<https://developers.facebook.com/docs/graph-api/guides/error-handling>, read 2026-12-07)
+//! lists codes 1, 2, 3, 4, 10, 17, 102, 190, 200-299, 341, 368, 506, 1609005 and the 190
+//! subcodes, none of which says "a Page token". So a Page token's answer cannot be told apart
+//! from other errors and is not guessed at: it is `failed` with the Graph error's type, code
+//! and subcode, like any other error.
+//!
 //! **Answers.** The batch answers an array with one `{"code": ..., "body": "<JSON text>"}`; an
 //! error of the whole request comes as a plain Graph error. Graph errors
-//! (<https://developers.facebook.com/docs/graph-api/guides/error-handling>, read 2026-12-04):
-//! - the operation's 200 with `true` (or `{"success": true}`): `revoked` ("If the request is
-//!   successful, your app receives a response of `true`. If the call is successful, any user
-//!   access token for the person will be invalidated");
+//! (<https://developers.facebook.com/docs/graph-api/guides/error-handling>, read 2026-12-07):
+//! - the operation's 200 with `true`: `revoked` ("If the request is successful, your app
+//!   receives a response of `true`. If the call is successful, any user access token for the
+//!   person will be invalidated"). A valid token is required for it, so it proves the grant's
+//!   end and covers the person's other access tokens (see
+//!   [`crate::Platform::revocation_covers`]);
+//! - the operation's 200 with `{"success": true}`: `unconfirmed`. It is the Graph API's usual
+//!   answer to a write, but neither the Requesting & Revoking page nor the User permissions
+//!   reference (<https://developers.facebook.com/docs/graph-api/reference/user/permissions/>,
+//!   read 2026-12-07: "If the request is successful, you will receive a response of true")
+//!   gives it for this call;
 //! - codes 4, 17, 32, 341 and 613 (throttling and application limits, "Wait and retry the
 //!   operation"; Rate Limiting, <https://developers.facebook.com/docs/graph-api/overview/rate-limiting>)
 //!   and 1, 2 (temporary): transient, retried; so are HTTP 408, 429 and 5xx;
@@ -125,13 +143,14 @@ fn classify(answer: &Answer) -> Attempt {
     if let Some(error) = body.as_ref().and_then(|b| b.get("error")?.as_object()) {
         return Err(graph_error(code, error));
     }
-    let success = match &body {
-        Some(Value::Bool(true)) => true,
-        Some(body) => body.get("success").and_then(Value::as_bool) == Some(true),
-        None => false,
-    };
+    let documented = body == Some(Value::Bool(true));
+    let success_struct = body
+        .as_ref()
+        .and_then(Value::as_object)
+        .is_some_and(|o| o.len() == 1 && o.get("success") == Some(&Value::Bool(true)));
     match code {
-        200 if success => Ok(Outcome::Revoked),
+        200 if documented => Ok(Outcome::Revoked),
+        200 if success_struct => Ok(Outcome::Unconfirmed),
         _ if retryable_code(code) => Err(Failure::transient(format!("operation http {code}"))),
         _ => Err(Failure::Permanent(format!(
             "operation http {code}: an answer the documentation does not describe"

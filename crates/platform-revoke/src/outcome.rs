@@ -12,8 +12,10 @@ pub enum Outcome {
     /// The platform answered what its documentation gives as the success of its revoke call:
     /// the token no longer works.
     Revoked,
-    /// The platform answered a success to a call its documentation does not describe
-    /// (LinkedIn): probably revoked, never claimed as such.
+    /// The platform answered a success its documentation does not give for the call: a success
+    /// of a call no page describes (LinkedIn), or a success status or shape the call's page does
+    /// not give (Reddit's 200, Meta's `{"success": true}`, TikTok's envelope with code `ok`).
+    /// Probably revoked, never claimed as such, and it covers no other token.
     Unconfirmed,
     /// No documented call revokes this token; the reason code says why.
     Unsupported(&'static str),

@@ -56,27 +56,82 @@ impl Platform {
             .expect("ALL lists every platform")
     }
 
-    /// Whether, by the platform's documentation, a successful revocation of a token of type
-    /// `revoked` also revokes the other tokens of the same grant of type `other`:
+    /// Whether the `revoked` outcome of a token of type `revoked` proves that another token of
+    /// the same grant, of type `other`, no longer works: then that token is recorded `revoked`
+    /// with `via`, and no call is made for it. The one list of this knowledge.
     ///
-    /// - Google: "Revocation removes all OAuth 2.0 scopes previously granted to a project,
-    ///   invalidating any issued access or refresh tokens" (Using OAuth 2.0 for Web Server
-    ///   Applications, "Token revocation", read 2026-12-04);
-    /// - TikTok: the revoke call "disconnects your app from the user's TikTok account" (Revoke
-    ///   a user access token, updated 2026-11-02, read 2026-12-04);
-    /// - Meta: "any user access token for the person will be invalidated" (Requesting and
-    ///   Revoking Permissions, updated 2026-03-03, read 2026-12-04);
-    /// - Discord: "any active access or refresh tokens associated with that authorization will
-    ///   be revoked" (OAuth2 topic, discord-api-docs c98d64b, read 2026-12-04);
-    /// - Reddit: "Revoking a refresh token will also revoke any related access tokens!" (the
-    ///   OAuth2 wiki, read 2026-12-04), and not the other way round;
-    /// - X, LinkedIn, Mastodon: no such sentence; each token is revoked on its own.
+    /// Two things must hold. The platform's documentation must say that revoking a token of
+    /// type `revoked` ends tokens of type `other`. And the answer that made the outcome
+    /// `revoked` must prove that the token sent was valid, so that the revocation really
+    /// happened: RFC 7009 §2.2 (<https://www.rfc-editor.org/rfc/rfc7009#section-2.2>, read
+    /// 2026-12-07) has a revocation endpoint answer 200 "if the token has been revoked
+    /// successfully or if the client submitted an invalid token", so an RFC 7009 success proves
+    /// nothing about any other token. Platform by platform:
+    ///
+    /// - **Google: every token of the grant covers every other.** "The token can be an access
+    ///   token or a refresh token. If the token is an access token and it has a corresponding
+    ///   refresh token, the refresh token will also be revoked", and "Revocation removes all
+    ///   OAuth 2.0 scopes previously granted to a project, invalidating any issued access or
+    ///   refresh tokens". The 200 is proof: "If the revocation is successfully processed, then
+    ///   the HTTP status code of the response is 200. For error conditions, an HTTP status code
+    ///   400 is returned along with an error code." (Using OAuth 2.0 for Web Server
+    ///   Applications, "Token revocation",
+    ///   <https://developers.google.com/identity/protocols/oauth2/web-server#tokenrevoke>, read
+    ///   2026-12-07 from a copy of the page.)
+    /// - **Meta: an access token covers the other access tokens.** `DELETE /{user-id}/permissions`
+    ///   "must be made with a valid user access token or an app access token for the current
+    ///   app. If the request is successful, your app receives a response of `true`. If the call
+    ///   is successful, any user access token for the person will be invalidated" (Requesting &
+    ///   Revoking Permissions,
+    ///   <https://developers.facebook.com/documentation/facebook-login/guides/permissions/request-revoke>,
+    ///   updated 2026-03-03, read 2026-12-07 from a copy of the page). An invalid token gets an
+    ///   error (code 190, Handling Errors,
+    ///   <https://developers.facebook.com/docs/graph-api/guides/error-handling>, read
+    ///   2026-12-07), not `true`. The sentence speaks of user access tokens: docs/data-contract.md
+    ///   has the writers store only those (no Page token) as Meta token items. Meta issues no
+    ///   refresh tokens: a `refresh_token` item is never covered, it fails on its own.
+    /// - **TikTok: a refresh token covers the access tokens.** A TikTok refresh token is
+    ///   `revoked` only by refreshing it and revoking the fresh access token TikTok has just
+    ///   issued (see `tiktok`), a token that is valid, and the revoke call "Revokes a user access
+    ///   token and disconnects your app from the user's TikTok account" (Revoke a User Access
+    ///   Token, <https://developers.tiktok.com/docs/en/oauth-revoke-a-user-access-token>,
+    ///   updated 2026-11-02, read 2026-12-07). An access token's `revoked` covers nothing: the
+    ///   stored access token has usually expired (it lives 2 hours), and what revoking an
+    ///   expired or unknown token answers is not documented; so a refresh token always goes
+    ///   through its own refresh and revoke.
+    /// - **Discord: nothing.** "When you revoke a token, any active access or refresh tokens
+    ///   associated with that authorization will be revoked, regardless of the `token` and
+    ///   `token_type_hint` values you pass in" (OAuth2, "Token Revocation Example",
+    ///   <https://discord.com/developers/docs/topics/oauth2>, read 2026-12-07 from the docs'
+    ///   source, discord/discord-api-docs `developers/topics/oauth2.mdx` c98d64b); but its
+    ///   revocation URL is an RFC 7009 one (the same page links it to RFC 7009) and no answer
+    ///   for an invalid token is documented, so a 200 does not prove the token sent was live.
+    ///   Each token is revoked by its own call.
+    /// - **Reddit: nothing.** "Revoking a refresh token will also revoke any related access
+    ///   tokens!", but "Per RFC 7009, this request will return a success (204) response even if
+    ///   the passed in `token` was never valid" (OAuth2 wiki, "Manually Revoking a Token",
+    ///   <https://github.com/reddit-archive/reddit/wiki/OAuth2>, read 2026-12-07): a 204 for a
+    ///   bad stored refresh token would mark a live access token revoked. Each token is revoked
+    ///   by its own call.
+    /// - **X: nothing.** "A revoke token invalidates an access token or refresh token" (OAuth
+    ///   2.0 user access token, step 6,
+    ///   <https://docs.x.com/fundamentals/authentication/oauth-2-0/user-access-token>, read
+    ///   2026-12-07 from a copy): one token, no word of the others.
+    /// - **LinkedIn: nothing.** No page documents the call.
+    /// - **Mastodon: nothing.** "Revoke an access token to make it no longer valid for use"
+    ///   (<https://docs.joinmastodon.org/methods/oauth/#revoke>, read 2026-12-07 from the docs'
+    ///   source); Mastodon has no refresh tokens.
     pub fn revocation_covers(self, revoked: crate::TokenType, other: crate::TokenType) -> bool {
         use crate::TokenType::{AccessToken, RefreshToken};
         match self {
-            Platform::Google | Platform::TikTok | Platform::Meta | Platform::Discord => true,
-            Platform::Reddit => revoked == RefreshToken && other == AccessToken,
-            Platform::X | Platform::LinkedIn | Platform::Mastodon => false,
+            Platform::Google => true,
+            Platform::Meta => revoked == AccessToken && other == AccessToken,
+            Platform::TikTok => revoked == RefreshToken && other == AccessToken,
+            Platform::Discord
+            | Platform::Reddit
+            | Platform::X
+            | Platform::LinkedIn
+            | Platform::Mastodon => false,
         }
     }
 }
@@ -151,6 +206,7 @@ pub fn platform_for(integration_type: &str) -> Option<Platform> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::TokenType;
     use crate::TokenType::{AccessToken, RefreshToken};
 
     #[test]
@@ -210,30 +266,52 @@ mod tests {
         }
     }
 
+    /// Every platform and every pair of token types: `via` only where a proven revocation
+    /// ends the other token by the platform's documentation, never access -> refresh on an
+    /// answer that RFC 7009 gives for any token.
     #[test]
-    fn a_revocation_covers_the_grant_only_where_the_docs_say_so() {
-        for platform in [
-            Platform::Google,
-            Platform::TikTok,
-            Platform::Meta,
-            Platform::Discord,
-        ] {
-            for (revoked, other) in [
-                (AccessToken, RefreshToken),
-                (RefreshToken, AccessToken),
-                (AccessToken, AccessToken),
-            ] {
-                assert!(platform.revocation_covers(revoked, other), "{platform}");
+    fn a_revocation_covers_another_token_only_where_its_answer_proves_it_and_the_docs_say_so() {
+        let pairs = [
+            (AccessToken, AccessToken),
+            (AccessToken, RefreshToken),
+            (RefreshToken, AccessToken),
+            (RefreshToken, RefreshToken),
+        ];
+        let covered: &[(Platform, &[(TokenType, TokenType)])] = &[
+            (Platform::Google, &pairs),
+            (Platform::Meta, &[(AccessToken, AccessToken)]),
+            (Platform::TikTok, &[(RefreshToken, AccessToken)]),
+            (Platform::Discord, &[]),
+            (Platform::Reddit, &[]),
+            (Platform::X, &[]),
+            (Platform::LinkedIn, &[]),
+            (Platform::Mastodon, &[]),
+        ];
+        assert_eq!(
+            covered.len(),
+            Platform::ALL.len(),
+            "every platform is decided"
+        );
+        for &(platform, expected) in covered {
+            for (revoked, other) in pairs {
+                assert_eq!(
+                    platform.revocation_covers(revoked, other),
+                    expected.contains(&(revoked, other)),
+                    "{platform}: {revoked} covers {other}?"
+                );
             }
         }
-        assert!(Platform::Reddit.revocation_covers(RefreshToken, AccessToken));
-        assert!(!Platform::Reddit.revocation_covers(AccessToken, RefreshToken));
-        assert!(!Platform::Reddit.revocation_covers(AccessToken, AccessToken));
-        for platform in [Platform::X, Platform::LinkedIn, Platform::Mastodon] {
-            assert!(
-                !platform.revocation_covers(RefreshToken, AccessToken),
-                "{platform}"
-            );
+        // Where a 200 may answer an invalid token, an access token never covers a refresh
+        // token.
+        for platform in [
+            Platform::TikTok,
+            Platform::Discord,
+            Platform::Reddit,
+            Platform::X,
+            Platform::LinkedIn,
+            Platform::Mastodon,
+            Platform::Meta,
+        ] {
             assert!(
                 !platform.revocation_covers(AccessToken, RefreshToken),
                 "{platform}"

@@ -6,12 +6,21 @@
 //! "in your POST data (not in the URL)"; "Your client must be authenticated using HTTP Basic
 //! Authentication in the same manner as when requesting the original token."
 //!
-//! **Answers.**
-//! - 204, or another 2xx: `revoked`. The wiki: "Per RFC 7009, this request will return a success
-//!   (204) response even if the passed in token was never valid", and RFC 7009 §2.2 answers 200
-//!   "if the token has been revoked successfully or if the client submitted an invalid token":
-//!   either way the token no longer works after the call. "Revoking a refresh token will also
-//!   revoke any related access tokens!"
+//! **User-Agent.** The form Reddit's API rules ask for, `<platform>:<app ID>:<version string>
+//! (by /u/<reddit username>)`, with the parts from the credentials secret (see `user_agent`).
+//!
+//! **Answers** (wiki read 2026-12-07; Reddit's source,
+//! reddit-archive/reddit `r2/r2/controllers/oauth2.py` `POST_revoke_token`, read 2026-12-07).
+//! - 204: `revoked`. The wiki: "Note: Per RFC 7009, this request will return a success (204)
+//!   response even if the passed in `token` was never valid"; the source: "In success cases,
+//!   this endpoint returns no data", `response.status = 204`. Either way the token sent no
+//!   longer works after the call, and that is all a 204 says: it proves nothing about the
+//!   token's siblings ("Revoking a refresh token will also revoke any related access tokens!"
+//!   holds only for a refresh token that was valid), so nothing is covered `via` it (see
+//!   [`crate::Platform::revocation_covers`]).
+//! - 200: `unconfirmed`. It is RFC 7009 §2.2's success status, the rule the wiki says the call
+//!   follows, but neither the wiki nor the source gives it for this call;
+//! - another 2xx: `failed` (an answer the documentation does not describe);
 //! - 401 ("Client credentials sent as HTTP Basic Authorization were invalid"): `failed`;
 //! - 429 and 5xx: transient, retried after `Retry-After` or Reddit's `X-Ratelimit-Reset`
 //!   ("Approximate number of seconds to end of period", the API wiki,
@@ -33,17 +42,25 @@ pub(crate) async fn revoke(
     token_type: TokenType,
 ) -> Attempt {
     let (client_id, client_secret) = confidential(credentials, Platform::Reddit)?;
+    let user_agent = credentials.map_or_else(
+        || crate::user_agent::DEFAULT.to_owned(),
+        crate::user_agent::reddit,
+    );
     let request = ctx
         .client
         .post(ctx.url(PATH)?)
+        .header(reqwest::header::USER_AGENT, user_agent)
         .basic_auth(client_id, Some(client_secret))
         .form(&[
             ("token", token.expose()),
             ("token_type_hint", token_type.as_str()),
         ]);
     let answer = ctx.send(request).await?;
-    if answer.status.is_success() {
-        return Ok(Outcome::Revoked);
+    match answer.status.as_u16() {
+        204 => return Ok(Outcome::Revoked),
+        200 => return Ok(Outcome::Unconfirmed),
+        _ if answer.status.is_success() => return Err(answer.unrecognised()),
+        _ => {}
     }
     let code = answer.oauth_error();
     if retryable(answer.status) {

@@ -6,7 +6,14 @@
 //! user's TikTok account." `POST https://open.tiktokapis.com/v2/oauth/revoke/`,
 //! `application/x-www-form-urlencoded`, "Send all parameters as URL-encoded form data in the
 //! request body": `client_key`, `client_secret`, `token` ("The user access token to revoke").
-//! "A successful request returns an empty response body" (`{}`).
+//! "A successful request returns an empty response body" (`{}`; re-read 2026-12-07): the only
+//! `revoked`. The page documents no other success: TikTok's v2 envelope with code `ok`, or an
+//! OAuth error struct whose `error` is empty, is `unconfirmed` (the v2 error codes page,
+//! <https://developers.tiktok.com/doc/tiktok-api-v2-error-handling>, read 2026-12-07, does not
+//! list `ok` either, and the OAuth endpoints answer with the OAuth struct); any other 2xx body
+//! is `failed`. What revoking an expired or unknown access token answers is not documented, so
+//! an access token's `revoked` proves nothing about the grant's other tokens (see
+//! [`crate::Platform::revocation_covers`]).
 //!
 //! **Errors.** OAuth error handling (<https://developers.tiktok.com/doc/oauth-error-handling>,
 //! read 2026-12-04): `{"error": "<category>", "error_description": ..., "log_id": ...}`, often
@@ -27,7 +34,10 @@
 //! Refresh a user access token,
 //! <https://developers.tiktok.com/docs/en/oauth-refresh-a-user-access-token>, updated
 //! 2026-11-02, read 2026-12-04) and revoking the fresh access token within the same invocation,
-//! with bounded retries. That page also says: "Refresh tokens are rotated: a successful refresh
+//! with bounded retries. Every refresh token goes this way, whatever its access token's revoke
+//! answered: an access token's answer covers no refresh token. A fresh token's successful
+//! revoke does prove the disconnect (TikTok has just issued that token), so it covers the
+//! grant's access tokens. That page also says: "Refresh tokens are rotated: a successful refresh
 //! request will return a new refresh_token in place of the one you sent. The previous refresh
 //! token stops working once a new one is issued." Hence:
 //! - before refreshing, the consumer notes on the marker that this record's refresh token is
@@ -188,7 +198,11 @@ fn classify_refresh(answer: &Answer) -> Result<Token, Failure> {
     }
 }
 
-/// A revoke's answer.
+/// A revoke's answer. Only the documented success is `revoked`: "A successful request returns
+/// an empty response body", shown as `{}` (Revoke a User Access Token, read 2026-12-07). A 2xx
+/// whose body says "no error" in a shape that page does not give (the OAuth error struct with an
+/// empty `error`, the v2 API's envelope `{"data": {}, "error": {"code": "ok", ...}}`) is
+/// `unconfirmed`; any other 2xx body `failed`.
 fn classify(answer: &Answer) -> Attempt {
     let json = answer.json();
     if let Some(code) = json.as_ref().and_then(error_code) {
@@ -197,18 +211,24 @@ fn classify(answer: &Answer) -> Attempt {
     if !answer.status.is_success() {
         return Err(answer.failure(None));
     }
-    // The documented success: an empty body or `{}`; or, in the v2 envelope, an empty `data`
-    // with an error of code `ok` (and its `log_id`, `message`).
-    let empty = answer.is_empty()
-        || json.as_ref().and_then(Value::as_object).is_some_and(|o| {
-            o.iter().all(|(k, v)| match k.as_str() {
-                "data" => v.as_object().is_some_and(|d| d.is_empty()),
-                "error" | "error_description" | "log_id" => true,
-                _ => false,
-            })
-        });
-    if empty {
-        Ok(Outcome::Revoked)
+    let documented = answer.is_empty()
+        || json
+            .as_ref()
+            .and_then(Value::as_object)
+            .is_some_and(|o| o.is_empty());
+    if documented {
+        return Ok(Outcome::Revoked);
+    }
+    // `error_code` found no error: an `error` here is absent, empty, `null` or code `ok`.
+    let says_no_error = json.as_ref().and_then(Value::as_object).is_some_and(|o| {
+        o.iter().all(|(k, v)| match k.as_str() {
+            "data" => v.as_object().is_some_and(|d| d.is_empty()),
+            "error" | "error_description" | "log_id" => true,
+            _ => false,
+        })
+    });
+    if says_no_error {
+        Ok(Outcome::Unconfirmed)
     } else {
         Err(answer.unrecognised())
     }

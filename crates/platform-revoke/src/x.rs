@@ -11,8 +11,11 @@
 //! does. Nothing travels in the URL.
 //!
 //! **Answers.** The page does not show the answer's body. X's official TypeScript SDK
-//! (xdevplatform/twitter-api-typescript-sdk, `src/OAuth2User.ts`, read 2026-12-04) types it
-//! `{revoked: boolean}`, and that is the only reading made:
+//! (xdevplatform/twitter-api-typescript-sdk, `src/OAuth2User.ts`, re-read 2026-12-07:
+//! `interface RevokeAccessTokenResponse { revoked: boolean; }`, the return type of
+//! `revokeAccessToken`) types it `{revoked: boolean}`, and that is the only reading made. It
+//! revokes the one token sent ("A revoke token invalidates an access token or refresh token"),
+//! so nothing is covered `via` it:
 //! - 2xx with `{"revoked": true}`: `revoked`;
 //! - 2xx with `{"revoked": false}`: `failed` (`revoked false`): X says it did not revoke;
 //! - 2xx with any other body: `failed` (an answer the documentation does not describe);

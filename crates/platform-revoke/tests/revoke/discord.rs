@@ -1,18 +1,29 @@
 use std::time::{Duration, Instant};
 
-use platform_revoke::{Outcome, Platform::Discord, TokenType};
+use platform_revoke::{Credentials, NoJournal, Outcome, Platform::Discord, TokenItem, TokenType};
 use serde_json::json;
 use wiremock::matchers::{basic_auth, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 use crate::{
-    CLIENT_ID, CLIENT_SECRET, FormIs, TOKEN, answering_once, calls, permanent, revoke, revoke_as,
-    revoke_in_one_attempt, transient,
+    CLIENT_ID, CLIENT_SECRET, FormIs, REQUEST_TIMEOUT, TOKEN, UserAgentIs, answering_once, calls,
+    deadline, permanent, revoke, revoke_as, revoke_in_one_attempt, revoke_with, revoker_with,
+    token, transient,
 };
 
+/// The User-Agent Discord's API reference asks for, `DiscordBot ($url, $versionNumber)`, as sent
+/// without a URL in the secret: the app's own authorization URL.
+fn default_user_agent() -> String {
+    format!(
+        "DiscordBot (https://discord.com/oauth2/authorize?client_id={CLIENT_ID}, {})",
+        env!("CARGO_PKG_VERSION")
+    )
+}
+
 /// The documented request: `POST /api/oauth2/token/revoke`, HTTP Basic with the client id and
-/// secret, form `token` and `token_type_hint`, no query.
-fn revoke_call(token_type: TokenType) -> wiremock::MockBuilder {
+/// secret, form `token` and `token_type_hint`, no query, and the User-Agent of Discord's API
+/// reference.
+fn revoke_call_with(token_type: TokenType, user_agent: &str) -> wiremock::MockBuilder {
     let form: &'static [(&str, &str)] = match token_type {
         TokenType::AccessToken => &[("token", TOKEN), ("token_type_hint", "access_token")],
         TokenType::RefreshToken => &[("token", TOKEN), ("token_type_hint", "refresh_token")],
@@ -20,7 +31,42 @@ fn revoke_call(token_type: TokenType) -> wiremock::MockBuilder {
     Mock::given(method("POST"))
         .and(path("/api/oauth2/token/revoke"))
         .and(basic_auth(CLIENT_ID, CLIENT_SECRET))
+        .and(UserAgentIs(user_agent.to_owned()))
         .and(FormIs(form))
+}
+
+fn revoke_call(token_type: TokenType) -> wiremock::MockBuilder {
+    revoke_call_with(token_type, &default_user_agent())
+}
+
+/// The `$url` comes from Discord's entry in the credentials secret.
+#[tokio::test]
+async fn discord_sends_the_user_agent_of_its_api_reference_with_the_url_from_the_secret() {
+    let user_agent = format!(
+        "DiscordBot (https://example.com/revoker, {})",
+        env!("CARGO_PKG_VERSION")
+    );
+    let server = answering_once(
+        revoke_call_with(TokenType::AccessToken, &user_agent),
+        ResponseTemplate::new(200),
+    )
+    .await;
+    let credentials = Credentials::from_json(&format!(
+        r#"{{"discord": {{"clientId": "{CLIENT_ID}", "clientSecret": "{CLIENT_SECRET}",
+              "userAgentUrl": "https://example.com/revoker"}}}}"#
+    ))
+    .unwrap();
+    let outcome = revoke_with(
+        &revoker_with(&server, credentials, REQUEST_TIMEOUT),
+        Discord,
+        &token(),
+        TokenType::AccessToken,
+        &TokenItem::default(),
+        deadline(),
+        &NoJournal,
+    )
+    .await;
+    assert_eq!(outcome, Ok(Outcome::Revoked));
 }
 
 async fn answering(template: ResponseTemplate) -> MockServer {

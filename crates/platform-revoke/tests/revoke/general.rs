@@ -12,9 +12,9 @@ use wiremock::matchers::any;
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 use crate::{
-    CLIENT_ID, CLIENT_SECRET, MASTODON_HOST, REQUEST_TIMEOUT, SLOW, TIMEOUT, any_revoke_call,
-    calls, credentials, credentials_with_secret, deadline, expecting_no_request, item,
-    one_attempt_deadline, permanent, revoke, revoke_in_one_attempt, revoke_with, revoker,
+    CLIENT_ID, CLIENT_SECRET, MASTODON_HOST, REQUEST_TIMEOUT, SLOW, TIMEOUT, UserAgentIs,
+    any_revoke_call, calls, credentials, credentials_with_secret, deadline, expecting_no_request,
+    item, one_attempt_deadline, permanent, revoke, revoke_in_one_attempt, revoke_with, revoker,
     revoker_with, success, token, transient,
 };
 
@@ -411,6 +411,41 @@ async fn one_revoker_serves_many_revocations_across_platforms() {
             .await;
             assert_eq!(outcome, Ok(success(platform).1), "{platform}");
         }
+    }
+}
+
+/// Reddit and Discord ask for a User-Agent of their own (their tests check it); no page read
+/// for the others asks for one, and they get the client's own.
+#[tokio::test]
+async fn every_other_platform_gets_the_clients_own_user_agent() {
+    let server = MockServer::start().await;
+    let others = Platform::ALL
+        .into_iter()
+        .filter(|p| ![Platform::Reddit, Platform::Discord].contains(p));
+    for platform in others.clone() {
+        any_revoke_call(platform)
+            .and(UserAgentIs(format!(
+                "platform-revoke/{}",
+                env!("CARGO_PKG_VERSION")
+            )))
+            .respond_with(success(platform).0)
+            .expect(1)
+            .mount(&server)
+            .await;
+    }
+    let revoker = revoker(&server);
+    for platform in others {
+        let outcome = revoke_with(
+            &revoker,
+            platform,
+            &token(),
+            TokenType::AccessToken,
+            &item(platform, &server),
+            deadline(),
+            &NoJournal,
+        )
+        .await;
+        assert_eq!(outcome, Ok(success(platform).1), "{platform}");
     }
 }
 

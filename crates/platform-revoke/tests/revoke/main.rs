@@ -254,6 +254,17 @@ impl Match for FormIs {
     }
 }
 
+/// The request's `User-Agent` is exactly this (wiremock's `header` matcher would split a value
+/// at its commas, and Discord's form has one).
+pub struct UserAgentIs(pub String);
+
+impl Match for UserAgentIs {
+    fn matches(&self, request: &Request) -> bool {
+        let values: Vec<_> = request.headers.get_all("user-agent").iter().collect();
+        matches!(values.as_slice(), [value] if value.as_bytes() == self.0.as_bytes())
+    }
+}
+
 /// The request carries no `Authorization` header.
 pub struct NoAuthorization;
 

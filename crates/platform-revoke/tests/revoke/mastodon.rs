@@ -104,13 +104,22 @@ async fn mastodon_answers_403_unauthorized_client_so_the_revocation_fails() {
 }
 
 #[tokio::test]
-async fn mastodon_answers_another_2xx_so_the_revocation_fails() {
-    let server = answering(ResponseTemplate::new(204)).await;
-    let error = permanent(revoke(&server, Mastodon).await, Mastodon);
-    assert_eq!(
-        error.reason(),
-        "http 204: an answer the documentation does not describe"
-    );
+async fn mastodon_answers_another_2xx_or_200_with_another_body_so_the_revocation_fails() {
+    for (answer, status) in [
+        (ResponseTemplate::new(204), 204),
+        (
+            ResponseTemplate::new(200).set_body_json(json!({"revoked": true})),
+            200,
+        ),
+        (ResponseTemplate::new(200).set_body_string("<html>"), 200),
+    ] {
+        let server = answering(answer).await;
+        let error = permanent(revoke(&server, Mastodon).await, Mastodon);
+        assert_eq!(
+            error.reason(),
+            format!("http {status}: an answer the documentation does not describe")
+        );
+    }
 }
 
 #[tokio::test]

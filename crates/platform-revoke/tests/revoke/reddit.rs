@@ -1,18 +1,31 @@
 use std::time::Duration;
 
-use platform_revoke::{Outcome, Platform::Reddit, TokenType};
+use platform_revoke::{Credentials, NoJournal, Outcome, Platform::Reddit, TokenItem, TokenType};
 use serde_json::json;
 use wiremock::matchers::{basic_auth, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 use crate::{
-    CLIENT_ID, CLIENT_SECRET, FormIs, TOKEN, answering_once, permanent, revoke, revoke_as,
-    revoke_in_one_attempt, transient,
+    CLIENT_ID, CLIENT_SECRET, FormIs, REQUEST_TIMEOUT, TOKEN, UserAgentIs, answering_once,
+    deadline, permanent, revoke, revoke_as, revoke_in_one_attempt, revoke_with, revoker_with,
+    token, transient,
 };
 
+/// The User-Agent Reddit's API rules ask for, `<platform>:<app ID>:<version string> (by
+/// /u/<reddit username>)`, as sent without the optional parts: the app ID is the client id,
+/// and no username is invented.
+fn default_user_agent() -> String {
+    format!(
+        "{}:{CLIENT_ID}:v{}",
+        std::env::consts::OS,
+        env!("CARGO_PKG_VERSION")
+    )
+}
+
 /// The documented request: `POST /api/v1/revoke_token`, HTTP Basic with the client id and
-/// secret, form `token` and `token_type_hint` ("in your POST data (not in the URL)").
-fn revoke_call(token_type: TokenType) -> wiremock::MockBuilder {
+/// secret, form `token` and `token_type_hint` ("in your POST data (not in the URL)"), and the
+/// User-Agent of Reddit's API rules.
+fn revoke_call_with(token_type: TokenType, user_agent: &str) -> wiremock::MockBuilder {
     let form: &'static [(&str, &str)] = match token_type {
         TokenType::AccessToken => &[("token", TOKEN), ("token_type_hint", "access_token")],
         TokenType::RefreshToken => &[("token", TOKEN), ("token_type_hint", "refresh_token")],
@@ -20,26 +33,80 @@ fn revoke_call(token_type: TokenType) -> wiremock::MockBuilder {
     Mock::given(method("POST"))
         .and(path("/api/v1/revoke_token"))
         .and(basic_auth(CLIENT_ID, CLIENT_SECRET))
+        .and(UserAgentIs(user_agent.to_owned()))
         .and(FormIs(form))
+}
+
+fn revoke_call(token_type: TokenType) -> wiremock::MockBuilder {
+    revoke_call_with(token_type, &default_user_agent())
 }
 
 async fn answering(template: ResponseTemplate) -> MockServer {
     answering_once(revoke_call(TokenType::AccessToken), template).await
 }
 
+/// The wiki and Reddit's source give 204 as the call's success.
 #[tokio::test]
-async fn reddit_answers_204_or_200_so_the_token_is_revoked_for_either_token_type() {
+async fn reddit_answers_204_so_the_token_is_revoked_for_either_token_type() {
     for token_type in [TokenType::AccessToken, TokenType::RefreshToken] {
-        for status in [204, 200] {
-            let server =
-                answering_once(revoke_call(token_type), ResponseTemplate::new(status)).await;
-            assert_eq!(
-                revoke_as(&server, Reddit, token_type).await,
-                Ok(Outcome::Revoked),
-                "{token_type} {status}"
-            );
-        }
+        let server = answering_once(revoke_call(token_type), ResponseTemplate::new(204)).await;
+        assert_eq!(
+            revoke_as(&server, Reddit, token_type).await,
+            Ok(Outcome::Revoked),
+            "{token_type}"
+        );
     }
+}
+
+/// 200 is RFC 7009's success, the rule the wiki says the call follows, but Reddit gives 204:
+/// probably revoked, never claimed.
+#[tokio::test]
+async fn reddit_answers_200_so_the_revocation_is_unconfirmed() {
+    let server = answering(ResponseTemplate::new(200)).await;
+    assert_eq!(revoke(&server, Reddit).await, Ok(Outcome::Unconfirmed));
+}
+
+#[tokio::test]
+async fn reddit_answers_another_2xx_so_the_revocation_fails() {
+    for status in [201, 202] {
+        let server = answering(ResponseTemplate::new(status)).await;
+        let error = permanent(revoke(&server, Reddit).await, Reddit);
+        assert_eq!(
+            error.reason(),
+            format!("http {status}: an answer the documentation does not describe")
+        );
+    }
+}
+
+/// The app ID and the username to contact come from Reddit's entry in the credentials secret.
+#[tokio::test]
+async fn reddit_sends_the_user_agent_of_its_api_rules_with_the_parts_from_the_secret() {
+    let user_agent = format!(
+        "{}:com.example.revoker:v{} (by /u/example_dev)",
+        std::env::consts::OS,
+        env!("CARGO_PKG_VERSION")
+    );
+    let server = answering_once(
+        revoke_call_with(TokenType::AccessToken, &user_agent),
+        ResponseTemplate::new(204),
+    )
+    .await;
+    let credentials = Credentials::from_json(&format!(
+        r#"{{"reddit": {{"clientId": "{CLIENT_ID}", "clientSecret": "{CLIENT_SECRET}",
+              "userAgentAppId": "com.example.revoker", "userAgentUsername": "example_dev"}}}}"#
+    ))
+    .unwrap();
+    let outcome = revoke_with(
+        &revoker_with(&server, credentials, REQUEST_TIMEOUT),
+        Reddit,
+        &token(),
+        TokenType::AccessToken,
+        &TokenItem::default(),
+        deadline(),
+        &NoJournal,
+    )
+    .await;
+    assert_eq!(outcome, Ok(Outcome::Revoked));
 }
 
 #[tokio::test]

@@ -33,19 +33,33 @@ async fn answering(template: ResponseTemplate) -> MockServer {
     answering_once(revoke_call(), template).await
 }
 
+/// "A successful request returns an empty response body": `{}`, the page's example.
 #[tokio::test]
 async fn tiktok_answers_an_empty_object_so_the_token_is_revoked() {
     for answer in [
         ResponseTemplate::new(200).set_body_string("{}"),
         ResponseTemplate::new(200),
+    ] {
+        let server = answering(answer).await;
+        assert_eq!(revoke(&server, TikTok).await, Ok(Outcome::Revoked));
+    }
+}
+
+/// "No error" in a shape the revoke page does not give (the OAuth struct with an empty error,
+/// the v2 envelope with code `ok`): probably revoked, never claimed.
+#[tokio::test]
+async fn tiktok_answers_no_error_in_a_shape_its_page_does_not_give_so_the_revocation_is_unconfirmed()
+ {
+    for answer in [
         ResponseTemplate::new(200)
             .set_body_json(json!({"error": "", "error_description": "", "log_id": "2024"})),
         ResponseTemplate::new(200).set_body_json(
             json!({"data": {}, "error": {"code": "ok", "message": "", "log_id": "x"}}),
         ),
+        ResponseTemplate::new(200).set_body_json(json!({"error": {"code": "ok"}})),
     ] {
         let server = answering(answer).await;
-        assert_eq!(revoke(&server, TikTok).await, Ok(Outcome::Revoked));
+        assert_eq!(revoke(&server, TikTok).await, Ok(Outcome::Unconfirmed));
     }
 }
 
