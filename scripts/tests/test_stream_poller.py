@@ -25,7 +25,7 @@ import boto3
 
 SCRIPTS = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(SCRIPTS))
-from seed import create_table, table_definition  # noqa: E402
+from seed import CfnLoader, create_table, table_definition  # noqa: E402
 
 ROOT = SCRIPTS.parent
 POLLER = SCRIPTS / "local" / "stream-poller.py"
@@ -132,10 +132,21 @@ class PollerTest(unittest.TestCase):
     def delete(self, pk: str, sk: str) -> None:
         self.ddb.delete_item(TableName=self.table, Key={"PK": {"S": pk}, "SK": {"S": sk}})
 
+    @staticmethod
+    def template_source() -> dict:
+        """The revoker's event source mapping, as template.yaml sets it."""
+        import yaml
+
+        template = yaml.load((ROOT / "template.yaml").read_text(), Loader=CfnLoader)
+        return template["Resources"]["RevokeTokensFunction"]["Properties"]["Events"]["TokenRemovals"]["Properties"]
+
     def test_the_startup_line_shows_the_templates_filter_and_settings(self):
         line = self.wait_for_line("filter (template.yaml RevokeTokensFunction.Events.TokenRemovals)")
         self.assertIn('{"prefix": "TOKEN#"}', line)
-        self.assertIn("batches of up to 20, 10 retries", line)
+        source = self.template_source()
+        self.assertIn(
+            f"batches of up to {source['BatchSize']}, {source['MaximumRetryAttempts']} retries", line
+        )
         self.assert_clean_output()
 
     def test_only_a_token_removal_reaches_the_function_as_lambdas_stream_event(self):

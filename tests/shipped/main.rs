@@ -6,11 +6,14 @@
 //! configuration and `SdkConfig` (the production timeouts). What it answers is compared byte
 //! for byte; what it logs is read from its real stdout.
 //!
-//! `make test` builds the binary and sets `SHIPPED_BINARY`; to run these alone, with the
-//! services up (`make services-up`), copy it out first (the test build replaces what is in
-//! `target/release`): `cargo build --release --bin disconnect-integration && cp
-//! target/release/disconnect-integration .local/shipped/bootstrap`, then
-//! `SHIPPED_BINARY=.local/shipped/bootstrap cargo test --release --features test-support/local-services --test shipped`.
+//! `make test` builds both binaries and sets `SHIPPED_BINARY` and `SHIPPED_REVOKE_BINARY`
+//! (`profile.rs` checks the revoker's build too); to run these alone, with the services up
+//! (`make services-up`), copy them out first (the test build replaces what is in
+//! `target/release`): `cargo build --release -p disconnect-integration -p revoke-tokens --bins`,
+//! copy `target/release/disconnect-integration` to `.local/shipped/bootstrap` and
+//! `target/release/revoke-tokens` to `.local/shipped/revoke-tokens`, then
+//! `SHIPPED_BINARY=.local/shipped/bootstrap SHIPPED_REVOKE_BINARY=.local/shipped/revoke-tokens
+//! cargo test --release --features test-support/local-services --test shipped`.
 
 mod binary;
 mod bodies;

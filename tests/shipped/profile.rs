@@ -1,5 +1,7 @@
-//! The binary under test is the artefact that ships: built with the release profile (the one
-//! `cargo lambda build --release` and SAM use), not the dev profile.
+//! The binaries under test are the artefacts that ship: built with the release profile (the one
+//! `cargo lambda build --release` and SAM use), not the dev profile. Both functions: the DELETE
+//! function (`SHIPPED_BINARY`) and the revoker (`SHIPPED_REVOKE_BINARY`), which `make test`
+//! builds and copies out beside it.
 
 use crate::binary::binary;
 
@@ -11,4 +13,14 @@ use crate::binary::binary;
 #[test]
 fn the_binary_under_test_is_the_release_build_that_ships() {
     test_support::shipped::assert_release_build(&binary());
+}
+
+/// The revoker's binary, which `crates/revoke-tokens/tests/binary.rs` runs, is the release
+/// build too: stripped, without debug info.
+#[test]
+fn the_revokers_binary_under_test_is_the_release_build_that_ships() {
+    test_support::shipped::assert_release_build(&test_support::shipped::binary(
+        "SHIPPED_REVOKE_BINARY",
+        "cd crates/revoke-tokens && cargo build --release --bin revoke-tokens",
+    ));
 }

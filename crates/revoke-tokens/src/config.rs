@@ -27,6 +27,9 @@ pub struct Config {
     /// fails transiently is recorded `failed`; the template's `MaximumRecordAgeInSeconds` is
     /// above it.
     pub give_up_after: Duration,
+    /// `REVOKE_CONCURRENCY` (default 48, 1 to 1000): the integrations of a batch in progress at
+    /// once; `REVOKE_PLATFORM_CONCURRENCY` (default 24, 1 to 1000): calls to one platform at once.
+    pub concurrency: crate::Concurrency,
     /// `REVOKE_ALLOW_LOOPBACK` (`true` only; default off): a Mastodon `server` may be
     /// `localhost`. Local development only; the template never sets it.
     pub allow_loopback_servers: bool,
@@ -69,6 +72,18 @@ impl Config {
                 3_000,
                 60..=604_800,
             )?),
+            concurrency: crate::Concurrency {
+                records: env.number(
+                    "REVOKE_CONCURRENCY",
+                    crate::Concurrency::default().records as u64,
+                    1..=1000,
+                )? as usize,
+                per_platform: env.number(
+                    "REVOKE_PLATFORM_CONCURRENCY",
+                    crate::Concurrency::default().per_platform as u64,
+                    1..=1000,
+                )? as usize,
+            },
             allow_loopback_servers: env.flag("REVOKE_ALLOW_LOOPBACK")?,
             extra_ca_pem: env.pem_file(EXTRA_CA_VARIABLE)?,
             metrics_namespace: env
@@ -110,6 +125,10 @@ mod tests {
         assert_eq!(config.give_up_after, Duration::from_secs(3000));
         assert!(!config.allow_loopback_servers);
         assert_eq!(config.endpoints, Endpoints::defaults());
+        assert_eq!(
+            (config.concurrency.records, config.concurrency.per_platform),
+            (48, 24)
+        );
     }
 
     #[test]
@@ -124,6 +143,12 @@ mod tests {
                 "REVOKE_GIVE_UP_AFTER_SECONDS",
             ),
             ("REVOKE_ALLOW_LOOPBACK", "yes", "REVOKE_ALLOW_LOOPBACK"),
+            ("REVOKE_CONCURRENCY", "0", "REVOKE_CONCURRENCY"),
+            (
+                "REVOKE_PLATFORM_CONCURRENCY",
+                "1001",
+                "REVOKE_PLATFORM_CONCURRENCY",
+            ),
             (
                 "REVOKE_ENDPOINT_GOOGLE",
                 "http://oauth2.googleapis.com",

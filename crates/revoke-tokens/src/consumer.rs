@@ -1,37 +1,51 @@
-//! The per-record decision and the batch loop (see the crate's documentation for the rules).
+//! The executor: runs a batch's records side by side within bounds, and each record's steps as
+//! the pure rule ([`crate::plan`]) gives them (see the crate's documentation for the rules).
+//!
+//! - The records of one partition (one integration) run one after another, in the batch's
+//!   order: what an earlier token's outcome covers, and TikTok's refresh journal, depend on it.
+//!   At a partition's first record handed back, its later records wait for the redelivery.
+//! - Partitions run side by side, at most [`Concurrency::records`] at once, and the calls to one
+//!   platform at most [`Concurrency::per_platform`] at once, so that one slow or throttling
+//!   platform (its `Retry-After` waits are the revoker's, as before) holds only its own share.
+//! - The checkpoint: the first record in the batch's order that is handed back is reported, and
+//!   Lambda delivers the batch again from it. Every record before it is finished. A record after
+//!   it that finished meanwhile is delivered again too and found on the marker's
+//!   `revocationEvents` (`AlreadyRecorded`): never revoked or recorded twice.
 
-use std::time::{Duration, Instant, SystemTime};
+use std::collections::{BTreeMap, HashMap};
+use std::time::{Duration, Instant};
 
 use function_support::clock::SharedClock;
-use integrations_table::keys::TOKEN_SK_PREFIX;
-use integrations_table::keys::{PK, SK};
+use futures_util::stream::{self, StreamExt};
 use integrations_table::marker::{epoch_seconds, rfc3339};
 use platform_revoke::{
-    BoxFuture, LoginFlow, Outcome, Platform, RefreshJournal, Revocation, RevokeError, Revoker,
-    Support, Token, TokenItem, TokenType,
+    BoxFuture, Outcome, Platform, RefreshJournal, Revocation, RevokeError, Revoker, Token,
 };
+use tokio::sync::Semaphore;
 
-use crate::marker_store::{
-    Entry, MarkerStore, REVOCATION_REFRESHES, REVOCATION_RETRIES, ReadMarker,
-};
-use crate::outcome::{Handling, MarkerOutcome};
+use crate::marker_store::{Entry, MarkerStore, REVOCATION_REFRESHES, REVOCATION_RETRIES};
+use crate::outcome::Handling;
 use crate::output::{Metrics, log};
+use crate::plan::{self, Call, Fact, Facts, Removal, Rules, Step, Verdict};
 use crate::stream::{BatchResponse, ItemFailure, RecordView, StreamEvent, StreamRecord};
 
 pub use crate::deadline::RECORD_RESERVE;
+pub use crate::plan::GiveUp;
 
-/// How many deliveries may fail, and how old a record may get, before it is recorded `failed`.
-#[derive(Debug, Clone, Copy)]
-pub struct GiveUp {
-    pub max_attempts: u32,
-    pub after: Duration,
+/// How much of a batch runs at once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Concurrency {
+    /// Partitions (integrations) in progress at once (`REVOKE_CONCURRENCY`).
+    pub records: usize,
+    /// Calls to one platform at once (`REVOKE_PLATFORM_CONCURRENCY`).
+    pub per_platform: usize,
 }
 
-impl Default for GiveUp {
+impl Default for Concurrency {
     fn default() -> Self {
         Self {
-            max_attempts: 5,
-            after: Duration::from_secs(3000),
+            records: 48,
+            per_platform: 24,
         }
     }
 }
@@ -42,8 +56,10 @@ pub struct Consumer {
     revoker: Revoker,
     clock: SharedClock,
     metrics: Metrics,
-    give_up: GiveUp,
-    platform_timeout: Duration,
+    rules: Rules,
+    concurrency: Concurrency,
+    /// One per platform, in `Platform::ALL`'s order.
+    platform_slots: Vec<Semaphore>,
 }
 
 impl Consumer {
@@ -53,312 +69,253 @@ impl Consumer {
             revoker,
             clock,
             metrics,
-            give_up: GiveUp::default(),
-            platform_timeout: Duration::from_secs(5),
+            rules: Rules {
+                give_up: GiveUp::default(),
+                platform_timeout: Duration::from_secs(5),
+            },
+            concurrency: Concurrency::default(),
+            platform_slots: slots(Concurrency::default().per_platform),
         }
     }
 
     /// When deliveries are given up (`REVOKE_MAX_ATTEMPTS`, `REVOKE_GIVE_UP_AFTER_SECONDS`).
     pub fn with_give_up(mut self, give_up: GiveUp) -> Self {
-        self.give_up = give_up;
+        self.rules.give_up = give_up;
         self
     }
 
     /// The revoker's timeout of one platform call (`REVOKE_TIMEOUT_MS`): a record is attempted
     /// only while the invocation has time for its calls and [`RECORD_RESERVE`].
     pub fn with_platform_timeout(mut self, timeout: Duration) -> Self {
-        self.platform_timeout = timeout;
+        self.rules.platform_timeout = timeout;
         self
     }
 
-    /// Handles one batch, in order, until `deadline` (the invocation's). At the first record to
-    /// hand back, it stops and reports that record: Lambda sends the batch again from there. So
-    /// `batchItemFailures` holds only a record that was not finished.
+    /// How much of a batch runs at once (each at least 1).
+    pub fn with_concurrency(mut self, concurrency: Concurrency) -> Self {
+        self.concurrency = Concurrency {
+            records: concurrency.records.max(1),
+            per_platform: concurrency.per_platform.max(1),
+        };
+        self.platform_slots = slots(self.concurrency.per_platform);
+        self
+    }
+
+    /// Handles one batch until `deadline` (the invocation's), and reports the first record, in
+    /// the batch's order, to be delivered again.
     pub async fn handle(
         &self,
         event: &StreamEvent,
         request_id: &str,
         deadline: Instant,
     ) -> BatchResponse {
-        let mut counts = std::collections::BTreeMap::new();
-        let mut response = BatchResponse::default();
-        for record in &event.records {
-            let handling = self.process(record, request_id, deadline).await;
-            log(record, &handling);
-            for metric in handling.metrics() {
-                *counts.entry(metric).or_insert(0u32) += 1;
+        let records = &event.records;
+        let mut handled: Vec<Option<Handling>> = vec![None; records.len()];
+        let partitions = stream::iter(partitions(records))
+            .map(|indices| self.partition(records, indices, request_id, deadline))
+            .buffer_unordered(self.concurrency.records);
+        let mut partitions = std::pin::pin!(partitions);
+        while let Some(done) = partitions.next().await {
+            for (index, handling) in done {
+                handled[index] = Some(handling);
             }
-            if handling.hands_back() {
-                response.batch_item_failures.push(ItemFailure {
-                    item_identifier: record.sequence_number().to_owned(),
-                });
-                break;
+        }
+        // Every record after its partition's first hand-back was left for the redelivery, and
+        // that hand-back comes before it: so this is the first record not finished.
+        let checkpoint = handled
+            .iter()
+            .position(|h| h.as_ref().is_none_or(Handling::hands_back));
+        let mut counts = BTreeMap::new();
+        for (index, handling) in handled.iter().enumerate() {
+            let Some(handling) = handling else { continue };
+            // A record after the checkpoint comes back: unless this delivery settled it
+            // (recorded, or a failed delivery), it is handled and counted then.
+            let again = checkpoint.is_some_and(|c| index > c) && !settled(handling);
+            if !again {
+                for metric in handling.metrics() {
+                    *counts.entry(metric).or_insert(0u32) += 1;
+                }
             }
         }
         self.metrics.emit(&counts, request_id);
-        response
+        BatchResponse {
+            batch_item_failures: checkpoint
+                .map(|index| ItemFailure {
+                    item_identifier: records[index].sequence_number().to_owned(),
+                })
+                .into_iter()
+                .collect(),
+        }
     }
 
-    /// Decides and does what one record asks.
+    /// The records of one partition, in order, until one is handed back.
+    async fn partition(
+        &self,
+        records: &[StreamRecord],
+        indices: Vec<usize>,
+        request_id: &str,
+        deadline: Instant,
+    ) -> Vec<(usize, Handling)> {
+        let mut done = Vec::with_capacity(indices.len());
+        for index in indices {
+            let handling = self.process(&records[index], request_id, deadline).await;
+            log(&records[index], &handling);
+            let stop = handling.hands_back();
+            done.push((index, handling));
+            if stop {
+                break;
+            }
+        }
+        done
+    }
+
+    /// Does what the rule asks for one record, step by step.
     pub async fn process(
         &self,
         record: &StreamRecord,
         request_id: &str,
         deadline: Instant,
     ) -> Handling {
-        if record.event_name != "REMOVE" {
-            return Handling::Ignored("not a removal");
-        }
-        let (Some(pk), Some(sk)) = (record.key(PK), record.key(SK)) else {
-            return Handling::Ignored("not an item of this table");
+        let now = self.clock.now();
+        let removal = match plan::removal(record, now) {
+            Ok(removal) => removal,
+            Err(handling) => return handling,
         };
-        if !sk.starts_with(TOKEN_SK_PREFIX) {
-            return Handling::Ignored("not a token");
-        }
-        if record.is_ttl_removal() {
-            return Handling::Ignored("removed by TTL");
-        }
-        let (Some(token), Some(token_type)) = (
-            record.old("token").filter(|t| !t.is_empty()),
-            record
-                .old("tokenType")
-                .and_then(|t| t.parse::<TokenType>().ok()),
-        ) else {
-            return Handling::Skipped(
-                "no token, or a tokenType other than access_token or refresh_token",
-            );
-        };
-        if deadline.saturating_duration_since(Instant::now()) < RECORD_RESERVE * 2 {
-            return Handling::Deferred;
-        }
-        let marker = match self.store.marker(pk).await {
-            Ok(Some(marker)) if marker.marker.is_live(self.clock.now()) => marker,
-            Ok(_) => {
-                return match self.store.integration_exists(pk).await {
-                    Ok(true) => Handling::Retry(
-                        "no disconnect marker yet, and the integration is still there: a disconnect in progress deletes surplus tokens before its transaction".to_owned(),
-                    ),
-                    Ok(false) => Handling::Ignored("no live disconnect marker"),
-                    Err(e) => Handling::Retry(e.to_string()),
-                };
-            }
-            Err(e) => return Handling::Retry(e.to_string()),
-        };
-        if marker.recorded_events.iter().any(|e| e == &record.event_id) {
-            return Handling::AlreadyRecorded;
-        }
-        let at = rfc3339(epoch_seconds(self.clock.now()));
-        let recording = Recording {
-            store: &self.store,
-            pk,
-            sk,
-            event_id: &record.event_id,
-            token_type,
-            at: &at,
-        };
-
-        let platform = match platform_revoke::support(&marker.marker.integration_type) {
-            Support::Unsupported(reason) => {
-                return recording
-                    .write(None, MarkerOutcome::Unsupported, Some(reason), None, false)
-                    .await;
-            }
-            Support::Adapter(platform) => platform,
-        };
-        let login_flow = match LoginFlow::parse(record.old("loginFlow")) {
-            Ok(flow) => flow,
-            Err(e) => {
-                let reason = e.to_string();
-                return recording
-                    .write(
-                        Some(platform),
-                        MarkerOutcome::Failed,
-                        Some(&reason),
-                        None,
-                        false,
-                    )
-                    .await;
-            }
-        };
-        if let Some(grant) = marker.marker.grant_id.as_deref() {
-            match self.store.grant_shared(pk, grant).await {
-                Err(e) => return Handling::Retry(e.to_string()),
-                Ok(true) => {
-                    return recording
-                        .write(
-                            Some(platform),
-                            MarkerOutcome::SharedGrant,
-                            None,
-                            None,
-                            false,
-                        )
-                        .await;
+        let mut facts = Facts::default();
+        loop {
+            let time_left = deadline.saturating_duration_since(Instant::now());
+            match plan::plan(&removal, &facts, now, time_left, &self.rules) {
+                Step::Done(handling) => return handling,
+                Step::Read(Fact::Marker) => {
+                    facts.marker = Some(self.store.marker(removal.pk).await);
                 }
-                Ok(false) => {}
+                Step::Read(Fact::IntegrationExists) => {
+                    facts.integration_exists =
+                        Some(self.store.integration_exists(removal.pk).await);
+                }
+                Step::Read(Fact::GrantShared(grant)) => {
+                    facts.grant_shared = Some(self.store.grant_shared(removal.pk, &grant).await);
+                }
+                Step::Revoke(call) => {
+                    facts.answer = Some(self.revoke(&removal, call, deadline).await);
+                }
+                Step::Record(verdict) => return self.record(&removal, verdict, now).await,
+                Step::HandBack { cause, counts } => {
+                    if counts {
+                        // Best effort: an unnoted failure only costs one more delivery.
+                        let retry = format!("{}#{request_id}", removal.event_id);
+                        let _ = self
+                            .store
+                            .note(removal.pk, REVOCATION_RETRIES, &retry)
+                            .await;
+                    }
+                    return Handling::Retry(cause);
+                }
             }
         }
-        if let Some(via) = covered_by(&marker, platform, sk, token_type) {
-            return recording
-                .write(
-                    Some(platform),
-                    MarkerOutcome::Revoked,
-                    None,
-                    Some(&via),
-                    false,
-                )
-                .await;
-        }
-        let prior_failures = marker.failed_deliveries(&record.event_id);
-        if prior_failures >= self.give_up.max_attempts as usize {
-            let reason = format!("gave up after {prior_failures} failed deliveries");
-            return recording
-                .write(
-                    Some(platform),
-                    MarkerOutcome::Failed,
-                    Some(&reason),
-                    None,
-                    true,
-                )
-                .await;
-        }
-        if deadline.saturating_duration_since(Instant::now())
-            < RECORD_RESERVE + self.calls_needed(platform, token_type)
-        {
-            return Handling::Deferred;
-        }
+    }
 
-        let item = TokenItem {
-            login_flow,
-            server: record.old("server").map(str::to_owned),
+    /// The platform call, within the platform's share of the batch.
+    async fn revoke(
+        &self,
+        removal: &Removal<'_>,
+        call: Call,
+        deadline: Instant,
+    ) -> Result<Outcome, RevokeError> {
+        let slots = &self.platform_slots[index_of(call.platform)];
+        let _slot = slots
+            .acquire()
+            .await
+            .expect("the semaphores are never closed");
+        let token = Token::new(removal.token);
+        let revocation = Revocation {
+            platform: call.platform,
+            token: &token,
+            token_type: removal.token_type,
+            item: &call.item,
+            deadline: deadline - RECORD_RESERVE,
         };
         let journal = Journal {
             store: &self.store,
-            pk,
-            event_id: &record.event_id,
-            refreshed_before: marker.refreshes.iter().any(|e| e == &record.event_id),
+            pk: removal.pk,
+            event_id: removal.event_id,
+            refreshed_before: call.refreshed_before,
         };
-        let token = Token::new(token);
-        let revocation = Revocation {
-            platform,
-            token: &token,
-            token_type,
-            item: &item,
-            deadline: deadline - RECORD_RESERVE,
-        };
-        let (outcome, reason, gave_up) = match self.revoker.revoke(&revocation, &journal).await {
-            Ok(Outcome::Revoked) => (MarkerOutcome::Revoked, None, false),
-            Ok(Outcome::Unconfirmed) => (MarkerOutcome::Unconfirmed, None, false),
-            Ok(Outcome::Unsupported(reason)) => {
-                (MarkerOutcome::Unsupported, Some(reason.to_owned()), false)
-            }
-            Err(e @ RevokeError::Permanent { .. }) => {
-                (MarkerOutcome::Failed, Some(e.reason().to_owned()), false)
-            }
-            Err(e) => {
-                let failures = prior_failures + 1;
-                let age = record.age(SystemTime::now());
-                if failures >= self.give_up.max_attempts as usize {
-                    let reason =
-                        format!("gave up after {failures} failed deliveries: {}", e.reason());
-                    (MarkerOutcome::Failed, Some(reason), true)
-                } else if age.is_some_and(|age| age >= self.give_up.after) {
-                    let reason = format!(
-                        "gave up: the record is older than {} s: {}",
-                        self.give_up.after.as_secs(),
-                        e.reason()
-                    );
-                    (MarkerOutcome::Failed, Some(reason), true)
-                } else {
-                    // Best effort: an unnoted failure only costs one more delivery.
-                    let _ = self
-                        .store
-                        .note(
-                            pk,
-                            REVOCATION_RETRIES,
-                            &format!("{}#{request_id}", record.event_id),
-                        )
-                        .await;
-                    return Handling::Retry(e.to_string());
-                }
-            }
-        };
-        recording
-            .write(Some(platform), outcome, reason.as_deref(), None, gave_up)
-            .await
+        self.revoker.revoke(&revocation, &journal).await
     }
 
-    /// The time the platform calls of one token may take: three for a TikTok refresh token
-    /// (refresh, and the fresh token's revoke with its retries), one otherwise.
-    fn calls_needed(&self, platform: Platform, token_type: TokenType) -> Duration {
-        let calls = if platform == Platform::TikTok && token_type == TokenType::RefreshToken {
-            3
-        } else {
-            1
-        };
-        self.platform_timeout * calls
-    }
-}
-
-/// The earlier outcome on the marker whose revocation, by `platform`'s documentation, revoked
-/// this token too: its token key.
-fn covered_by(
-    marker: &ReadMarker,
-    platform: Platform,
-    token_key: &str,
-    token_type: TokenType,
-) -> Option<String> {
-    marker
-        .outcomes
-        .iter()
-        .filter(|o| o.outcome == MarkerOutcome::Revoked.as_str())
-        .filter(|o| o.platform == platform.as_str() && o.token_key != token_key)
-        .find(|o| {
-            o.token_type
-                .parse::<TokenType>()
-                .is_ok_and(|revoked| platform.revocation_covers(revoked, token_type))
-        })
-        .map(|o| o.token_key.clone())
-}
-
-/// Writing one record's outcome.
-struct Recording<'a> {
-    store: &'a MarkerStore,
-    pk: &'a str,
-    sk: &'a str,
-    event_id: &'a str,
-    token_type: TokenType,
-    at: &'a str,
-}
-
-impl Recording<'_> {
-    async fn write(
+    /// Writes the verdict onto the marker.
+    async fn record(
         &self,
-        platform: Option<Platform>,
-        outcome: MarkerOutcome,
-        reason: Option<&str>,
-        via: Option<&str>,
-        gave_up: bool,
+        removal: &Removal<'_>,
+        verdict: Verdict,
+        now: std::time::SystemTime,
     ) -> Handling {
+        let at = rfc3339(epoch_seconds(now));
+        let reason = verdict.reason.as_ref().map(ToString::to_string);
         let entry = Entry {
-            event_id: self.event_id,
-            token_key: self.sk,
-            token_type: self.token_type.as_str(),
-            platform: platform.map(Platform::as_str),
-            outcome: outcome.as_str(),
-            reason,
-            via,
-            at: self.at,
+            event_id: removal.event_id,
+            token_key: removal.sk,
+            token_type: removal.token_type.as_str(),
+            platform: verdict.platform.map(Platform::as_str),
+            outcome: verdict.outcome.as_str(),
+            reason: reason.as_deref(),
+            via: verdict.via.as_deref(),
+            at: &at,
         };
-        match self.store.record(self.pk, &entry).await {
+        match self.store.record(removal.pk, &entry).await {
             Ok(()) => Handling::Recorded {
-                outcome,
-                reason: reason.map(str::to_owned),
-                via: via.map(str::to_owned),
-                gave_up,
+                outcome: verdict.outcome,
+                reason: verdict.reason,
+                via: verdict.via,
+                gave_up: verdict.gave_up,
             },
-            Err(e) => Handling::Retry(e.to_string()),
+            Err(e) => Handling::Retry(e.into()),
         }
     }
+}
+
+fn slots(per_platform: usize) -> Vec<Semaphore> {
+    Platform::ALL
+        .iter()
+        .map(|_| Semaphore::new(per_platform))
+        .collect()
+}
+
+fn index_of(platform: Platform) -> usize {
+    Platform::ALL
+        .iter()
+        .position(|p| *p == platform)
+        .expect("ALL lists every platform")
+}
+
+/// The batch's record indices by partition key, each partition in the batch's order; a record
+/// without one is a partition of its own (the rule ignores it at once).
+fn partitions<R: RecordView>(records: &[R]) -> Vec<Vec<usize>> {
+    let mut order: Vec<Vec<usize>> = Vec::new();
+    let mut by_key: HashMap<&str, usize> = HashMap::new();
+    for (index, record) in records.iter().enumerate() {
+        match record.key(integrations_table::keys::PK) {
+            Some(pk) => match by_key.get(pk) {
+                Some(&at) => order[at].push(index),
+                None => {
+                    by_key.insert(pk, order.len());
+                    order.push(vec![index]);
+                }
+            },
+            None => order.push(vec![index]),
+        }
+    }
+    order
+}
+
+/// Whether this delivery settled something a redelivery will not count again: an outcome on
+/// the marker, or a failed delivery.
+fn settled(handling: &Handling) -> bool {
+    matches!(
+        handling,
+        Handling::Recorded { .. } | Handling::AlreadyRecorded | Handling::Retry(_)
+    )
 }
 
 /// The marker as TikTok's refresh journal.

@@ -6,7 +6,10 @@
 //! should not carry, and it fails and retries on its own schedule (the stream's), never slowing
 //! a DELETE.
 //!
-//! For each record of a batch, in order, while the invocation has time:
+//! A batch's integrations are handled side by side (at most `REVOKE_CONCURRENCY` at once, and
+//! `REVOKE_PLATFORM_CONCURRENCY` calls to one platform), each integration's records in the
+//! batch's order; the first record handed back, in the batch's order, is the checkpoint
+//! ([`consumer`]). For each record, while the invocation has time (the rule is [`plan`], pure):
 //! 1. Only the REMOVE of a `TOKEN#` item counts; a removal by DynamoDB's TTL and every other
 //!    change are ignored (`RemovalsIgnored`).
 //! 2. The old image must hold `token` (S) and `tokenType` (`access_token` or `refresh_token`);
@@ -18,9 +21,9 @@
 //! 4. The platform comes from the marker's `type` ([`platform_revoke::support`]); a type no
 //!    documented call revokes is `unsupported`, with the reason. A marker `grantId` that another
 //!    live integration still has (`GrantIndex`) is `shared_grant`. A token that an earlier
-//!    outcome's revocation covered by the platform's documentation (Google, TikTok, Meta and
-//!    Discord end the whole grant; Reddit's refresh token ends its access tokens) is `revoked`,
-//!    with `via` naming that token, and no call.
+//!    token's own revoke call covered, by the platform's documentation
+//!    ([`platform_revoke::Platform::revocation_covers`], which cites it), is `revoked`, with
+//!    `via` naming that token, and no call; an outcome that was itself covered covers nothing.
 //! 5. Otherwise the platform is asked ([`platform_revoke::Revoker`], within the invocation's
 //!    deadline less [`consumer::RECORD_RESERVE`]): `revoked`, `unconfirmed`, `unsupported` or
 //!    `failed` with a reason. A transient failure hands the record back to the stream
@@ -33,7 +36,8 @@
 //!    counted. Never the token's value: not in the marker, a log line or a metric.
 //!
 //! Modules: [`config`] (the environment), [`stream`] (the event), [`marker_store`] (the table),
-//! [`consumer`] (the decision and the batch loop), [`deadline`] (the invocation's clock),
+//! [`plan`] (the rule for one record, pure), [`consumer`] (the executor: a record's steps, and
+//! a batch's records side by side), [`deadline`] (the invocation's clock),
 //! [`outcome`] (outcomes and metric names),
 //! [`output`] (log lines and the EMF document).
 
@@ -43,12 +47,13 @@ pub mod deadline;
 pub mod marker_store;
 pub mod outcome;
 pub mod output;
+pub mod plan;
 pub mod stream;
 
 pub use config::{Config, InitError};
-pub use consumer::{Consumer, GiveUp};
+pub use consumer::{Concurrency, Consumer, GiveUp};
 pub use marker_store::MarkerStore;
-pub use outcome::{Handling, MarkerOutcome, Metric};
+pub use outcome::{HandBack, Handling, MarkerOutcome, Metric, Reason};
 pub use output::Metrics;
 
 /// The log targets whose TRACE lines may be shown (every other crate's, the HTTP client's

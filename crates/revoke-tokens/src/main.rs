@@ -64,7 +64,8 @@ async fn serve() -> Result<(), lambda_runtime::Error> {
             max_attempts: config.max_attempts,
             after: config.give_up_after,
         })
-        .with_platform_timeout(config.platform_timeout),
+        .with_platform_timeout(config.platform_timeout)
+        .with_concurrency(config.concurrency),
     );
     // The event is taken raw and read by the consumer's own types: lambda_runtime's own
     // deserialisation error would quote the record, token values included. `run_concurrent`

@@ -39,7 +39,7 @@ pub const MARKER_ATTRIBUTES: &[&str] = &[
 ];
 
 /// A DynamoDB call that failed: the record is handed back to the stream.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("DynamoDB {operation} failed: {cause}")]
 pub struct StoreError {
     operation: &'static str,
@@ -47,6 +47,15 @@ pub struct StoreError {
 }
 
 impl StoreError {
+    /// An error with this operation and cause, for tests of what follows from one.
+    #[doc(hidden)]
+    pub fn for_tests(operation: &'static str, cause: &str) -> Self {
+        Self {
+            operation,
+            cause: cause.to_owned(),
+        }
+    }
+
     fn new(operation: &'static str, error: &(dyn std::error::Error + 'static)) -> Self {
         Self {
             operation,
@@ -62,6 +71,8 @@ pub struct RecordedOutcome {
     pub token_type: String,
     pub platform: String,
     pub outcome: String,
+    /// Set when the outcome was not the token's own call but another token's revocation.
+    pub via: Option<String>,
 }
 
 /// A marker as the consumer reads it.
@@ -307,6 +318,7 @@ fn recorded(entry: &AttributeValue) -> Option<RecordedOutcome> {
         token_type: text("tokenType")?,
         platform: text("platform").unwrap_or_default(),
         outcome: text("outcome")?,
+        via: text("via"),
     })
 }
 

@@ -1,5 +1,12 @@
-//! What the consumer records and counts: the outcomes written onto the marker, how each record
-//! was handled, and the metric names (defined here once).
+//! What the consumer records and counts: the outcomes written onto the marker with their
+//! reasons, how each record was handled (and why one was handed back), and the metric names
+//! (defined here once).
+
+use std::time::Duration;
+
+use platform_revoke::{RevokeError, UnknownLoginFlow};
+
+use crate::marker_store::StoreError;
 
 /// What became of a removed token, as written onto the marker's `revocation` list.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -41,13 +48,48 @@ impl MarkerOutcome {
     }
 }
 
+/// Why a token is recorded other than `revoked`: the marker's `reason`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Reason {
+    /// No documented call revokes it: the platform list's reason code.
+    #[error("{0}")]
+    Unsupported(&'static str),
+    #[error(transparent)]
+    LoginFlow(#[from] UnknownLoginFlow),
+    /// The platform refused, or answered what its documentation does not explain.
+    #[error("{0}")]
+    Refused(String),
+    /// Found with its deliveries already used up.
+    #[error("gave up after {failures} failed deliveries")]
+    DeliveriesUsedUp { failures: usize },
+    /// Its last delivery failed too.
+    #[error("gave up after {failures} failed deliveries: {last}")]
+    LastDeliveryFailed { failures: usize, last: String },
+    #[error("gave up: the record is older than {} s: {last}", after.as_secs())]
+    TooOld { after: Duration, last: String },
+}
+
+/// Why a record is handed back to the stream.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum HandBack {
+    #[error(
+        "no disconnect marker yet, and the integration is still there: a disconnect in progress deletes surplus tokens before its transaction"
+    )]
+    DisconnectInProgress,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The platform failed transiently.
+    #[error(transparent)]
+    Platform(RevokeError),
+}
+
 /// How one record was handled.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Handling {
     /// An outcome, written onto the marker.
     Recorded {
         outcome: MarkerOutcome,
-        reason: Option<String>,
+        reason: Option<Reason>,
         /// The token whose revocation covered this one.
         via: Option<String>,
         /// Recorded `failed` because its deliveries ran out (counted as `RevocationsGivenUp`).
@@ -60,7 +102,7 @@ pub enum Handling {
     /// A token item without `token` or a known `tokenType`.
     Skipped(&'static str),
     /// Failed for now: handed back to the stream, which delivers it again.
-    Retry(String),
+    Retry(HandBack),
     /// Not attempted: too little of the invocation was left. Handed back, not counted as a
     /// failed delivery.
     Deferred,
@@ -173,7 +215,7 @@ mod tests {
             },
             Handling::Ignored("x"),
             Handling::Skipped("x"),
-            Handling::Retry("x".into()),
+            Handling::Retry(HandBack::DisconnectInProgress),
             Handling::Deferred,
         ] {
             counted.extend(handling.metrics());
@@ -186,6 +228,20 @@ mod tests {
             "every metric is counted somewhere"
         );
         assert!(Handling::AlreadyRecorded.metrics().is_empty());
-        assert!(Handling::Deferred.hands_back() && Handling::Retry("x".into()).hands_back());
+        assert!(Handling::Deferred.hands_back());
+        assert!(Handling::Retry(HandBack::DisconnectInProgress).hands_back());
+        for done in [
+            Handling::AlreadyRecorded,
+            Handling::Ignored("x"),
+            Handling::Skipped("x"),
+            Handling::Recorded {
+                outcome: MarkerOutcome::Revoked,
+                reason: None,
+                via: None,
+                gave_up: false,
+            },
+        ] {
+            assert!(!done.hands_back(), "{done:?} is done");
+        }
     }
 }

@@ -81,7 +81,8 @@ pub fn log(record: &StreamRecord, handling: &Handling) {
             via,
             gave_up,
         } => {
-            let reason = reason.as_deref().unwrap_or("");
+            let reason = reason.as_ref().map(ToString::to_string).unwrap_or_default();
+            let reason = reason.as_str();
             let via = via.as_deref().unwrap_or("");
             if *outcome == MarkerOutcome::Failed {
                 tracing::error!(target: TARGET, integrationId = integration, tokenKey = token_key, outcome = outcome.as_str(), reason, gaveUp = gave_up, eventId = event, "token revocation failed");
@@ -99,7 +100,7 @@ pub fn log(record: &StreamRecord, handling: &Handling) {
             tracing::warn!(target: TARGET, integrationId = integration, tokenKey = token_key, eventId = event, why, "token item skipped")
         }
         Handling::Retry(reason) => {
-            tracing::warn!(target: TARGET, integrationId = integration, tokenKey = token_key, eventId = event, reason = reason.as_str(), "will retry")
+            tracing::warn!(target: TARGET, integrationId = integration, tokenKey = token_key, eventId = event, reason = %reason, "will retry")
         }
         Handling::Deferred => {
             tracing::info!(target: TARGET, integrationId = integration, tokenKey = token_key, eventId = event, "deferred: too little of the invocation left")

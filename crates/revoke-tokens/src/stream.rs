@@ -52,6 +52,10 @@ pub fn read_event(text: &str) -> Result<StreamEvent, ShapeError> {
 
 /// What the consumer reads of a record.
 pub trait RecordView {
+    /// `INSERT`, `MODIFY` or `REMOVE`.
+    fn event_name(&self) -> &str;
+    /// The record's `eventID`.
+    fn event_id(&self) -> &str;
     /// A string attribute of the record's keys.
     fn key(&self, name: &str) -> Option<&str>;
     /// A string attribute of the item as it was before the change.
@@ -72,6 +76,14 @@ fn string<'a>(item: &'a serde_dynamo::Item, name: &str) -> Option<&'a str> {
 }
 
 impl RecordView for StreamRecord {
+    fn event_name(&self) -> &str {
+        &self.event_name
+    }
+
+    fn event_id(&self) -> &str {
+        &self.event_id
+    }
+
     fn key(&self, name: &str) -> Option<&str> {
         string(&self.change.keys, name)
     }

@@ -2,14 +2,14 @@
 //! `main.rs` (configuration, credentials read from Secrets Manager at init, telemetry), on
 //! DynamoDB Local, moto and a stub platform. What it answers and writes to stdout is read back.
 
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use integrations_table::{AccountId, DisconnectMarker, IntegrationId};
 use serde_json::{Value, json};
 use test_support::function::Function;
 use test_support::local::{Table, sdk_config, to_item, unique};
 use test_support::runtime_api::Outcome;
-use wiremock::matchers::{method, path};
+use wiremock::matchers::{any, basic_auth, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 const TOKEN: &str = "tok-binary-test-value";
@@ -60,6 +60,55 @@ fn env(table: &str, secret: &str, extra: &[(&str, String)]) -> Vec<(String, Stri
 fn start(env: &[(String, String)]) -> Function {
     let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
     Function::start_on_emulator(&binary(), &env)
+}
+
+/// The binary behind the hand-written stand-in, for a test that chooses the invocation's
+/// deadline (an epoch instant, as Lambda sends it), which the emulator cannot; once its init is
+/// done, so that the deadline is counted from when it can take the event.
+fn start_on_stand_in(env: &[(String, String)]) -> Function {
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let function = Function::start(&binary(), &env);
+    function.wait_ready();
+    function
+}
+
+/// A live disconnect marker of `integration`, of the integration type `kind`.
+async fn put_marker(table: &Table, integration: &str, kind: &str) {
+    let marker = DisconnectMarker::new(
+        &IntegrationId::parse(integration).unwrap(),
+        &AccountId::new("acct_1").unwrap(),
+        kind,
+        SystemTime::now(),
+        Duration::from_secs(86_400),
+    );
+    table
+        .put(serde_dynamo::from_item(marker.to_item().unwrap()).unwrap())
+        .await;
+}
+
+/// A batch of one record: the stream's REMOVE of `integration`'s access token item holding
+/// `token`, at `sequence`.
+fn removal(integration: &str, token: &str, sequence: &str) -> String {
+    let pk = format!("INTEGRATION#{integration}");
+    json!({"Records": [{
+        "awsRegion": "us-east-1", "eventID": format!("ev-{integration}"), "eventName": "REMOVE",
+        "eventSource": "aws:dynamodb",
+        "dynamodb": {"Keys": {"PK": {"S": pk}, "SK": {"S": "TOKEN#access"}},
+                     "OldImage": {"PK": {"S": pk}, "SK": {"S": "TOKEN#access"},
+                                  "token": {"S": token}, "tokenType": {"S": "access_token"}},
+                     "SequenceNumber": sequence, "SizeBytes": 100,
+                     "StreamViewType": "NEW_AND_OLD_IMAGES"}
+    }]})
+    .to_string()
+}
+
+/// Every line of `function`'s stdout, each a JSON object.
+fn json_lines(function: &Function) -> Vec<Value> {
+    function
+        .stdout()
+        .iter()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+        .collect()
 }
 
 async fn credentials_secret(text: &str) -> String {
@@ -332,4 +381,163 @@ async fn an_endpoint_override_in_clear_text_to_another_host_fails_init_naming_th
             "{variable}: {all}"
         );
     }
+}
+
+const DISCORD_CLIENT_ID: &str = "discord-client-id-from-the-secret";
+const DISCORD_CLIENT_SECRET: &str = "discord-client-secret-from-the-secret";
+
+/// Discord authenticates the client with HTTP Basic (the client id and secret) on its revoke
+/// call: the revoker must take them from `REVOKE_CREDENTIALS_SECRET_ID`, which `main.rs` reads at
+/// init, and hand them to the adapter. Google, which the other tests revoke at, needs none.
+#[tokio::test]
+async fn the_client_credentials_in_the_secret_reach_a_platform_that_authenticates_the_client() {
+    let sdk = sdk_config().await;
+    let table = Table::create(&sdk).await;
+    put_marker(&table, "int_discord", "discord").await;
+    let server = MockServer::start().await;
+    // Discord's revoke call, as the secret's client: the only request that revokes.
+    Mock::given(method("POST"))
+        .and(path("/api/oauth2/token/revoke"))
+        .and(basic_auth(DISCORD_CLIENT_ID, DISCORD_CLIENT_SECRET))
+        .respond_with(ResponseTemplate::new(200))
+        .mount(&server)
+        .await;
+    // Any other request (no credentials, or others) is refused as a bad client.
+    Mock::given(any())
+        .respond_with(ResponseTemplate::new(401).set_body_json(json!({"error": "invalid_client"})))
+        .mount(&server)
+        .await;
+    let secret = credentials_secret(
+        &json!({"discord": {"clientId": DISCORD_CLIENT_ID, "clientSecret": DISCORD_CLIENT_SECRET}})
+            .to_string(),
+    )
+    .await;
+    let mut function = start(&env(
+        &table.name,
+        &secret,
+        &[("REVOKE_ENDPOINT_DISCORD", server.uri())],
+    ));
+
+    let (_, outcome) = function.invoke(&removal("int_discord", TOKEN, "100"));
+    function.stop();
+    assert_eq!(
+        outcome,
+        Outcome::Response(r#"{"batchItemFailures":[]}"#.to_owned())
+    );
+    let marker = table
+        .get("INTEGRATION#int_discord", "DISCONNECTED")
+        .await
+        .unwrap();
+    let requests = server.received_requests().await.unwrap();
+    // What the stub received, without the header's value.
+    let received: Vec<String> = requests
+        .iter()
+        .map(|r| {
+            let authorization = r.headers.get("authorization").map(|v| {
+                let v = v.to_str().unwrap_or("");
+                v.split_once(' ').map_or(v, |(scheme, _)| scheme).to_owned()
+            });
+            format!(
+                "{} {} authorization: {authorization:?}",
+                r.method,
+                r.url.path()
+            )
+        })
+        .collect();
+    assert_eq!(
+        marker["revocation"][0]["outcome"], "revoked",
+        "only the secret's client is accepted; marker: {marker}; received: {received:?}"
+    );
+    assert_eq!(marker["revocation"][0]["platform"], "discord", "{marker}");
+    assert_eq!(requests.len(), 1, "one revoke call: {received:?}");
+    let body = String::from_utf8_lossy(&requests[0].body);
+    assert!(
+        body.contains(&format!("token={TOKEN}")),
+        "the call revokes the removed token"
+    );
+    let all = function.stdout().join("\n") + &function.stderr().join("\n");
+    for secret in [TOKEN, DISCORD_CLIENT_SECRET] {
+        assert!(!all.contains(secret), "{secret} in the output:\n{all}");
+    }
+}
+
+/// Lambda gives each invocation its deadline as an instant (`Lambda-Runtime-Deadline-Ms`, epoch
+/// milliseconds), which `main.rs` reads; cargo-lambda's emulator sends none, so only the
+/// stand-in reaches that path. A record with too little time left for a platform call is
+/// handed back uncalled and uncounted as a failure (`RevocationsDeferred`); the same record with
+/// time left is revoked, so the deadline, and nothing else, held it back.
+#[tokio::test]
+async fn a_record_the_invocation_deadline_leaves_no_time_for_is_handed_back_uncalled_then_revoked_with_time()
+ {
+    let sdk = sdk_config().await;
+    let table = Table::create(&sdk).await;
+    put_marker(&table, "int_deadline", "youtube").await;
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/revoke"))
+        .respond_with(ResponseTemplate::new(200))
+        .mount(&server)
+        .await;
+    let secret = credentials_secret("{}").await;
+    let mut function = start_on_stand_in(&env(
+        &table.name,
+        &secret,
+        &[
+            ("REVOKE_ENDPOINT_GOOGLE", server.uri()),
+            ("REVOKE_TIMEOUT_MS", "5000".to_owned()),
+        ],
+    ));
+    let batch = removal("int_deadline", TOKEN, "100");
+
+    // 3 s left: less than one platform call may take (5 s), before any time to record it.
+    let (near_id, near) =
+        function.invoke_with_deadline(&batch, SystemTime::now() + Duration::from_secs(3));
+    assert_eq!(
+        near,
+        Outcome::Response(r#"{"batchItemFailures":[{"itemIdentifier":"100"}]}"#.to_owned()),
+        "the record is handed back"
+    );
+    assert!(
+        server.received_requests().await.unwrap().is_empty(),
+        "no platform call without the time for it"
+    );
+    let marker = table
+        .get("INTEGRATION#int_deadline", "DISCONNECTED")
+        .await
+        .unwrap();
+    assert!(
+        marker.get("revocation").is_none(),
+        "nothing recorded: {marker}"
+    );
+
+    // The redelivery, with 30 s left, as an invocation of the template's timeout has.
+    let (far_id, far) =
+        function.invoke_with_deadline(&batch, SystemTime::now() + Duration::from_secs(30));
+    function.stop();
+    assert_eq!(
+        far,
+        Outcome::Response(r#"{"batchItemFailures":[]}"#.to_owned()),
+        "with time left the record is finished"
+    );
+    assert_eq!(server.received_requests().await.unwrap().len(), 1);
+    let marker = table
+        .get("INTEGRATION#int_deadline", "DISCONNECTED")
+        .await
+        .unwrap();
+    assert_eq!(marker["revocation"][0]["outcome"], "revoked", "{marker}");
+
+    let lines = json_lines(&function);
+    let document = |id: &str| {
+        lines
+            .iter()
+            .find(|l| l.get("_aws").is_some() && l["requestId"] == id)
+            .unwrap_or_else(|| panic!("an EMF document for {id}: {lines:#?}"))
+            .clone()
+    };
+    let deferred = document(&near_id);
+    assert_eq!(deferred["RevocationsDeferred"], 1, "{deferred}");
+    for not_counted in ["RevocationsRetried", "RevocationsGivenUp", "TokensRevoked"] {
+        assert!(deferred.get(not_counted).is_none(), "{deferred}");
+    }
+    assert_eq!(document(&far_id)["TokensRevoked"], 1);
 }

@@ -12,7 +12,7 @@ use function_support::emf::Sink;
 use integrations_table::{AccountId, DisconnectMarker, IntegrationId};
 use platform_revoke::{ClientCredentials, Credentials, Endpoints, Platform, Revoker};
 use revoke_tokens::stream::{BatchResponse, ItemFailure, RecordView, StreamEvent, read_event};
-use revoke_tokens::{Consumer, GiveUp, MarkerStore, Metrics};
+use revoke_tokens::{Concurrency, Consumer, GiveUp, MarkerStore, Metrics};
 use serde_json::{Value, json};
 use test_support::local::{Table, sdk_config, to_item, unique};
 use wiremock::matchers::{body_string_contains, method, path};
@@ -63,6 +63,17 @@ impl Fixture {
             server,
             consumer,
             metrics,
+        }
+    }
+
+    /// The consumer running at most this much of a batch at once.
+    fn at_most(self, records: usize, per_platform: usize) -> Self {
+        Self {
+            consumer: self.consumer.with_concurrency(Concurrency {
+                records,
+                per_platform,
+            }),
+            ..self
         }
     }
 
@@ -559,6 +570,99 @@ async fn an_x_refresh_token_is_revoked_by_its_own_call_even_after_its_access_tok
     f.server.verify().await;
 }
 
+/// RFC 7009 §2.2: a revocation endpoint answers 200 "if the client submitted an invalid
+/// token", so a success for one token proves nothing about another. Against a stub that says
+/// yes to every token, unknown and expired ones included, each refresh token still gets its
+/// own call (Discord, Reddit) or its refresh and revoke (TikTok), and none is recorded `via`;
+/// at Discord and Reddit, whichever token comes first covers the other in neither direction.
+#[tokio::test]
+async fn no_refresh_token_is_recorded_revoked_via_a_success_rfc_7009_gives_for_any_token() {
+    let cases = [
+        ("discord", Platform::Discord, false),
+        ("reddit", Platform::Reddit, false),
+        // The refresh token's record first: its success covers no access token either.
+        ("discord", Platform::Discord, true),
+        ("reddit", Platform::Reddit, true),
+    ];
+    for (kind, platform, refresh_first) in cases {
+        let f = Fixture::new().await;
+        let access = f.integration("int_1", kind, None).await;
+        let refresh = f
+            .token("int_1", "TOKEN#refresh", "refresh_token", json!({}))
+            .await;
+        for token in [&access, &refresh] {
+            Mock::given(method("POST"))
+                .and(path(route(platform)))
+                .and(body_string_contains(format!("token={token}&")))
+                .respond_with(success(platform))
+                .expect(1)
+                .mount(&f.server)
+                .await;
+        }
+        let mut batch = f.disconnect("int_1").await;
+        if refresh_first {
+            batch.records.reverse();
+        }
+
+        assert_eq!(f.handle(&batch).await, no_failures(), "{kind}");
+        for key in ["TOKEN#access", "TOKEN#refresh"] {
+            let entry = f.entry("int_1", key).await;
+            assert_eq!(entry["outcome"], "revoked", "{kind}: {entry}");
+            assert!(
+                entry.get("via").is_none(),
+                "{kind}: by its own call: {entry}"
+            );
+        }
+        f.server.verify().await;
+    }
+
+    // TikTok answers `{}` for the expired access token too: the refresh token is still
+    // refreshed, and the fresh access token revoked.
+    let f = Fixture::new().await;
+    let access = f.integration("int_1", "tiktok", None).await;
+    let refresh = f
+        .token("int_1", "TOKEN#refresh", "refresh_token", json!({}))
+        .await;
+    for token in [access.as_str(), "act-fresh-value"] {
+        Mock::given(method("POST"))
+            .and(path(route(Platform::TikTok)))
+            .and(body_string_contains(format!("token={token}")))
+            .respond_with(success(Platform::TikTok))
+            .expect(1)
+            .mount(&f.server)
+            .await;
+    }
+    Mock::given(method("POST"))
+        .and(path("/v2/oauth/token/"))
+        .and(body_string_contains(format!("refresh_token={refresh}")))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "access_token": "act-fresh-value", "refresh_token": "rft-next-value",
+            "expires_in": 7200, "refresh_expires_in": 15552000, "token_type": "Bearer"
+        })))
+        .expect(1)
+        .mount(&f.server)
+        .await;
+    let batch = f.disconnect("int_1").await;
+
+    assert_eq!(f.handle(&batch).await, no_failures(), "tiktok");
+    for key in ["TOKEN#access", "TOKEN#refresh"] {
+        let entry = f.entry("int_1", key).await;
+        assert_eq!(entry["outcome"], "revoked", "tiktok: {entry}");
+        assert!(
+            entry.get("via").is_none(),
+            "tiktok: by its own call: {entry}"
+        );
+    }
+    assert_eq!(
+        f.marker("int_1").await["revocationRefreshes"]
+            .as_array()
+            .map(Vec::len),
+        Some(1),
+        "the refresh ran"
+    );
+    f.server.verify().await;
+}
+
 /// TikTok's stored access token is past its 2 hours; its refresh token ends the grant.
 #[tokio::test]
 async fn a_tiktok_disconnect_whose_access_token_has_expired_ends_the_grant_by_its_refresh_token() {
@@ -769,7 +873,10 @@ async fn a_rate_limit_longer_than_the_invocation_has_hands_the_record_back() {
 /// which is handed back, unattempted and uncounted as a failure.
 #[tokio::test]
 async fn the_invocation_deadline_reached_mid_batch_hands_back_only_the_unfinished_record() {
-    let f = Fixture::with(GiveUp::default(), Duration::from_secs(3)).await;
+    // One record at a time, so that the second integration meets the deadline.
+    let f = Fixture::with(GiveUp::default(), Duration::from_secs(3))
+        .await
+        .at_most(1, 1);
     f.platform_answers(
         Platform::Google,
         ResponseTemplate::new(200).set_delay(Duration::from_millis(2500)),
@@ -1040,4 +1147,106 @@ async fn no_token_value_reaches_a_log_line_a_metric_or_the_marker() {
             );
         }
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// A batch's records side by side.
+
+/// `count` integrations of `kind` disconnected in one batch, in the order of their ids.
+async fn many(
+    f: &Fixture,
+    prefix: &str,
+    kind: &str,
+    count: usize,
+) -> Vec<revoke_tokens::stream::StreamRecord> {
+    let mut records = vec![];
+    for n in 0..count {
+        let id = format!("int_{prefix}_{n:02}");
+        f.integration(&id, kind, None).await;
+        records.extend(f.disconnect(&id).await.records);
+    }
+    records
+}
+
+#[tokio::test]
+async fn integrations_run_side_by_side_and_each_platform_within_its_share() {
+    let f = Fixture::new().await.at_most(12, 3);
+    let slow = || success(Platform::Google).set_delay(Duration::from_millis(500));
+    f.platform_answers(Platform::Google, slow(), 12).await;
+    f.platform_answers(
+        Platform::X,
+        success(Platform::X).set_delay(Duration::from_millis(500)),
+        12,
+    )
+    .await;
+    let mut records = many(&f, "google", "youtube", 12).await;
+    records.extend(many(&f, "x", "x", 12).await);
+    let batch = batch_of(records);
+
+    let started = Instant::now();
+    assert_eq!(f.handle(&batch).await, no_failures());
+    let took = started.elapsed();
+    // Each platform: 12 calls of 500 ms, 3 at a time, is 2 s; the two platforms side by side.
+    // One at a time would be 12 s; every call at once, 0.5 s.
+    assert!(
+        took >= Duration::from_millis(1_950),
+        "3 calls a platform at once: {took:?}"
+    );
+    assert!(
+        took < Duration::from_secs(4),
+        "the platforms side by side: {took:?}"
+    );
+    for n in 0..12 {
+        assert_eq!(f.outcome(&format!("int_google_{n:02}")).await, "revoked");
+        assert_eq!(f.outcome(&format!("int_x_{n:02}")).await, "revoked");
+    }
+    assert_eq!(f.counted("TokensRevoked"), 24);
+    f.server.verify().await;
+}
+
+#[tokio::test]
+async fn the_first_unfinished_record_is_the_checkpoint_and_later_finished_ones_are_not_revoked_again()
+ {
+    let f = Fixture::new().await;
+    // X fails every attempt of this delivery; Google answers at once.
+    Mock::given(method("POST"))
+        .and(path(route(Platform::X)))
+        .respond_with(ResponseTemplate::new(503))
+        .up_to_n_times(platform_revoke::ATTEMPTS as u64)
+        .expect(platform_revoke::ATTEMPTS as u64)
+        .mount(&f.server)
+        .await;
+    f.platform_answers(Platform::Google, success(Platform::Google), 2)
+        .await;
+    let mut records = many(&f, "first", "youtube", 1).await;
+    let failing = many(&f, "failing", "x", 1).await;
+    let sequence = sequence_of(&batch_of(failing.clone()), "TOKEN#access");
+    records.extend(failing);
+    records.extend(many(&f, "last", "youtube", 1).await);
+    let batch = batch_of(records);
+
+    assert_eq!(f.handle(&batch).await, handed_back(&sequence));
+    assert_eq!(f.outcome("int_first_00").await, "revoked");
+    assert_eq!(
+        f.outcome("int_last_00").await,
+        "revoked",
+        "finished beside the failing one"
+    );
+    assert!(f.outcomes("int_failing_00").await.is_empty());
+
+    // Lambda delivers the batch again from the checkpoint; X answers now.
+    f.platform_answers(Platform::X, success(Platform::X), 1)
+        .await;
+    let from = batch
+        .records
+        .iter()
+        .position(|r| r.sequence_number() == sequence)
+        .unwrap();
+    let again = batch_of(batch.records[from..].to_vec());
+    assert_eq!(f.handle(&again).await, no_failures());
+    assert_eq!(f.outcome("int_failing_00").await, "revoked");
+    assert_eq!(f.outcomes("int_last_00").await.len(), 1, "recorded once");
+    assert_eq!(f.counted("TokensRevoked"), 3, "each token counted once");
+    assert_eq!(f.counted("RevocationsRetried"), 1);
+    f.server.verify().await;
 }

@@ -8,7 +8,7 @@ use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use crate::emulator::Emulator;
 use crate::runtime_api::{Outcome, RuntimeApi};
@@ -165,6 +165,20 @@ impl Function {
             }
             Host::Emulator(emulator) => (String::new(), emulator.invoke(event, timeout)),
         };
+        self.answered(id, outcome)
+    }
+
+    /// Hands `event` to the function with `deadline` as the invocation's
+    /// `Lambda-Runtime-Deadline-Ms` (an instant, as Lambda gives it) and waits for its answer
+    /// (30 s at most). Panics for a function on cargo-lambda's emulator, which sends no instant.
+    pub fn invoke_with_deadline(&self, event: &str, deadline: SystemTime) -> (String, Outcome) {
+        let api = self.api();
+        let id = api.queue_with_deadline(event.to_owned(), deadline);
+        let outcome = api.outcome(&id, Duration::from_secs(30));
+        self.answered(id, outcome)
+    }
+
+    fn answered(&self, id: String, outcome: Option<Outcome>) -> (String, Outcome) {
         let outcome = outcome.unwrap_or_else(|| {
             panic!(
                 "no answer within 30 s; stdout:\n{}\nstderr:\n{}",

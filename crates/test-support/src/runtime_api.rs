@@ -26,9 +26,21 @@ pub enum Outcome {
     Error(String),
 }
 
+/// The deadline an invocation gets unless it was queued with one of its own
+/// ([`RuntimeApi::queue_with_deadline`]): this long after `/next` hands it out.
+const DEFAULT_DEADLINE: Duration = Duration::from_secs(30);
+
+/// An event waiting for the function's `/next`: its request id, its body, and its deadline if
+/// the test chose one.
+struct Queued {
+    id: String,
+    event: String,
+    deadline: Option<SystemTime>,
+}
+
 #[derive(Default)]
 struct State {
-    queue: VecDeque<(String, String)>,
+    queue: VecDeque<Queued>,
     outcomes: HashMap<String, Outcome>,
     init_error: Option<String>,
     first_poll: Option<Instant>,
@@ -69,11 +81,27 @@ impl RuntimeApi {
         self.address.to_string()
     }
 
-    /// Queues `event` under a fresh request id and returns the id.
+    /// Queues `event` under a fresh request id and returns the id. Its deadline is
+    /// [`DEFAULT_DEADLINE`] from when the function takes it.
     pub fn queue(&self, event: String) -> String {
+        self.push(event, None)
+    }
+
+    /// Queues `event` with `deadline` as its `Lambda-Runtime-Deadline-Ms`, the instant in epoch
+    /// milliseconds as Lambda sends it (cargo-lambda's emulator sends none), and returns its
+    /// request id.
+    pub fn queue_with_deadline(&self, event: String, deadline: SystemTime) -> String {
+        self.push(event, Some(deadline))
+    }
+
+    fn push(&self, event: String, deadline: Option<SystemTime>) -> String {
         let id = request_id();
         let mut state = self.shared.state.lock().unwrap();
-        state.queue.push_back((id.clone(), event));
+        state.queue.push_back(Queued {
+            id: id.clone(),
+            event,
+            deadline,
+        });
         self.shared.changed.notify_all();
         id
     }
@@ -121,12 +149,16 @@ fn serve(stream: TcpStream, shared: &Shared) {
                     .unwrap()
                     .first_poll
                     .get_or_insert_with(Instant::now);
-                let (id, event) = next_event(shared);
-                let deadline = SystemTime::now()
+                let Queued {
+                    id,
+                    event,
+                    deadline,
+                } = next_event(shared);
+                let deadline = deadline
+                    .unwrap_or_else(|| SystemTime::now() + DEFAULT_DEADLINE)
                     .duration_since(UNIX_EPOCH)
                     .unwrap()
-                    .as_millis()
-                    + 30_000;
+                    .as_millis();
                 let headers = format!(
                     "Lambda-Runtime-Aws-Request-Id: {id}\r\n\
                      Lambda-Runtime-Deadline-Ms: {deadline}\r\n\
@@ -163,7 +195,7 @@ fn serve(stream: TcpStream, shared: &Shared) {
     }
 }
 
-fn next_event(shared: &Shared) -> (String, String) {
+fn next_event(shared: &Shared) -> Queued {
     let mut state = shared.state.lock().unwrap();
     loop {
         if let Some(next) = state.queue.pop_front() {

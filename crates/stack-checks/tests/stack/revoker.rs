@@ -179,3 +179,36 @@ fn the_timeout_and_the_stream_limits_follow_from_the_worst_record() {
     assert_eq!(config.give_up_after, give_up);
     assert_eq!(config.platform_timeout, call);
 }
+
+/// The arithmetic beside `REVOKE_CONCURRENCY`, `REVOKE_PLATFORM_CONCURRENCY` and `BatchSize`: a
+/// shard whose removals are all for one platform answering in 150 ms drains at 100 records a
+/// second or more, and a batch holds enough integrations to keep the concurrency busy.
+#[test]
+fn the_batch_and_the_concurrency_drain_one_shard_at_100_records_a_second() {
+    let function = resource("RevokeTokensFunction");
+    let properties = &function["Properties"];
+    let variables = &properties["Environment"]["Variables"];
+    let source = &properties["Events"]["TokenRemovals"]["Properties"];
+    let config = revoke_tokens::Config::from_lookup(|name| match name {
+        "TABLE_NAME" | "REVOKE_CREDENTIALS_SECRET_ID" => Some("x".to_owned()),
+        other => variables[other].as_str().map(str::to_owned),
+    })
+    .expect("the template's settings are valid");
+    let per_record = 0.150 + 0.030; // the platform's answer, and the record's DynamoDB calls
+    let one_platform = config.concurrency.per_platform as f64 / per_record;
+    assert!(
+        one_platform >= 100.0,
+        "{one_platform:.0} records/s for one platform"
+    );
+    assert!(config.concurrency.per_platform <= config.concurrency.records);
+    let batch = number(&source["BatchSize"]) as usize;
+    assert!(
+        batch >= 2 * 2 * config.concurrency.records,
+        "a batch of {batch} records (about two an integration) fills the concurrency twice"
+    );
+    assert!(
+        batch * 2 * 1024 <= 6 * 1024 * 1024,
+        "about 2 KB a record within Lambda's 6 MB invocation payload"
+    );
+    assert_eq!(number(&source["ParallelizationFactor"]), 1);
+}
