@@ -2,7 +2,7 @@
 # environment (DYNAMODB_PORT, MOTO_PORT, WATCH_PORT, REVOKE_WATCH_PORT, PLATFORM_STUB_PORT).
 SHELL := bash
 
-.PHONY: dev test mutants lint fmt bootstrap services-up services-down services-status seed marker contract bench soak build api-key-entry api-keys
+.PHONY: dev test mutants lint fmt bootstrap services-up services-down services-status seed marker contract bench bench-revoker soak build api-key-entry api-keys
 
 dev:            ## services + seed + cargo lambda watch on 127.0.0.1:$WATCH_PORT (the template's routes), and the stream -> revoke-tokens -> platform stub
 	bash scripts/run.sh dev
@@ -10,11 +10,14 @@ dev:            ## services + seed + cargo lambda watch on 127.0.0.1:$WATCH_PORT
 test:           ## the release build beside the tools and services; make lint, cfn-lint, checkov, openapi lint, doc links, scripts tests; cargo test, contract test
 	bash scripts/run.sh test
 
-mutants:        ## mutation testing (cargo-mutants) of platform-revoke, integrations-table and the root's pure modules; fails on any missed mutant (PART=root for one)
+mutants:        ## mutation testing (cargo-mutants) of platform-revoke, integrations-table, the revoker's plan and the root's pure modules; fails on any missed mutant (PART=root for one)
 	bash scripts/run.sh mutants $(PART)
 
 bench:          ## cold start, warm latency and memory of the release binary, the key check by key count, the key store at 100,000 keys (starts services itself)
 	bash scripts/run.sh bench $(ARGS)
+
+bench-revoker:  ## the release revoker at burst scale on one shard: records/s, time to drain, outcomes (ARGS="--records 10000 --latency-ms 150 --rate-429 google=0.1 --parallelization 1")
+	bash scripts/run.sh bench-revoker $(ARGS)
 
 soak:           ## 2,000 deletes at concurrency 32 through 4 release-binary instances; fails on any 5xx, orphan or changed neighbour
 	bash scripts/run.sh soak

@@ -8,6 +8,9 @@
 #                           -> the platform stub (scripts/local/platform-stub.py, 127.0.0.1:$PLATFORM_STUB_PORT)
 #   scripts/run.sh test     make test:  every test step; exit code non-zero if any failed
 #   scripts/run.sh bench    make bench: bench/bench.py against the release binary and bench/hello
+#   scripts/run.sh bench-revoker
+#                           make bench-revoker: bench/revoker.py, the release revoke-tokens draining
+#                           a burst of token removals from one shard against the platform stub
 #   scripts/run.sh soak     make soak:  2,000 deletes at concurrency 32 through 4 instances of the
 #                           release binary, then a scan of the table (tests/shipped/soak.rs)
 set -euo pipefail
@@ -19,7 +22,7 @@ cd "$ROOT_DIR"
 
 command="${1:-}"
 shift || true
-case "$command" in dev|test|bench|soak|mutants) ;; *) echo "usage: $0 dev|test|bench|soak|mutants [args]" >&2; exit 2 ;; esac
+case "$command" in dev|test|bench|bench-revoker|soak|mutants) ;; *) echo "usage: $0 dev|test|bench|bench-revoker|soak|mutants [args]" >&2; exit 2 ;; esac
 
 # Mutation testing runs only tests that need no service.
 # `make test` starts its build first (run_test), then the services.
@@ -166,6 +169,7 @@ run_test() {
   step "stream-poller tests (make dev's event source mapping)" "$VENV_PY" scripts/tests/test_stream_poller.py
   step "Secrets Manager stand-in tests (the 65,536-byte limit)" "$VENV_PY" scripts/tests/test_secrets_manager_limit.py
   step "api-keys tool tests (units, compare-and-set, migration)" "$VENV_PY" scripts/tests/test_api_keys_tool.py
+  step "platform stub tests (make dev and make bench-revoker)" python3 scripts/tests/test_platform_stub.py
   step_wait "$build"
   step_bg "$lint" nice -n 10 make -s lint
   step "cargo test (unit, integration, shipped binaries, doctests)" \
@@ -192,7 +196,7 @@ run_soak() {
 # by its own tests, the root crate's pure modules by its unit tests (`cargo test --lib`). The
 # counts go to .local/mutants/<part>/outcomes.json and the summary to stdout; any missed mutant
 # fails the target. Not part of `make test`: see docs/testing.md for how long it takes.
-MUTANTS_PARTS=(platform-revoke integrations-table root)
+MUTANTS_PARTS=(platform-revoke integrations-table revoke-tokens root)
 run_mutants() {
   bash scripts/bootstrap.sh mutants
   local mutants="$TOOLS_DIR/cargo/bin/cargo-mutants" part status=0 started=$SECONDS
@@ -203,9 +207,15 @@ run_mutants() {
     local args=(mutants --no-shuffle --jobs 2 --timeout 20 --output "$LOCAL_DIR/mutants/$part")
     case "$part" in
       platform-revoke | integrations-table) args+=(--package "$part") ;;
+      # The revoker's pure parts: the rule for one record, and what it records and counts.
+      revoke-tokens)
+        args+=(--package revoke-tokens
+          --file crates/revoke-tokens/src/plan.rs --file crates/revoke-tokens/src/outcome.rs
+          -- --lib) ;;
       root)
         args+=(--package disconnect-integration
-          --file src/disconnect.rs --file src/api_keys/format.rs --file src/error.rs
+          --file src/disconnect.rs --file src/api_keys/format.rs --file src/api_keys/layout.rs
+          --file src/error.rs
           --file src/http/front_door.rs --file src/http/response.rs --file src/http/route.rs
           -- --lib) ;;
       *) echo "mutants: unknown part $part (one of ${MUTANTS_PARTS[*]})" >&2; return 2 ;;
@@ -231,4 +241,12 @@ run_bench() {
   "$VENV_PY" bench/keys.py
 }
 
-"run_$command" "$@"
+# The revoker at burst scale (docs/performance.md, "The revoker at burst scale"): the release
+# binary behind a minimal Runtime API, fed one shard's token removals as the template's event
+# source mapping would, against the platform stub with a set latency and 429 rate.
+run_bench_revoker() {
+  cargo build --release --locked -p revoke-tokens --bins
+  "$VENV_PY" bench/revoker.py "$@"
+}
+
+"run_${command//-/_}" "$@"
