@@ -5,15 +5,34 @@ use std::collections::HashMap;
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
-use aws_sdk_dynamodb::types::{AttributeValue, DeleteRequest, TransactWriteItem, WriteRequest};
+use aws_sdk_dynamodb::types::{
+    AttributeValue, DeleteRequest, Select, TransactWriteItem, WriteRequest,
+};
 use integrations_table::batch::{BATCH_WRITE_LIMIT, until_processed};
-use integrations_table::keys::{Key, SK, SortKey, partition_key};
+use integrations_table::keys::{Key, PK, SK, SortKey, TTL_ATTRIBUTE, partition_key};
 use integrations_table::tokens::VERSION_ATTRIBUTE;
 use integrations_table::{DisconnectMarker, IntegrationId};
 use serde::Deserialize;
 
 use crate::error::{Dependency, Error};
 use crate::partition::{IntegrationHead, Partition};
+
+/// The attributes the Query of a partition reads: the keys, the integration's head
+/// ([`IntegrationHead`]) and the marker ([`DisconnectMarker`]). Never `token`: a token item
+/// comes back as its keys alone. The template's policy lets the role read no other attribute
+/// (`dynamodb:Attributes`, with `dynamodb:Select` `SPECIFIC_ATTRIBUTES`).
+pub const PARTITION_ATTRIBUTES: &[&str] = &[
+    PK,
+    SK,
+    "id",
+    "accountId",
+    "type",
+    VERSION_ATTRIBUTE,
+    "disconnectedAt",
+    "reason",
+    TTL_ATTRIBUTE,
+    "grantId",
+];
 
 /// How a transaction ended, when DynamoDB answered.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -53,25 +72,22 @@ impl IntegrationStore {
     /// One strongly consistent, paginated query of the partition. Only keys and the attributes
     /// the decision needs are projected: token values are never read.
     pub async fn read_partition(&self, id: &IntegrationId) -> Result<Partition, Error> {
-        let mut pages = self
+        let mut query = self
             .client
             .query()
             .table_name(&self.table)
             .consistent_read(true)
+            .select(Select::SpecificAttributes)
             .key_condition_expression("#pk = :pk")
-            .projection_expression(
-                "#pk, #sk, #id, #account, #type, #version, #at, #reason, #expires, #grant",
-            )
-            .expression_attribute_names("#pk", "PK")
-            .expression_attribute_names("#sk", "SK")
-            .expression_attribute_names("#id", "id")
-            .expression_attribute_names("#account", "accountId")
-            .expression_attribute_names("#type", "type")
-            .expression_attribute_names("#version", VERSION_ATTRIBUTE)
-            .expression_attribute_names("#at", "disconnectedAt")
-            .expression_attribute_names("#reason", "reason")
-            .expression_attribute_names("#expires", "expiresAt")
-            .expression_attribute_names("#grant", "grantId")
+            .expression_attribute_names("#pk", PK);
+        let mut names = Vec::with_capacity(PARTITION_ATTRIBUTES.len());
+        for (i, attribute) in PARTITION_ATTRIBUTES.iter().enumerate() {
+            let name = format!("#a{i}");
+            query = query.expression_attribute_names(&name, *attribute);
+            names.push(name);
+        }
+        let mut pages = query
+            .projection_expression(names.join(", "))
             .expression_attribute_values(":pk", partition_key(id))
             .into_paginator()
             .send();

@@ -38,6 +38,18 @@ pub const MARKER_ATTRIBUTES: &[&str] = &[
     REVOCATION_REFRESHES,
 ];
 
+/// What the consumer writes (`UpdateItem` of the marker, by [`MarkerStore::record`] and
+/// [`MarkerStore::note`]): the keys, named in the key and the condition, and the `revocation*`
+/// attributes. The template's policy lets the role write no other attribute.
+pub const MARKER_WRITES: &[&str] = &[
+    PK,
+    SK,
+    REVOCATION,
+    REVOCATION_EVENTS,
+    REVOCATION_RETRIES,
+    REVOCATION_REFRESHES,
+];
+
 /// A DynamoDB call that failed: the record is handed back to the stream.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("DynamoDB {operation} failed: {cause}")]
@@ -278,6 +290,7 @@ impl MarkerStore {
 
     /// Adds `value` to the marker's string set `set` (creating it), if the marker is there.
     pub async fn note(&self, pk: &str, set: &'static str, value: &str) -> Result<(), StoreError> {
+        debug_assert!(MARKER_WRITES.contains(&set), "{set} is in MARKER_WRITES");
         let written = self
             .client
             .update_item()

@@ -17,6 +17,7 @@ use serde_yaml::Value;
 use test_support::local::template;
 
 const FUNCTION: &str = "DisconnectIntegrationFunction";
+const FUNCTION_ROLE: &str = "DisconnectIntegrationFunctionRole";
 /// What the units' prefixes are put after in the role's policy.
 const SECRET_ARN: &str =
     "arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:";
@@ -214,9 +215,20 @@ impl Stack {
 
     /// The statements of the function's role that name a Secrets Manager action.
     fn secrets_manager_statements(&self) -> Vec<Value> {
-        let policies = items(&self.template["Resources"][FUNCTION]["Properties"]["Policies"]);
+        let role = &self.template["Resources"][FUNCTION_ROLE];
+        assert_eq!(
+            serde_yaml::to_string(&self.template["Resources"][FUNCTION]["Properties"]["Role"])
+                .unwrap()
+                .trim(),
+            format!("!GetAtt {FUNCTION_ROLE}.Arn"),
+            "the function's role is {FUNCTION_ROLE}"
+        );
+        let policies = items(&role["Properties"]["Policies"]);
         let mut found = vec![];
-        for policy in policies.iter().filter_map(|p| self.pick(p)) {
+        for policy in policies
+            .iter()
+            .filter_map(|p| self.pick(&p["PolicyDocument"]))
+        {
             let statements = policy["Statement"].as_sequence().unwrap_or_else(|| {
                 panic!("the function's policies are inline documents: {policy:?}")
             });

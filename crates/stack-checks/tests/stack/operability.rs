@@ -726,7 +726,7 @@ fn the_api_throttles_every_route_by_the_throttling_parameters() {
 // Alarms: actions, missing data, rollback, the dashboard's alarm widget.
 
 #[test]
-fn every_alarm_notifies_the_optional_topic_and_takes_missing_data_as_fine() {
+fn every_alarm_notifies_a_topic_the_given_one_or_the_stacks_own_and_takes_missing_data_as_fine() {
     let template = template();
     assert_eq!(
         template["Parameters"]["AlarmTopicArn"]["Default"].as_str(),
@@ -738,6 +738,14 @@ fn every_alarm_notifies_the_optional_topic_and_takes_missing_data_as_fine() {
         .expect("HasAlarmTopic: !Not [!Equals [...]]");
     assert!(is_ref(&condition[0], "AlarmTopicArn"));
     assert_eq!(condition[1].as_str(), Some(""));
+    let created = intrinsic(&template["Conditions"]["CreateAlarmTopic"], "Equals")
+        .expect("CreateAlarmTopic: !Equals [...]");
+    assert!(is_ref(&created[0], "AlarmTopicArn") && created[1].as_str() == Some(""));
+    let topic = &template["Resources"]["AlarmTopic"];
+    assert_eq!(topic["Type"].as_str(), Some("AWS::SNS::Topic"));
+    assert_eq!(topic["Condition"].as_str(), Some("CreateAlarmTopic"));
+    let subscription = &template["Resources"]["AlarmEmailSubscription"];
+    assert_eq!(subscription["Condition"].as_str(), Some("HasAlarmEmail"));
 
     for (id, alarm) in alarms(&template) {
         let properties = &alarm["Properties"];
@@ -747,18 +755,21 @@ fn every_alarm_notifies_the_optional_topic_and_takes_missing_data_as_fine() {
             "{id}: no traffic is no alarm"
         );
         for actions in ["AlarmActions", "OKActions"] {
-            let choice = intrinsic(&properties[actions], "If")
+            let topics = properties[actions]
+                .as_sequence()
+                .unwrap_or_else(|| panic!("{id}.{actions} is a list"));
+            assert_eq!(topics.len(), 1, "{id}.{actions}: one topic");
+            let choice = intrinsic(&topics[0], "If")
                 .and_then(Value::as_sequence)
-                .unwrap_or_else(|| panic!("{id}.{actions} is !If [HasAlarmTopic, ...]"));
+                .unwrap_or_else(|| panic!("{id}.{actions} is [!If [HasAlarmTopic, ...]]"));
             assert_eq!(choice[0].as_str(), Some("HasAlarmTopic"), "{id}.{actions}");
-            let topics = choice[1].as_sequence().expect("a list of topics");
             assert!(
-                topics.len() == 1 && is_ref(&topics[0], "AlarmTopicArn"),
+                is_ref(&choice[1], "AlarmTopicArn"),
                 "{id}.{actions} notifies AlarmTopicArn when it is set"
             );
             assert!(
-                is_ref(&choice[2], "AWS::NoValue"),
-                "{id}.{actions} is left out when AlarmTopicArn is empty"
+                is_ref(&choice[2], "AlarmTopic"),
+                "{id}.{actions} notifies the stack's own topic otherwise: never no one"
             );
         }
     }

@@ -91,7 +91,7 @@ fn the_stream_reaches_it_filtered_to_token_removals_with_partial_batch_retries()
 #[test]
 fn the_role_lets_it_read_exactly_the_attributes_the_code_reads() {
     let granted = strings(
-        &statement("ReadAndAnnotateOnlyTheMarker")["Condition"]["ForAllValues:StringEquals"]["dynamodb:Attributes"],
+        &statement("ReadOnlyTheMarker")["Condition"]["ForAllValues:StringEquals"]["dynamodb:Attributes"],
     );
     let read: BTreeSet<String> = revoke_tokens::marker_store::MARKER_ATTRIBUTES
         .iter()

@@ -177,11 +177,24 @@ fn every_scanner_suppression_is_in_the_template_with_a_reason() {
             suppressed += 1;
         }
     }
-    assert_eq!(suppressed, 7, "the suppressions docs/security.md lists");
+    assert_eq!(suppressed, 8, "the suppressions docs/security.md lists");
     for global in [".checkov.yaml", ".checkov.yml", ".bridgecrew.yml"] {
         assert!(
             !repo_root().join(global).exists(),
             "{global}: no global skip list"
         );
     }
+}
+
+#[test]
+fn the_table_is_protected_from_deletion_unless_a_parameter_says_otherwise() {
+    let template = template();
+    let parameter = &template["Parameters"]["TableDeletionProtection"];
+    assert_eq!(parameter["Default"].as_str(), Some("true"), "on by default");
+    let table = &template["Resources"]["IntegrationsTable"];
+    assert_eq!(
+        table["Properties"]["DeletionProtectionEnabled"],
+        serde_yaml::from_str::<Value>("!Ref TableDeletionProtection").unwrap()
+    );
+    assert_eq!(table["DeletionPolicy"].as_str(), Some("Retain"));
 }
