@@ -19,9 +19,10 @@ pub struct Config {
     pub endpoints: Endpoints,
     /// `REVOKE_TIMEOUT_MS` (default 5000, 100 to 60000): one call to a platform.
     pub platform_timeout: Duration,
-    /// `REVOKE_MAX_ATTEMPTS` (default 5, 1 to 100): the deliveries of one record that may fail
-    /// transiently before its outcome is recorded `failed`, so that it is never lost silently.
-    /// The template's `MaximumRetryAttempts` leaves room above it.
+    /// `REVOKE_MAX_ATTEMPTS` (default 5, 1 to 100): how many deliveries of one record may fail
+    /// transiently; the one that reaches this number (the 5th by default) is itself recorded
+    /// `failed`, so that the record is never lost silently. The template's
+    /// `MaximumRetryAttempts` leaves room above it.
     pub max_attempts: u32,
     /// `REVOKE_GIVE_UP_AFTER_SECONDS` (default 3000, 60 to 604800): a record older than this that
     /// fails transiently is recorded `failed`; the template's `MaximumRecordAgeInSeconds` is

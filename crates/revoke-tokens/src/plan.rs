@@ -14,7 +14,8 @@ use crate::marker_store::{ReadMarker, StoreError};
 use crate::outcome::{HandBack, Handling, MarkerOutcome, Reason};
 use crate::stream::RecordView;
 
-/// How many deliveries may fail, and how old a record may get, before it is recorded `failed`.
+/// When a record is recorded `failed` instead of handed back: its `max_attempts`-th failing
+/// delivery (the 5th by default), or a failing delivery once it is `after` old.
 #[derive(Debug, Clone, Copy)]
 pub struct GiveUp {
     pub max_attempts: u32,

@@ -4,8 +4,10 @@
 mod api_keys;
 mod cargo;
 mod crates;
+mod env_docs;
 mod features;
 mod layers;
+mod least_privilege;
 mod operability;
 mod revoker;
 mod security;
