@@ -762,18 +762,23 @@ fn a_units_prefix_is_a_secret_name_never_an_arn_or_a_wildcard() {
             "{name}: a unit's name, <prefix>/nnnn, fits a secret name's 512 characters"
         );
     }
-    let existing = template["Parameters"]["ExistingApiKeysSecretArn"]["AllowedPattern"]
-        .as_str()
-        .expect("ExistingApiKeysSecretArn has an AllowedPattern");
-    let admitted = admitted_characters(existing);
-    assert!(
-        !admitted.contains(&'*') && !admitted.contains(&'?'),
-        "{existing}"
-    );
-    assert!(
-        existing.starts_with("^$|^arn:") && existing.contains(":secretsmanager:"),
-        "empty, or a secret's ARN: {existing}"
-    );
+    for name in [
+        "ExistingApiKeysSecretArn",
+        "ExistingRevokeCredentialsSecretArn",
+    ] {
+        let existing = template["Parameters"][name]["AllowedPattern"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{name} has an AllowedPattern"));
+        let admitted = admitted_characters(existing);
+        assert!(
+            !admitted.contains(&'*') && !admitted.contains(&'?'),
+            "{name}: {existing}"
+        );
+        assert!(
+            existing.starts_with("^$|^arn:") && existing.contains(":secretsmanager:"),
+            "{name}: empty, or a secret's ARN: {existing}"
+        );
+    }
 }
 
 /// `make api-keys ACTION=init` encrypts the units with the stack's `KmsKeyArn`: the role's key

@@ -198,3 +198,37 @@ fn the_table_is_protected_from_deletion_unless_a_parameter_says_otherwise() {
     );
     assert_eq!(table["DeletionPolicy"].as_str(), Some("Retain"));
 }
+
+/// The endpoint overrides exist for `sam local invoke` only: a deployed stack cannot be pointed
+/// at another endpoint, which would then judge its API keys or hold its table.
+#[test]
+fn the_endpoint_overrides_admit_only_empty_or_a_loopback_or_docker_host_url() {
+    let template = template();
+    for name in ["DynamoDbEndpointUrl", "SecretsManagerEndpointUrl"] {
+        let parameter = &template["Parameters"][name];
+        assert_eq!(parameter["Default"].as_str(), Some(""), "{name}");
+        assert_eq!(
+            parameter["AllowedPattern"].as_str(),
+            Some(r"^$|^http://(127\.0\.0\.1|localhost|host\.docker\.internal):[0-9]{1,5}$"),
+            "{name}: empty, or http to loopback (or the Docker host sam local uses) and a port"
+        );
+    }
+    // The sample env file of sam local stays within it.
+    let env: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(repo_root().join("events/sam-env.json")).unwrap(),
+    )
+    .unwrap();
+    for (_, url) in env["DisconnectIntegrationFunction"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .filter(|(k, _)| k.starts_with("AWS_ENDPOINT_URL_"))
+    {
+        assert!(
+            url.as_str()
+                .unwrap()
+                .starts_with("http://host.docker.internal:"),
+            "{url}"
+        );
+    }
+}
