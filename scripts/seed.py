@@ -181,7 +181,12 @@ def table_definition(template: Path) -> dict:
         "BillingMode": props.get("BillingMode", "PROVISIONED"),
         "TimeToLiveSpecification": props.get("TimeToLiveSpecification"),
         "GlobalSecondaryIndexes": props.get("GlobalSecondaryIndexes") or [],
-        "StreamSpecification": props.get("StreamSpecification"),
+        # The view type only: its ResourcePolicy (who may read the stream) names IAM roles,
+        # which DynamoDB Local neither has nor enforces.
+        "StreamSpecification": {
+            k: v for k, v in (props.get("StreamSpecification") or {}).items() if k != "ResourcePolicy"
+        }
+        or None,
     }
     if "Fn::" in json.dumps(definition) or '"Ref"' in json.dumps(definition):
         die(

@@ -1007,13 +1007,11 @@ fn the_pipe_reads_the_stream_puts_on_the_bus_and_dead_letters_with_least_privile
         "the dead-letter queue is encrypted"
     );
 
-    // The role: exactly these actions, each on its one resource.
-    let role = get_att(&properties["RoleArn"]);
-    let role = resource(
-        &template,
-        role.strip_suffix(".Arn").expect("a role's Arn"),
-        "AWS::IAM::Role",
-    );
+    // The role: exactly these actions, each on its one resource, from its inline policies and
+    // the policies attached to it (the KMS one aside: it exists only with a key).
+    let role_name = get_att(&properties["RoleArn"]);
+    let role_name = role_name.strip_suffix(".Arn").expect("a role's Arn");
+    let role = resource(&template, role_name, "AWS::IAM::Role");
     assert_eq!(
         role["Properties"]["AssumeRolePolicyDocument"]["Statement"][0]["Principal"]["Service"]
             .as_str(),
@@ -1021,8 +1019,27 @@ fn the_pipe_reads_the_stream_puts_on_the_bus_and_dead_letters_with_least_privile
     );
     assert!(role["Properties"]["ManagedPolicyArns"].is_null());
     let mut granted: BTreeSet<(String, String)> = BTreeSet::new();
-    for policy in role["Properties"]["Policies"].as_sequence().unwrap() {
-        for statement in policy["PolicyDocument"]["Statement"].as_sequence().unwrap() {
+    let attached = template["Resources"]
+        .as_mapping()
+        .unwrap()
+        .values()
+        .filter(|r| {
+            r["Type"].as_str() == Some("AWS::IAM::Policy")
+                && r["Condition"].is_null()
+                && r["Properties"]["Roles"]
+                    .as_sequence()
+                    .unwrap()
+                    .iter()
+                    .any(|r| intrinsic(r, "Ref").and_then(Yaml::as_str) == Some(role_name))
+        })
+        .map(|r| &r["Properties"]["PolicyDocument"]);
+    let inline = role["Properties"]["Policies"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .map(|p| &p["PolicyDocument"]);
+    for document in inline.chain(attached) {
+        for statement in document["Statement"].as_sequence().unwrap() {
             assert_eq!(statement["Effect"].as_str(), Some("Allow"));
             let actions: Vec<String> = match &statement["Action"] {
                 Yaml::Sequence(list) => list

@@ -19,20 +19,31 @@ use test_support::local::template;
 const DELETE_ROLE: &str = "DisconnectIntegrationFunctionRole";
 const REVOKER_ROLE: &str = "RevokeTokensRole";
 
-fn statements(role: &str) -> Vec<Value> {
+/// Every statement a role is granted: its inline policies and the `AWS::IAM::Policy` resources
+/// attached to it (the table's rights sit apart from the roles the stream policy names).
+pub(crate) fn statements(role: &str) -> Vec<Value> {
     let template = template();
-    let policies = template["Resources"][role]["Properties"]["Policies"]
+    let inline = template["Resources"][role]["Properties"]["Policies"]
         .as_sequence()
         .unwrap_or_else(|| panic!("{role} has inline policies"))
-        .clone();
-    policies
         .iter()
-        .flat_map(|p| {
-            p["PolicyDocument"]["Statement"]
-                .as_sequence()
-                .unwrap()
-                .clone()
+        .map(|p| p["PolicyDocument"].clone());
+    let attached = template["Resources"]
+        .as_mapping()
+        .unwrap()
+        .values()
+        .filter(|r| {
+            r["Type"] == "AWS::IAM::Policy"
+                && r["Properties"]["Roles"]
+                    .as_sequence()
+                    .unwrap()
+                    .iter()
+                    .any(|r| yaml(r) == format!("!Ref {role}"))
         })
+        .map(|r| r["Properties"]["PolicyDocument"].clone());
+    inline
+        .chain(attached)
+        .flat_map(|document| document["Statement"].as_sequence().unwrap().clone())
         .collect()
 }
 

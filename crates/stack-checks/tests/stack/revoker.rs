@@ -25,14 +25,10 @@ fn strings(value: &Value) -> BTreeSet<String> {
 }
 
 fn statement(sid: &str) -> Value {
-    let role = resource("RevokeTokensRole");
-    role["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
-        .as_sequence()
-        .unwrap()
-        .iter()
+    crate::least_privilege::statements("RevokeTokensRole")
+        .into_iter()
         .find(|s| s["Sid"] == sid)
         .unwrap_or_else(|| panic!("the role has a statement {sid}"))
-        .clone()
 }
 
 #[test]
