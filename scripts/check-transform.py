@@ -1,7 +1,8 @@
 """The template as CloudFormation deploys it, offline: AWS::LanguageExtensions (SAM CLI's own
 local implementation) and then the SAM transform, once for classic Lambda and once on a Lambda
-Managed Instances capacity provider. Fails on any transform error, and checks what the README
-promises of the deployed stack. Run by `make build` from .tools/build-venv (aws-sam-cli).
+Managed Instances capacity provider, and once with PlaygroundOrigins (CORS for a hosted API
+playground). Fails on any transform error, and checks what the README promises of the deployed
+stack. Run by `make build` from .tools/build-venv (aws-sam-cli).
 
 usage: check-transform.py template.yaml
 """
@@ -20,6 +21,16 @@ MODES = {
     "managed instances": {
         "CapacityProviderArn": "arn:aws:lambda:us-east-1:123456789012:capacity-provider:example",
     },
+    "playground origins": {
+        "PlaygroundOrigins": "https://docs.example.com,http://127.0.0.1:9768",
+    },
+}
+# CORS only with PlaygroundOrigins: exactly those origins, DELETE and x-api-key.
+PLAYGROUND_CORS = {
+    "allowOrigins": ["https://docs.example.com", "http://127.0.0.1:9768"],
+    "allowMethods": ["DELETE"],
+    "allowHeaders": ["x-api-key"],
+    "maxAge": 600,
 }
 
 
@@ -54,6 +65,10 @@ def check(mode, out):
         problems.append("no single alias named live")
     routes = set()
     for api in (r for r in resources.values() if r["Type"] == "AWS::ApiGatewayV2::Api"):
+        cors = api["Properties"]["Body"].get("x-amazon-apigateway-cors")
+        expected = PLAYGROUND_CORS if mode == "playground origins" else None
+        if cors != expected:
+            problems.append(f"CORS {json.dumps(cors)}, not {json.dumps(expected)}")
         for path, methods in api["Properties"]["Body"]["paths"].items():
             for method, operation in methods.items():
                 routes.add(f"{method} {path}")
@@ -92,8 +107,9 @@ def main():
             print(f"check-transform: {mode}: {problem}", file=sys.stderr)
         failed |= bool(problems)
         if not problems:
+            cors = "CORS for PlaygroundOrigins" if mode == "playground origins" else "no CORS"
             print(f"check-transform: {mode}: {len(out['Resources'])} resources; routes "
-                  f"{', '.join(sorted(routes))}; both invoke the live alias")
+                  f"{', '.join(sorted(routes))}; both invoke the live alias; {cors}")
     sys.exit(1 if failed else 0)
 
 

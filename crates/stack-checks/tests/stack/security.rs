@@ -517,3 +517,59 @@ fn the_throttle_rules_accept_exactly_a_burst_within_the_reserved_concurrency_and
         "the defaults are accepted"
     );
 }
+
+/// CORS for a hosted API playground: off unless `PlaygroundOrigins` names origins, and then
+/// only those origins, `DELETE` and `x-api-key` (make build's check-transform.py checks what the
+/// SAM transform makes of it). An origin is `https://` and a host, or loopback over `http://`:
+/// never a wildcard, a path or a list of everything.
+#[test]
+fn cors_is_off_unless_playground_origins_names_them_and_then_only_delete_with_x_api_key() {
+    let template = template();
+    let parameter = &template["Parameters"]["PlaygroundOrigins"];
+    assert_eq!(parameter["Type"], "CommaDelimitedList");
+    assert_eq!(
+        parameter["Default"].as_str(),
+        Some(""),
+        "no CORS by default"
+    );
+    let pattern = parameter["AllowedPattern"].as_str().unwrap();
+    assert!(pattern.starts_with("^$|"), "{pattern}");
+    assert_eq!(
+        pattern,
+        r"^$|^https://[A-Za-z0-9.-]+(:[0-9]{1,5})?$|^http://(127\.0\.0\.1|localhost)(:[0-9]{1,5})?$",
+        "empty, an https origin (host and port only), or loopback over http"
+    );
+    assert!(
+        !pattern.contains('*') && !pattern.contains("/."),
+        "no wildcard, no path"
+    );
+    assert_eq!(
+        compact(&template["Conditions"]["HasPlaygroundOrigins"]),
+        "Not[Equals[Join[,Ref(PlaygroundOrigins)],]]"
+    );
+    let cors = &template["Resources"]["HttpApi"]["Properties"]["CorsConfiguration"];
+    let Value::Tagged(choice) = cors else {
+        panic!("an !If: {cors:?}")
+    };
+    assert_eq!(choice.tag.to_string(), "!If");
+    assert_eq!(choice.value[0], "HasPlaygroundOrigins");
+    assert_eq!(compact(&choice.value[2]), "Ref(AWS::NoValue)");
+    let on = &choice.value[1];
+    assert_eq!(compact(&on["AllowOrigins"]), "Ref(PlaygroundOrigins)");
+    assert_eq!(compact(&on["AllowMethods"]), "[DELETE]");
+    assert_eq!(compact(&on["AllowHeaders"]), "[x-api-key]");
+    assert!(
+        on["AllowCredentials"].is_null(),
+        "no credentials: the key is a header"
+    );
+    let keys: Vec<&str> = on
+        .as_mapping()
+        .unwrap()
+        .keys()
+        .map(|k| k.as_str().unwrap())
+        .collect();
+    assert_eq!(
+        keys,
+        ["AllowOrigins", "AllowMethods", "AllowHeaders", "MaxAge"]
+    );
+}
