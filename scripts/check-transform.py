@@ -30,6 +30,7 @@ PLAYGROUND_CORS = {
     "allowOrigins": ["https://docs.example.com", "http://127.0.0.1:9768"],
     "allowMethods": ["DELETE"],
     "allowHeaders": ["x-api-key"],
+    "exposeHeaders": ["x-request-id", "retry-after", "allow"],
     "maxAge": 600,
 }
 

@@ -3,6 +3,8 @@
 # 127.0.0.1, demo data seeded; what was started here is stopped on exit):
 #
 #   scripts/run.sh dev      make dev:   cargo lambda watch on 127.0.0.1:$WATCH_PORT, until Ctrl-C;
+#                           the API playground on 127.0.0.1:$PLAYGROUND_PORT (its page, and /v1/*
+#                           passed to that watch: scripts/local/playground-server.py);
 #                           and token revocation: the table's stream (scripts/local/stream-poller.py)
 #                           -> revoke-tokens (cargo lambda watch on 127.0.0.1:$REVOKE_WATCH_PORT)
 #                           -> the platform stub (scripts/local/platform-stub.py, 127.0.0.1:$PLATFORM_STUB_PORT)
@@ -13,6 +15,9 @@
 #                           a burst of token removals from one shard against the platform stub
 #   scripts/run.sh soak     make soak:  2,000 deletes at concurrency 32 through 4 instances of the
 #                           release binary, then a scan of the table (tests/shipped/soak.rs)
+#   scripts/run.sh docs-screenshot
+#                           make docs-screenshot: the browser test, which also writes its picture of
+#                           the playground after a successful call to docs/img/playground.png
 set -euo pipefail
 # shellcheck source=scripts/lib/env.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib/env.sh"
@@ -22,7 +27,7 @@ cd "$ROOT_DIR"
 
 command="${1:-}"
 shift || true
-case "$command" in dev|test|bench|bench-revoker|soak|mutants) ;; *) echo "usage: $0 dev|test|bench|bench-revoker|soak|mutants [args]" >&2; exit 2 ;; esac
+case "$command" in dev|test|bench|bench-revoker|soak|mutants|docs-screenshot) ;; *) echo "usage: $0 dev|test|bench|bench-revoker|soak|mutants|docs-screenshot [args]" >&2; exit 2 ;; esac
 
 # Mutation testing runs only tests that need no service.
 # `make test` starts its build first (run_test), then the services.
@@ -54,10 +59,28 @@ start_revocation() {
     --invoke-url "http://127.0.0.1:$REVOKE_WATCH_PORT/2015-03-31/functions/$REVOKE_FUNCTION/invocations"
 }
 
+# The API playground: the page built for its own origin, served with /v1/* passed to the
+# function's watch (which starts in the foreground after this; until then a call answers 502).
+# Its one line per call goes to this terminal.
+PLAYGROUND_SITE="$LOCAL_DIR/playground-site"
+start_playground() {
+  if port_open "$PLAYGROUND_PORT"; then
+    echo "dev: 127.0.0.1:$PLAYGROUND_PORT is in use (another make dev or make test?); stop it or set PLAYGROUND_PORT" >&2
+    return 1
+  fi
+  "$VENV_PY" scripts/build-playground.py --out "$PLAYGROUND_SITE"
+  bg_start "playground server" - "$VENV_PY" -u scripts/local/playground-server.py \
+    --port "$PLAYGROUND_PORT" --site "$PLAYGROUND_SITE" --upstream "http://127.0.0.1:$WATCH_PORT"
+  port_wait "$PLAYGROUND_PORT" "$BG_PID" "dev: the playground server"
+}
+
 run_dev() {
   start_revocation
+  start_playground
   cat <<MSG
 
+API playground: http://127.0.0.1:$PLAYGROUND_PORT/ (Authorize with the demo key $DEMO_API_KEY,
+then Execute; the DELETE goes to the function below, through the page's own origin).
 Try it (another terminal; reseed with: make seed):
   curl -i -X DELETE -H 'x-api-key: $DEMO_API_KEY' http://127.0.0.1:$WATCH_PORT/v1/integration/int_yt_abc123
   cargo lambda invoke --invoke-address 127.0.0.1 --invoke-port $WATCH_PORT --data-file events/apigw-http-v2.json disconnect-integration
@@ -159,6 +182,8 @@ run_test() {
   local lint="lint (make lint: rustfmt, clippy on every target and feature)"
   step_bg "$build" build_for_tests
   services_for_this_run
+  # The browser test's Chromium (apt-get, the first time), while the build has the cores.
+  bash scripts/bootstrap.sh browser
   step "cfn-lint" cfn-lint template.yaml
   step "cfn-lint with a customer-managed key" cfn-lint template.yaml \
     --parameters KmsKeyArn=arn:aws:kms:us-east-1:123456789012:key/00000000-0000-0000-0000-000000000000
@@ -170,16 +195,23 @@ run_test() {
   step "Secrets Manager stand-in tests (the 65,536-byte limit)" "$VENV_PY" scripts/tests/test_secrets_manager_limit.py
   step "api-keys tool tests (units, compare-and-set, migration)" "$VENV_PY" scripts/tests/test_api_keys_tool.py
   step "platform stub tests (make dev and make bench-revoker)" python3 scripts/tests/test_platform_stub.py
+  step "playground server and build tests (make dev, make docs)" "$VENV_PY" scripts/tests/test_playground_server.py
   step_wait "$build"
   step_bg "$lint" nice -n 10 make -s lint
   step "cargo test (unit, integration, shipped binaries, doctests)" \
     env SHIPPED_BINARY="$SHIPPED_BINARY" SHIPPED_REVOKE_BINARY="$SHIPPED_REVOKE_BINARY" \
     cargo test "${TEST_ARGS[@]}" --no-fail-fast
   step "contract test (schemathesis through cargo lambda watch)" bash scripts/contract-test.sh
+  step "browser test (the API playground in headless Chromium)" bash scripts/browser-test.sh
   step_wait "$lint"
   if (( ${#failed[@]} )); then echo "test: failed: ${failed[*]}"; fi
   echo "steps: $((steps - ${#failed[@]})) passed, ${#failed[@]} failed, in $((SECONDS - started)) s"
   (( ${#failed[@]} == 0 ))
+}
+
+# The playground's picture in docs/ (docs/api.md), made again by the browser test.
+run_docs_screenshot() {
+  bash scripts/browser-test.sh --docs-screenshot docs/img/playground.png
 }
 
 run_soak() {

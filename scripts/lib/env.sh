@@ -28,6 +28,9 @@ export WATCH_PORT="${WATCH_PORT:-9765}"   # cargo lambda watch invoke port
 # the stub platform server it revokes at.
 export REVOKE_WATCH_PORT="${REVOKE_WATCH_PORT:-$((WATCH_PORT + 1))}"
 export PLATFORM_STUB_PORT="${PLATFORM_STUB_PORT:-$((WATCH_PORT + 2))}"
+# The API playground (make dev, the browser test): the page, and /v1/* passed to the function's
+# cargo lambda watch on $WATCH_PORT (scripts/local/playground-server.py).
+export PLAYGROUND_PORT="${PLAYGROUND_PORT:-$((WATCH_PORT + 3))}"
 
 # AWS SDK settings: local endpoints, dummy credentials, no profile/IMDS lookups.
 export AWS_REGION="us-east-1"

@@ -558,6 +558,11 @@ fn cors_is_off_unless_playground_origins_names_them_and_then_only_delete_with_x_
     assert_eq!(compact(&on["AllowOrigins"]), "Ref(PlaygroundOrigins)");
     assert_eq!(compact(&on["AllowMethods"]), "[DELETE]");
     assert_eq!(compact(&on["AllowHeaders"]), "[x-api-key]");
+    assert_eq!(
+        compact(&on["ExposeHeaders"]),
+        "[x-request-id,retry-after,allow]",
+        "what the page shows of an answer"
+    );
     assert!(
         on["AllowCredentials"].is_null(),
         "no credentials: the key is a header"
@@ -570,6 +575,12 @@ fn cors_is_off_unless_playground_origins_names_them_and_then_only_delete_with_x_
         .collect();
     assert_eq!(
         keys,
-        ["AllowOrigins", "AllowMethods", "AllowHeaders", "MaxAge"]
+        [
+            "AllowOrigins",
+            "AllowMethods",
+            "AllowHeaders",
+            "ExposeHeaders",
+            "MaxAge"
+        ]
     );
 }
