@@ -75,6 +75,8 @@ import bench  # noqa: E402  (bench/bench.py: the Runtime API, CPU and memory of 
 
 ROOT = bench.ROOT
 sys.path.insert(0, str(ROOT / "scripts"))
+sys.path.insert(0, str(ROOT / "scripts" / "lib"))
+from table import A  # noqa: E402  (the table's attribute names)
 from seed import DEMO_REVOKE_CREDENTIALS, LOCAL_HOSTS, CfnLoader, create_table, table_definition  # noqa: E402
 
 STUB_PATH = ROOT / "scripts" / "local" / "platform-stub.py"
@@ -181,18 +183,18 @@ def seed(table: str, stream_arn: str, count: int, types: list[str], region: str)
         integration_id = f"int_bench_{run}_{i:06d}"
         pk = f"INTEGRATION#{integration_id}"
         markers.append({
-            "PK": pk, "SK": "DISCONNECTED", "id": integration_id, "accountId": "acct_bench", "type": kind,
-            "disconnectedAt": epoch_rfc3339(now), "reason": "integration_disconnected",
-            "expiresAt": now + MARKER_TTL_SECONDS, "grantId": f"grant_bench_{run}_{i:06d}",
+            A.PK: pk, A.SK: "DISCONNECTED", A.ID: integration_id, A.ACCOUNT_ID: "acct_bench", A.TYPE: kind,
+            A.DISCONNECTED_AT: epoch_rfc3339(now), A.REASON: "integration_disconnected",
+            A.EXPIRES_AT: now + MARKER_TTL_SECONDS, A.GRANT_ID: f"grant_bench_{run}_{i:06d}",
         })
         for sk, token_type in (("TOKEN#access", "access_token"), ("TOKEN#refresh", "refresh_token")):
             if len(records) == count:
                 break
             old = {
-                "PK": {"S": pk}, "SK": {"S": sk},
+                A.PK: {"S": pk}, A.SK: {"S": sk},
                 # A fake value: the stub takes anything.
-                "token": {"S": f"bench-fake-{token_type}-{uuid.uuid4().hex}"},
-                "tokenType": {"S": token_type}, "expiresAt": {"N": str(now + 3600)},
+                A.TOKEN: {"S": f"bench-fake-{token_type}-{uuid.uuid4().hex}"},
+                A.TOKEN_TYPE: {"S": token_type}, A.EXPIRES_AT: {"N": str(now + 3600)},
             }
             sequence += 1
             records.append({
@@ -200,7 +202,7 @@ def seed(table: str, stream_arn: str, count: int, types: list[str], region: str)
                 "eventSource": "aws:dynamodb", "awsRegion": region, "eventSourceARN": stream_arn,
                 "dynamodb": {
                     "ApproximateCreationDateTime": now,
-                    "Keys": {"PK": old["PK"], "SK": old["SK"]},
+                    "Keys": {A.PK: old[A.PK], A.SK: old[A.SK]},
                     "OldImage": old,
                     "SequenceNumber": str(sequence),
                     "SizeBytes": len(json.dumps(old)),
@@ -218,15 +220,16 @@ def read_markers(ddb, table: str) -> dict:
     decode = TypeDeserializer().deserialize
     entries: dict[str, list[dict]] = collections.defaultdict(list)
     noted = collections.Counter()
-    kwargs = {"TableName": table, "ConsistentRead": True, "FilterExpression": "SK = :m",
+    kwargs = {"TableName": table, "ConsistentRead": True, "FilterExpression": "#sk = :m",
+              "ExpressionAttributeNames": {"#sk": A.SK},
               "ExpressionAttributeValues": {":m": {"S": "DISCONNECTED"}}}
     while True:
         page = ddb.scan(**kwargs)
         for item in page["Items"]:
             marker = {k: decode(v) for k, v in item.items()}
-            for entry in marker.get("revocation") or []:
-                entries[entry.get("eventId", "")].append(entry)
-            for name in ("revocationRetries", "revocationRefreshes"):
+            for entry in marker.get(A.REVOCATION) or []:
+                entries[entry.get(A.ENTRY_EVENT_ID, "")].append(entry)
+            for name in (A.REVOCATION_RETRIES, A.REVOCATION_REFRESHES):
                 noted[name] += len(marker.get(name) or ())
         if "LastEvaluatedKey" not in page:
             return {"entries": entries, "noted": noted}
@@ -395,7 +398,7 @@ class Mapping:
         self.lanes = [[] for _ in range(lanes)]
         for record in records:
             keys = record["dynamodb"]["Keys"]
-            item = f'{keys["PK"]["S"]}\n{keys["SK"]["S"]}'
+            item = f'{keys[A.PK]["S"]}\n{keys[A.SK]["S"]}'
             self.lanes[zlib.crc32(item.encode()) % lanes].append(record)
         self.batch_size, self.max_retries, self.stop_at = batch_size, max_retries, stop_at
         self.lock = threading.Lock()
@@ -489,11 +492,11 @@ def summarise(records: list[dict], mapping: Mapping, markers: dict, give_up_afte
         if len(found) > 1:
             counts["more than one entry"] += 1
         entry = found[0]
-        outcome = entry.get("outcome", "?")
+        outcome = entry.get(A.ENTRY_OUTCOME, "?")
         counts[outcome] += 1
-        if outcome == "revoked" and entry.get("via"):
+        if outcome == "revoked" and entry.get(A.ENTRY_VIA):
             counts["revoked via"] += 1
-        reason = entry.get("reason") or ""
+        reason = entry.get(A.REASON) or ""
         if outcome == "failed":
             failed_reasons[reason] += 1
             if reason.startswith("gave up"):

@@ -246,7 +246,7 @@ run_mutants() {
           -- --lib) ;;
       root)
         args+=(--package disconnect-integration
-          --file src/disconnect.rs --file src/api_keys/format.rs --file src/api_keys/layout.rs
+          --file src/plan.rs --file src/disconnect.rs --file src/store.rs --file src/api_keys/format.rs --file src/api_keys/layout.rs
           --file src/error.rs
           --file src/http/front_door.rs --file src/http/response.rs --file src/http/route.rs
           -- --lib) ;;

@@ -37,6 +37,9 @@ import yaml
 from botocore.exceptions import ClientError
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "scripts" / "lib"))
+from table import A  # noqa: E402  (the table's attribute names, checked against the crate)
+
 TABLE_RESOURCE = "IntegrationsTable"
 LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1", "host.docker.internal"}
 
@@ -48,72 +51,72 @@ DEMO_KEYS = [
 
 DEMO_ITEMS = [
     {
-        "PK": "INTEGRATION#int_yt_abc123",
-        "SK": "INTEGRATION",
-        "id": "int_yt_abc123",
-        "accountId": "acct_demo",
-        "type": "youtube",
+        A.PK: "INTEGRATION#int_yt_abc123",
+        A.SK: "INTEGRATION",
+        A.ID: "int_yt_abc123",
+        A.ACCOUNT_ID: "acct_demo",
+        A.TYPE: "youtube",
         "name": "Demo YouTube channel",
         "createdAt": "2024-01-15T10:00:00Z",
     },
     {
-        "PK": "INTEGRATION#int_yt_abc123",
-        "SK": "TOKEN#access",
-        "token": "demo-access-token-1",
-        "tokenType": "access_token",
+        A.PK: "INTEGRATION#int_yt_abc123",
+        A.SK: "TOKEN#access",
+        A.TOKEN: "demo-access-token-1",
+        A.TOKEN_TYPE: "access_token",
     },
     {
-        "PK": "INTEGRATION#int_yt_abc123",
-        "SK": "TOKEN#refresh",
-        "token": "demo-refresh-token-1",
-        "tokenType": "refresh_token",
+        A.PK: "INTEGRATION#int_yt_abc123",
+        A.SK: "TOKEN#refresh",
+        A.TOKEN: "demo-refresh-token-1",
+        A.TOKEN_TYPE: "refresh_token",
     },
     {
-        "PK": "INTEGRATION#int_tt_other789",
-        "SK": "INTEGRATION",
-        "id": "int_tt_other789",
-        "accountId": "acct_other",
-        "type": "tiktok",
+        A.PK: "INTEGRATION#int_tt_other789",
+        A.SK: "INTEGRATION",
+        A.ID: "int_tt_other789",
+        A.ACCOUNT_ID: "acct_other",
+        A.TYPE: "tiktok",
         "name": "Other TikTok account",
         "createdAt": "2024-02-20T12:30:00Z",
     },
     {
-        "PK": "INTEGRATION#int_tt_other789",
-        "SK": "TOKEN#access",
-        "token": "demo-access-token-2",
-        "tokenType": "access_token",
+        A.PK: "INTEGRATION#int_tt_other789",
+        A.SK: "TOKEN#access",
+        A.TOKEN: "demo-access-token-2",
+        A.TOKEN_TYPE: "access_token",
     },
     {
-        "PK": "INTEGRATION#int_tt_other789",
-        "SK": "TOKEN#refresh",
-        "token": "demo-refresh-token-2",
-        "tokenType": "refresh_token",
+        A.PK: "INTEGRATION#int_tt_other789",
+        A.SK: "TOKEN#refresh",
+        A.TOKEN: "demo-refresh-token-2",
+        A.TOKEN_TYPE: "refresh_token",
     },
     {
-        "PK": "INTEGRATION#int_rd_demo456",
-        "SK": "INTEGRATION",
-        "id": "int_rd_demo456",
-        "accountId": "acct_demo",
-        "type": "reddit",
+        A.PK: "INTEGRATION#int_rd_demo456",
+        A.SK: "INTEGRATION",
+        A.ID: "int_rd_demo456",
+        A.ACCOUNT_ID: "acct_demo",
+        A.TYPE: "reddit",
         "name": "Demo Reddit account",
         "createdAt": "2024-03-05T08:00:00Z",
     },
     {
-        "PK": "INTEGRATION#int_rd_demo456",
-        "SK": "TOKEN#access",
-        "token": "demo-access-token-3",
-        "tokenType": "access_token",
+        A.PK: "INTEGRATION#int_rd_demo456",
+        A.SK: "TOKEN#access",
+        A.TOKEN: "demo-access-token-3",
+        A.TOKEN_TYPE: "access_token",
     },
     {
-        "PK": "INTEGRATION#int_rd_demo456",
-        "SK": "TOKEN#refresh",
-        "token": "demo-refresh-token-3",
-        "tokenType": "refresh_token",
+        A.PK: "INTEGRATION#int_rd_demo456",
+        A.SK: "TOKEN#refresh",
+        A.TOKEN: "demo-refresh-token-3",
+        A.TOKEN_TYPE: "refresh_token",
     },
     {
-        "PK": "POST#post_demo_1",
-        "SK": "POST",
-        "id": "post_demo_1",
+        A.PK: "POST#post_demo_1",
+        A.SK: "POST",
+        A.ID: "post_demo_1",
         "integrationId": "int_yt_abc123",
         "status": "pending",
     },
@@ -312,14 +315,15 @@ def ensure_secret(sm, secret_id: str, secret: dict, description: str) -> None:
 
 def reset_items(ddb, name: str) -> None:
     # Wipe every item of the demo partitions (markers included), then rewrite them.
-    partitions = sorted({item["PK"] for item in DEMO_ITEMS})
+    partitions = sorted({item[A.PK] for item in DEMO_ITEMS})
     removed = 0
     for pk in partitions:
         kwargs = {
             "TableName": name,
-            "KeyConditionExpression": "PK = :pk",
+            "KeyConditionExpression": "#pk = :pk",
+            "ExpressionAttributeNames": {"#pk": A.PK, "#sk": A.SK},
             "ExpressionAttributeValues": {":pk": {"S": pk}},
-            "ProjectionExpression": "PK, SK",
+            "ProjectionExpression": "#pk, #sk",
         }
         while True:
             page = ddb.query(**kwargs)

@@ -23,7 +23,9 @@ import boto3
 from boto3.dynamodb.types import TypeDeserializer
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent / "lib"))
 from seed import LOCAL_HOSTS  # noqa: E402
+from table import A  # noqa: E402
 
 
 def plain(value):
@@ -48,7 +50,7 @@ def main() -> int:
     ddb = boto3.client("dynamodb", region_name=os.environ.get("AWS_REGION", "us-east-1"), endpoint_url=endpoint)
     item = ddb.get_item(
         TableName=os.environ["TABLE_NAME"],
-        Key={"PK": {"S": f"INTEGRATION#{integration_id}"}, "SK": {"S": "DISCONNECTED"}},
+        Key={A.PK: {"S": f"INTEGRATION#{integration_id}"}, A.SK: {"S": "DISCONNECTED"}},
         ConsistentRead=True,
     ).get("Item")
     if not item:
@@ -56,9 +58,9 @@ def main() -> int:
         return 1
     decode = TypeDeserializer().deserialize
     marker = {k: decode(v) for k, v in item.items()}
-    revocation = marker.pop("revocation", None)
+    revocation = marker.pop(A.REVOCATION, None)
     ordered = dict(sorted(marker.items()))
-    ordered["revocation"] = revocation if revocation is not None else []
+    ordered[A.REVOCATION] = revocation if revocation is not None else []
     print(json.dumps(ordered, indent=2, default=plain))
     return 0
 

@@ -35,6 +35,8 @@ from playwright.sync_api import sync_playwright
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "scripts"))
 from seed import LOCAL_HOSTS  # noqa: E402
+sys.path.insert(0, str(ROOT / "scripts" / "lib"))
+from table import A  # noqa: E402  (the table's attribute names)
 
 SPEC = yaml.safe_load((ROOT / "openapi.yaml").read_text())
 OPERATION = "#operations-integrations-disconnectIntegration"
@@ -45,15 +47,15 @@ CALL_TIMEOUT_MS = 90_000  # the first call may also start the function under wat
 OWN_ID = "int_yt_playground"
 OTHER_ID = "int_tt_playground_other"
 OWN_ITEMS = [
-    {"SK": "INTEGRATION", "id": OWN_ID, "accountId": "acct_demo", "type": "youtube",
+    {A.SK: "INTEGRATION", A.ID: OWN_ID, A.ACCOUNT_ID: "acct_demo", A.TYPE: "youtube",
      "name": "Playground YouTube channel", "createdAt": "2024-04-01T09:00:00Z"},
-    {"SK": "TOKEN#access", "token": "playground-access-token", "tokenType": "access_token"},
-    {"SK": "TOKEN#refresh", "token": "playground-refresh-token", "tokenType": "refresh_token"},
+    {A.SK: "TOKEN#access", A.TOKEN: "playground-access-token", A.TOKEN_TYPE: "access_token"},
+    {A.SK: "TOKEN#refresh", A.TOKEN: "playground-refresh-token", A.TOKEN_TYPE: "refresh_token"},
 ]
 OTHER_ITEMS = [
-    {"SK": "INTEGRATION", "id": OTHER_ID, "accountId": "acct_other", "type": "tiktok",
+    {A.SK: "INTEGRATION", A.ID: OTHER_ID, A.ACCOUNT_ID: "acct_other", A.TYPE: "tiktok",
      "name": "Playground TikTok account of another account", "createdAt": "2024-04-02T09:00:00Z"},
-    {"SK": "TOKEN#access", "token": "playground-other-access-token", "tokenType": "access_token"},
+    {A.SK: "TOKEN#access", A.TOKEN: "playground-other-access-token", A.TOKEN_TYPE: "access_token"},
 ]
 WRONG_KEY = "wrong_local_key_not_in_the_secret"
 
@@ -74,13 +76,13 @@ class Table:
         """Every item of INTEGRATION#<id>, by sort key."""
         items, kwargs = {}, {
             "TableName": self.name, "ConsistentRead": True,
-            "KeyConditionExpression": "PK = :pk",
+            "KeyConditionExpression": "#pk = :pk", "ExpressionAttributeNames": {"#pk": A.PK},
             "ExpressionAttributeValues": {":pk": {"S": f"INTEGRATION#{integration_id}"}},
         }
         while True:
             page = self.ddb.query(**kwargs)
             for item in page["Items"]:
-                items[item["SK"]["S"]] = {k: next(iter(v.values())) for k, v in item.items()}
+                items[item[A.SK]["S"]] = {k: next(iter(v.values())) for k, v in item.items()}
             if "LastEvaluatedKey" not in page:
                 return items
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
@@ -88,9 +90,9 @@ class Table:
     def reset(self, integration_id: str, items: list[dict]) -> None:
         pk = f"INTEGRATION#{integration_id}"
         for sk in self.partition(integration_id):
-            self.ddb.delete_item(TableName=self.name, Key={"PK": {"S": pk}, "SK": {"S": sk}})
+            self.ddb.delete_item(TableName=self.name, Key={A.PK: {"S": pk}, A.SK: {"S": sk}})
         for item in items:
-            self.ddb.put_item(TableName=self.name, Item={k: {"S": v} for k, v in {"PK": pk, **item}.items()})
+            self.ddb.put_item(TableName=self.name, Item={k: {"S": v} for k, v in {A.PK: pk, **item}.items()})
 
 
 class Playground(unittest.TestCase):
@@ -222,7 +224,7 @@ class Playground(unittest.TestCase):
         self.assertEqual([sk for sk in items if sk.startswith("TOKEN#")], [], "tokens left in the table")
         marker = items.get("DISCONNECTED")
         self.assertIsNotNone(marker, "no disconnect marker in the table")
-        self.assertEqual((marker["accountId"], marker["type"], marker["disconnectedAt"]),
+        self.assertEqual((marker[A.ACCOUNT_ID], marker[A.TYPE], marker[A.DISCONNECTED_AT]),
                          ("acct_demo", "youtube", body["data"]["disconnectedAt"]))
         type(self).first_body = body
         self.screenshot()

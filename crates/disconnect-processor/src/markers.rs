@@ -6,6 +6,7 @@ use std::time::SystemTime;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes};
 use futures_util::future::try_join_all;
+use integrations_table::attributes::PK;
 use integrations_table::batch::{BATCH_GET_LIMIT, until_processed};
 use integrations_table::keys::marker_key;
 use integrations_table::{DisconnectMarker, IntegrationId};
@@ -69,7 +70,7 @@ impl MarkerReader {
         let mut markers = HashMap::new();
         for items in try_join_all(batches).await? {
             for item in items {
-                let pk = match item.get("PK") {
+                let pk = match item.get(PK) {
                     Some(AttributeValue::S(pk)) => pk.clone(),
                     _ => String::new(),
                 };

@@ -8,7 +8,8 @@ pub const MAX_INTEGRATION_ID_LEN: usize = 128;
 /// An integration id that is known to be well formed: 1 to 128 bytes of `[A-Za-z0-9_-]`.
 ///
 /// Nothing downstream of the edge that parses it ever handles a raw id string.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+#[serde(transparent)]
 pub struct IntegrationId(String);
 
 /// Why a string is not an integration id. The variants are for logs and tests; clients of the
@@ -55,7 +56,8 @@ impl fmt::Display for IntegrationId {
 }
 
 /// The account that owns an API key, as configured in the API-keys secret.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(transparent)]
 pub struct AccountId(String);
 
 impl AccountId {

@@ -15,12 +15,7 @@ use aws_sdk_dynamodb::types::AttributeValue;
 
 use crate::ids::IntegrationId;
 
-/// The partition key attribute.
-pub const PK: &str = "PK";
-/// The sort key attribute.
-pub const SK: &str = "SK";
-/// The TTL attribute of the table (epoch seconds).
-pub const TTL_ATTRIBUTE: &str = "expiresAt";
+pub use crate::attributes::{PK, SK};
 
 pub const SK_INTEGRATION: &str = "INTEGRATION";
 pub const SK_MARKER: &str = "DISCONNECTED";

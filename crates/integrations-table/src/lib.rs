@@ -1,6 +1,7 @@
 //! The vocabulary of the integrations table, shared by the function that writes it
 //! (`disconnect-integration`) and the processors that read it (`disconnect-processor`).
 //!
+//! - [`attributes`]: every attribute name, once;
 //! - [`ids`]: the parse-once identifiers;
 //! - [`integration_type`]: the one list of known integration types (`type`);
 //! - [`keys`]: the key layout (`PK`/`SK`, the sort keys of an integration's partition);
@@ -12,6 +13,7 @@
 //! Nothing here performs a request of its own, and no module here imports a crate that imports
 //! it back: the writer and the readers both depend on this crate, never on each other.
 
+pub mod attributes;
 pub mod batch;
 pub mod ids;
 pub mod integration_type;

@@ -103,6 +103,8 @@ pub fn rfc3339(epoch_secs: i64) -> String {
 
 #[cfg(test)]
 mod tests {
+    use std::collections::BTreeSet;
+
     use super::*;
 
     fn marker() -> DisconnectMarker {
@@ -128,34 +130,28 @@ mod tests {
         assert!(!marker.is_live(expiry), "expired at expiresAt exactly");
     }
 
+    /// The serde names of [`DisconnectMarker`] are the table's attribute names
+    /// ([`crate::attributes::MARKER`]): a field renamed in one place only fails here.
     #[test]
     fn a_marker_item_has_the_keys_and_the_data_contract() {
-        let item = marker().to_item().unwrap();
-        let mut names: Vec<&str> = item.keys().map(String::as_str).collect();
-        names.sort();
+        use crate::attributes::{EXPIRES_AT, MARKER, PK, SK};
+        let with_grant = marker().with_grant_id(Some("g_1".into()));
+        let item = with_grant.to_item().unwrap();
+        let names: BTreeSet<&str> = item.keys().map(String::as_str).collect();
+        let expected: BTreeSet<&str> = [PK, SK].into_iter().chain(MARKER).collect();
+        assert_eq!(names, expected);
         assert_eq!(
-            names,
-            [
-                "PK",
-                "SK",
-                "accountId",
-                "disconnectedAt",
-                "expiresAt",
-                "id",
-                "reason",
-                "type"
-            ]
-        );
-        assert_eq!(
-            item["PK"],
+            item[PK],
             AttributeValue::S("INTEGRATION#int_yt_abc123".into())
         );
-        assert_eq!(item["SK"], AttributeValue::S("DISCONNECTED".into()));
+        assert_eq!(item[SK], AttributeValue::S("DISCONNECTED".into()));
         assert_eq!(
-            item["expiresAt"],
+            item[EXPIRES_AT],
             AttributeValue::N((1_795_860_000i64 + 90 * 86_400).to_string())
         );
-        assert_eq!(DisconnectMarker::from_item(item).unwrap(), marker());
+        assert_eq!(DisconnectMarker::from_item(item).unwrap(), with_grant);
+        let without = marker().to_item().unwrap();
+        assert!(!without.contains_key(crate::attributes::GRANT_ID));
     }
 
     #[test]

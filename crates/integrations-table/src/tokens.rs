@@ -19,11 +19,9 @@ use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 
+use crate::attributes::VERSION;
 use crate::ids::IntegrationId;
 use crate::keys::{PK, SK, SK_INTEGRATION, TOKEN_SK_PREFIX, item_key, partition_key};
-
-/// The integration item's attribute that every token write bumps.
-pub const VERSION_ATTRIBUTE: &str = "version";
 
 #[derive(Debug, thiserror::Error)]
 pub enum PutTokenError {
@@ -63,7 +61,7 @@ pub async fn put_token(
         .set_key(Some(item_key(id, SK_INTEGRATION)))
         .update_expression("SET #version = if_not_exists(#version, :zero) + :one")
         .condition_expression("attribute_exists(#pk)")
-        .expression_attribute_names("#version", VERSION_ATTRIBUTE)
+        .expression_attribute_names("#version", VERSION)
         .expression_attribute_names("#pk", PK)
         .expression_attribute_values(":zero", AttributeValue::N("0".into()))
         .expression_attribute_values(":one", AttributeValue::N("1".into()))

@@ -23,11 +23,12 @@ use platform_revoke::{
 };
 use tokio::sync::Semaphore;
 
-use crate::marker_store::{Entry, MarkerStore, REVOCATION_REFRESHES, REVOCATION_RETRIES};
+use crate::marker_store::{Entry, MarkerStore};
 use crate::outcome::Handling;
 use crate::output::{Metrics, log};
 use crate::plan::{self, Call, Fact, Facts, Removal, Rules, Step, Verdict};
 use crate::stream::{BatchResponse, ItemFailure, RecordView, StreamEvent, StreamRecord};
+use integrations_table::attributes::{REVOCATION_REFRESHES, REVOCATION_RETRIES};
 
 pub use crate::deadline::RECORD_RESERVE;
 pub use crate::plan::GiveUp;

@@ -8,30 +8,25 @@ use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::AttributeValue;
 use function_support::ErrorChain;
 use integrations_table::DisconnectMarker;
-use integrations_table::keys::{PK, SK, SK_INTEGRATION, SK_MARKER};
+use integrations_table::attributes::{
+    GRANT_ID, MARKER, PK, REVOCATION, REVOCATION_EVENTS, REVOCATION_REFRESHES, REVOCATION_RETRIES,
+    SK, entry,
+};
+use integrations_table::keys::{SK_INTEGRATION, SK_MARKER};
 
-/// The table's global secondary index on `grantId` (keys only).
-pub const GRANT_INDEX: &str = "GrantIndex";
-/// The marker's list of revocation outcomes.
-pub const REVOCATION: &str = "revocation";
-/// The marker's string set of the stream records already recorded.
-pub const REVOCATION_EVENTS: &str = "revocationEvents";
-/// The marker's string set of failed deliveries: `<eventID>#<Lambda request id>`.
-pub const REVOCATION_RETRIES: &str = "revocationRetries";
-/// The marker's string set of the records whose TikTok refresh token a refresh was sent for.
-pub const REVOCATION_REFRESHES: &str = "revocationRefreshes";
+pub use integrations_table::attributes::GRANT_INDEX;
 
 /// The marker's attributes: all the consumer reads of an item (besides an integration's key).
 pub const MARKER_ATTRIBUTES: &[&str] = &[
     PK,
     SK,
-    "id",
-    "accountId",
-    "type",
-    "disconnectedAt",
-    "reason",
-    "expiresAt",
-    "grantId",
+    MARKER[0],
+    MARKER[1],
+    MARKER[2],
+    MARKER[3],
+    MARKER[4],
+    MARKER[5],
+    MARKER[6],
     REVOCATION,
     REVOCATION_EVENTS,
     REVOCATION_RETRIES,
@@ -212,7 +207,7 @@ impl MarkerStore {
             .table_name(&self.table)
             .index_name(GRANT_INDEX)
             .key_condition_expression("#grant = :grant")
-            .expression_attribute_names("#grant", "grantId")
+            .expression_attribute_names("#grant", GRANT_ID)
             .expression_attribute_values(":grant", s(grant))
             .projection_expression("#pk, #sk")
             .expression_attribute_names("#pk", PK)
@@ -234,18 +229,18 @@ impl MarkerStore {
 
     /// Appends `entry` to the marker's `revocation` list and its event to `revocationEvents`,
     /// once: a record already recorded, or a marker gone, writes nothing.
-    pub async fn record(&self, pk: &str, entry: &Entry<'_>) -> Result<(), StoreError> {
+    pub async fn record(&self, pk: &str, record: &Entry<'_>) -> Result<(), StoreError> {
         let mut fields = HashMap::from([
-            ("eventId".to_owned(), s(entry.event_id)),
-            ("tokenKey".to_owned(), s(entry.token_key)),
-            ("tokenType".to_owned(), s(entry.token_type)),
-            ("outcome".to_owned(), s(entry.outcome)),
-            ("at".to_owned(), s(entry.at)),
+            (entry::EVENT_ID.to_owned(), s(record.event_id)),
+            (entry::TOKEN_KEY.to_owned(), s(record.token_key)),
+            (entry::TOKEN_TYPE.to_owned(), s(record.token_type)),
+            (entry::OUTCOME.to_owned(), s(record.outcome)),
+            (entry::AT.to_owned(), s(record.at)),
         ]);
         for (name, value) in [
-            ("platform", entry.platform),
-            ("reason", entry.reason),
-            ("via", entry.via),
+            (entry::PLATFORM, record.platform),
+            (entry::REASON, record.reason),
+            (entry::VIA, record.via),
         ] {
             if let Some(value) = value {
                 fields.insert(name.to_owned(), s(value));
@@ -271,9 +266,9 @@ impl MarkerStore {
             )
             .expression_attribute_values(
                 ":event_set",
-                AttributeValue::Ss(vec![entry.event_id.to_owned()]),
+                AttributeValue::Ss(vec![record.event_id.to_owned()]),
             )
-            .expression_attribute_values(":event", s(entry.event_id))
+            .expression_attribute_values(":event", s(record.event_id))
             .send()
             .await;
         match written {
@@ -327,11 +322,11 @@ fn recorded(entry: &AttributeValue) -> Option<RecordedOutcome> {
         _ => None,
     };
     Some(RecordedOutcome {
-        token_key: text("tokenKey")?,
-        token_type: text("tokenType")?,
-        platform: text("platform").unwrap_or_default(),
-        outcome: text("outcome")?,
-        via: text("via"),
+        token_key: text(entry::TOKEN_KEY)?,
+        token_type: text(entry::TOKEN_TYPE)?,
+        platform: text(entry::PLATFORM).unwrap_or_default(),
+        outcome: text(entry::OUTCOME)?,
+        via: text(entry::VIA),
     })
 }
 

@@ -5,8 +5,8 @@
 
 use std::time::{Duration, SystemTime};
 
+use integrations_table::attributes::{LOGIN_FLOW, PK, SERVER, SK, TOKEN, TOKEN_TYPE};
 use integrations_table::keys::TOKEN_SK_PREFIX;
-use integrations_table::keys::{PK, SK};
 use platform_revoke::{LoginFlow, Outcome, Platform, RevokeError, Support, TokenItem, TokenType};
 
 use crate::deadline::RECORD_RESERVE;
@@ -71,9 +71,9 @@ pub fn removal<R: RecordView>(record: &R, now: SystemTime) -> Result<Removal<'_>
         return Err(Handling::Ignored("removed by TTL"));
     }
     let (Some(token), Some(token_type)) = (
-        record.old("token").filter(|t| !t.is_empty()),
+        record.old(TOKEN).filter(|t| !t.is_empty()),
         record
-            .old("tokenType")
+            .old(TOKEN_TYPE)
             .and_then(|t| t.parse::<TokenType>().ok()),
     ) else {
         return Err(Handling::Skipped(
@@ -86,8 +86,8 @@ pub fn removal<R: RecordView>(record: &R, now: SystemTime) -> Result<Removal<'_>
         event_id: record.event_id(),
         token,
         token_type,
-        login_flow: record.old("loginFlow"),
-        server: record.old("server"),
+        login_flow: record.old(LOGIN_FLOW),
+        server: record.old(SERVER),
         age: record.age(now),
     })
 }

@@ -106,3 +106,35 @@ fn the_module_graph_has_no_cycle() {
     );
     assert!(!graph["store"].contains("http") && !graph["disconnect"].contains("http"));
 }
+
+/// The rule holds no SDK type: `decide` returns a plan in the table's own terms, which the
+/// store alone turns into DynamoDB's calls.
+#[test]
+fn the_rule_holds_no_sdk_type_and_only_the_store_builds_transactions() {
+    let root = test_support::local::repo_root();
+    let plan = std::fs::read_to_string(root.join("src/plan.rs")).unwrap();
+    assert!(!plan.contains("aws_sdk"), "src/plan.rs names the SDK");
+    for file in ["src/plan.rs", "src/disconnect.rs"] {
+        let text = std::fs::read_to_string(root.join(file)).unwrap();
+        // Its code, its comments aside (they may name DynamoDB's operations).
+        let code: String = text
+            .split("#[cfg(test)]")
+            .next()
+            .unwrap()
+            .lines()
+            .filter(|line| !line.trim_start().starts_with("//"))
+            .collect();
+        for sdk in [
+            "aws_sdk",
+            "TransactWriteItem",
+            "AttributeValue",
+            "Delete::",
+            "Put::",
+        ] {
+            assert!(
+                !code.contains(sdk),
+                "{file} builds DynamoDB requests: {sdk}"
+            );
+        }
+    }
+}

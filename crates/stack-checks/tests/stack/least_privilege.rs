@@ -7,9 +7,10 @@
 use std::collections::BTreeSet;
 use std::time::{Duration, SystemTime};
 
-use disconnect_integration::disconnect::{Decision, Request, decide};
 use disconnect_integration::partition::{IntegrationHead, Partition};
-use disconnect_integration::store::PARTITION_ATTRIBUTES;
+use disconnect_integration::plan::{Decision, Plan, Request, decide};
+use disconnect_integration::store::{PARTITION_ATTRIBUTES, transact_items};
+use integrations_table::attributes::{PK, SK};
 use integrations_table::keys::partition_key;
 use integrations_table::{AccountId, DisconnectMarker, IntegrationId};
 use revoke_tokens::marker_store::{MARKER_ATTRIBUTES, MARKER_WRITES};
@@ -83,7 +84,7 @@ fn actions(statement: &Value) -> BTreeSet<String> {
 
 /// The writes of one disconnect, as the code builds them: a partition with more tokens than a
 /// transaction holds, so that there are surplus deletes too.
-fn plan() -> disconnect_integration::disconnect::Plan {
+fn plan() -> Plan {
     let account = AccountId::new("acct_1").unwrap();
     let id = IntegrationId::parse("int_yt_abc123").unwrap();
     let partition = Partition {
@@ -99,7 +100,6 @@ fn plan() -> disconnect_integration::disconnect::Plan {
     let request = Request {
         account: &account,
         id: &id,
-        table: "integrations",
         now: SystemTime::now(),
         marker_ttl: Duration::from_secs(86_400),
     };
@@ -190,10 +190,9 @@ fn the_delete_role_writes_only_what_the_plan_writes_and_never_a_token() {
     );
     let mut deletes = BTreeSet::new();
     let mut puts = BTreeSet::new();
-    for key in &plan.surplus {
-        deletes.extend(key.keys().cloned());
-    }
-    for item in &plan.transaction {
+    // Surplus tokens are deleted by their key alone (PK and SK).
+    deletes.extend([PK.to_owned(), SK.to_owned()]);
+    for item in &transact_items("integrations", &plan.transaction) {
         if let Some(delete) = item.delete() {
             deletes.extend(delete.key().keys().cloned());
             deletes.extend(

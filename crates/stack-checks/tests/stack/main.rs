@@ -2,6 +2,7 @@
 //! code of the functions it concerns. No service is needed.
 
 mod api_keys;
+mod attributes;
 mod cargo;
 mod crates;
 mod env_docs;
