@@ -25,15 +25,10 @@ pub mod plan;
 pub mod store;
 
 use aws_config::SdkConfig;
-use function_support::clock::SharedClock;
 
 pub use config::Config;
 pub use error::Error;
 pub use http::App;
-
-use crate::api_keys::ApiKeyVerifier;
-use crate::disconnect::Disconnector;
-use crate::store::IntegrationStore;
 
 /// The log targets whose TRACE lines may be shown (every other crate's are capped at DEBUG).
 pub const OWN_LOG_TARGETS: &[&str] = &["disconnect_integration", "integrations_table", http::AUDIT];
@@ -44,62 +39,4 @@ pub const OWN_LOG_TARGETS: &[&str] = &["disconnect_integration", "integrations_t
 /// which also bounds the whole request.
 pub async fn sdk_config(config: &Config) -> SdkConfig {
     function_support::aws::sdk_config(config.extra_ca_pem.as_deref(), config.request_deadline).await
-}
-
-impl App {
-    /// Builds the function from its configuration, one shared SDK configuration and a clock.
-    pub fn from_config(config: &Config, sdk: &SdkConfig, clock: SharedClock) -> Self {
-        Self::from_clients(
-            config,
-            aws_sdk_dynamodb::Client::new(sdk),
-            aws_sdk_secretsmanager::Client::new(sdk),
-            clock,
-        )
-    }
-
-    /// Builds the function from its configuration and the two clients, so that tests wire
-    /// clients of their own (fakes, interceptors, other endpoints) exactly as `main` does.
-    pub fn from_clients(
-        config: &Config,
-        dynamodb: aws_sdk_dynamodb::Client,
-        secrets: aws_sdk_secretsmanager::Client,
-        clock: SharedClock,
-    ) -> Self {
-        // Every AWS call is timed into its latency metric, whoever built the clients.
-        let dynamodb = aws_sdk_dynamodb::Client::from_conf(
-            dynamodb
-                .config()
-                .to_builder()
-                .interceptor(metrics::CallTimer)
-                .build(),
-        );
-        let secrets = aws_sdk_secretsmanager::Client::from_conf(
-            secrets
-                .config()
-                .to_builder()
-                .interceptor(metrics::CallTimer)
-                .build(),
-        );
-        let keys = ApiKeyVerifier::with_layout(
-            secrets,
-            config.api_keys.clone(),
-            config.api_keys_cache_ttl,
-            config.api_keys_max_stale,
-            clock.clone(),
-        )
-        .reading_previous(config.api_keys_previous.clone());
-        let disconnector = Disconnector::new(
-            IntegrationStore::new(dynamodb, config.table_name.clone()),
-            config.marker_ttl,
-            clock,
-        );
-        Self::new(keys, disconnector)
-            .with_deadline(config.request_deadline)
-            .with_panic_probe(config.panic_probe.clone())
-            .with_metrics(metrics::Emitter::new(
-                &config.metrics_namespace,
-                &config.metrics_service,
-                function_support::emf::Sink::Stdout,
-            ))
-    }
 }

@@ -14,11 +14,15 @@ use futures_util::FutureExt;
 use integrations_table::IntegrationId;
 use lambda_runtime::Context;
 
+use aws_config::SdkConfig;
+use function_support::clock::SharedClock;
+
+use crate::Config;
 use crate::api_keys::{ApiKeyVerifier, INIT_READ_TIMEOUT, SCOPE_DELETE};
-use crate::config::DEFAULT_REQUEST_DEADLINE_MS;
 use crate::disconnect::{Disconnect, Disconnector};
 use crate::error::Error;
-use crate::metrics::{Emitter, Recorder};
+use crate::metrics::{CallTimer, Emitter, Recorder};
+use crate::store::IntegrationStore;
 use front_door::Incoming;
 use function_support::ErrorChain;
 use function_support::emf::Sink;
@@ -46,36 +50,66 @@ pub struct App {
 }
 
 impl App {
-    pub fn new(keys: ApiKeyVerifier, disconnector: Disconnector) -> Self {
+    /// Builds the function from its configuration, one shared SDK configuration and a clock.
+    pub fn from_config(config: &Config, sdk: &SdkConfig, clock: SharedClock) -> Self {
+        Self::from_clients(
+            config,
+            aws_sdk_dynamodb::Client::new(sdk),
+            aws_sdk_secretsmanager::Client::new(sdk),
+            clock,
+        )
+    }
+
+    /// Builds the function from its configuration and the two clients, so that tests wire
+    /// clients of their own (fakes, interceptors, other endpoints) exactly as `main` does.
+    /// Every setting comes from `config` (its defaults are in [`crate::config`]).
+    pub fn from_clients(
+        config: &Config,
+        dynamodb: aws_sdk_dynamodb::Client,
+        secrets: aws_sdk_secretsmanager::Client,
+        clock: SharedClock,
+    ) -> Self {
+        // Every AWS call is timed into its latency metric, whoever built the clients.
+        let dynamodb = aws_sdk_dynamodb::Client::from_conf(
+            dynamodb
+                .config()
+                .to_builder()
+                .interceptor(CallTimer)
+                .build(),
+        );
+        let secrets = aws_sdk_secretsmanager::Client::from_conf(
+            secrets.config().to_builder().interceptor(CallTimer).build(),
+        );
+        let keys = ApiKeyVerifier::with_layout(
+            secrets,
+            config.api_keys.clone(),
+            config.api_keys_cache_ttl,
+            config.api_keys_max_stale,
+            clock.clone(),
+        )
+        .reading_previous(config.api_keys_previous.clone());
+        let disconnector = Disconnector::new(
+            IntegrationStore::new(dynamodb, config.table_name.clone()),
+            config.marker_ttl,
+            clock,
+        );
         Self {
             keys,
             disconnector,
-            deadline: Duration::from_millis(DEFAULT_REQUEST_DEADLINE_MS),
-            panic_probe: None,
+            deadline: config.request_deadline,
+            panic_probe: config.panic_probe.clone(),
             metrics: Emitter::new(
-                crate::metrics::DEFAULT_NAMESPACE,
-                crate::metrics::DEFAULT_SERVICE,
+                &config.metrics_namespace,
+                &config.metrics_service,
                 Sink::Stdout,
             ),
             carried: std::sync::Mutex::default(),
         }
     }
 
-    /// Where and how the EMF document of each invocation is written (see [`crate::metrics`]).
-    pub fn with_metrics(mut self, metrics: Emitter) -> Self {
-        self.metrics = metrics;
-        self
-    }
-
     /// Sends the EMF documents to `sink` instead (tests keep them in memory).
     pub fn with_metrics_sink(mut self, sink: Sink) -> Self {
         self.metrics = self.metrics.with_sink(sink);
-        self
-    }
-
-    /// See [`crate::Config::request_deadline`].
-    pub fn with_deadline(mut self, deadline: Duration) -> Self {
-        self.deadline = deadline;
         self
     }
 
@@ -92,12 +126,6 @@ impl App {
                 .saturating_sub(ANSWER_MARGIN)
         });
         lambda_left.map_or(self.deadline, |left| left.min(self.deadline))
-    }
-
-    /// See [`crate::Config::panic_probe`].
-    pub fn with_panic_probe(mut self, id: Option<IntegrationId>) -> Self {
-        self.panic_probe = id;
-        self
     }
 
     pub fn keys(&self) -> &ApiKeyVerifier {

@@ -10,7 +10,6 @@ use aws_smithy_runtime_api::client::interceptors::context::BeforeTransmitInterce
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::config_bag::ConfigBag;
 
-pub use crate::common::{TestResponse, config};
 use aws_config::SdkConfig;
 use disconnect_integration::{App, Config};
 use function_support::clock::OffsetClock;
@@ -18,7 +17,8 @@ use function_support::emf::Sink;
 use lambda_runtime::Context;
 use serde_json::Value;
 pub use test_support::doors::Door;
-use test_support::local::{KeysSecret, Table, request_id, sdk_config};
+pub use test_support::lambda_response::TestResponse;
+use test_support::local::{KeysSecret, Table, function_env, request_id, sdk_config};
 
 /// The accounts and keys every fixture's secret starts with.
 pub const ACCOUNT_A: &str = "acct_a";
@@ -61,7 +61,8 @@ impl TestApp {
             ],
         )
         .await;
-        let mut config = config(&table.name, &secret.id);
+        let mut config = Config::from_lookup(function_env(&table.name, &secret.id))
+            .expect("a valid configuration");
         tweak(&mut config);
         let clock = OffsetClock::default();
         let metrics = Arc::default();

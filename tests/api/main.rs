@@ -6,8 +6,6 @@
 
 mod api_keys;
 mod calls;
-#[path = "../common/mod.rs"]
-mod common;
 mod concurrency;
 mod disconnect;
 mod disconnect_event;

@@ -18,7 +18,8 @@ use test_support::fake_aws::{FakeAws, Reply};
 use test_support::lambda_response::HttpAnswer;
 use test_support::local::hash_key;
 
-use crate::common::config;
+use disconnect_integration::Config;
+use test_support::local::function_env;
 
 const KEY: &str = "fuzz_key_0123456789";
 
@@ -265,7 +266,7 @@ fn app() -> App {
         _ => Reply::ok("{}"),
     });
     App::from_clients(
-        &config("t", "s"),
+        &Config::from_lookup(function_env("t", "s")).expect("a valid configuration"),
         dynamodb.dynamodb(),
         secrets.secrets_manager(),
         SystemClock::shared(),

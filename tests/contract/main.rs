@@ -6,7 +6,5 @@
 // default query depth of 128.
 #![recursion_limit = "256"]
 
-#[path = "../common/mod.rs"]
-mod common;
 mod fuzz;
 mod spec;

@@ -16,8 +16,10 @@ use serde_json::{Value as Json, json};
 use serde_yaml::Value;
 use test_support::fake_aws::{FakeAws, Reply};
 
-use crate::common::{TestResponse, config};
+use disconnect_integration::Config;
 use test_support::doors::Door;
+use test_support::lambda_response::TestResponse;
+use test_support::local::function_env;
 
 const PATH: &str = "/v1/integration/{integrationId}";
 const MEDIA_TYPE: &str = "application/json";
@@ -194,7 +196,8 @@ async fn a_real_success() -> TestResponse {
         _ => Reply::ok("{}"),
     });
     let app = App::from_clients(
-        &config("spec-table", "spec/api-keys"),
+        &Config::from_lookup(function_env("spec-table", "spec/api-keys"))
+            .expect("a valid configuration"),
         dynamodb.dynamodb(),
         secrets.secrets_manager(),
         SystemClock::shared(),

@@ -41,3 +41,31 @@ impl HttpAnswer {
         }
     }
 }
+
+/// A Lambda HTTP response with its JSON body parsed: what the handler's tests assert on.
+#[derive(Debug)]
+pub struct TestResponse {
+    pub status: u16,
+    /// Lower-case names.
+    pub headers: BTreeMap<String, String>,
+    pub body: Value,
+    /// The body exactly as sent.
+    pub raw_body: String,
+    /// The whole Lambda response object.
+    pub lambda: Value,
+}
+
+impl TestResponse {
+    /// Reads a Lambda response object of any front door.
+    pub fn from_lambda(lambda: Value) -> Self {
+        let answer = HttpAnswer::from_lambda(lambda);
+        let body = serde_json::from_str(&answer.body).expect("a JSON body");
+        Self {
+            status: answer.status,
+            headers: answer.headers,
+            body,
+            raw_body: answer.body,
+            lambda: answer.lambda,
+        }
+    }
+}

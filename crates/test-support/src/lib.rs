@@ -3,6 +3,8 @@
 //! - [`doors`]: the event each front door sends for a client's request;
 //! - [`local`]: per-test tables and secrets on DynamoDB Local and moto, created from
 //!   `template.yaml`'s own table definition, and typed helpers to seed and read them;
+//! - [`pipe`]: a stand-in for the disconnect event's EventBridge Pipe, read from
+//!   `template.yaml`, and the event's schema check;
 //! - [`fault_proxy`]: a fault-injecting HTTP proxy in front of DynamoDB Local or moto;
 //! - [`fake_aws`]: an SDK HTTP client that answers from a closure, for the unit tests of
 //!   error mapping that a real server cannot produce on demand;
@@ -21,5 +23,6 @@ pub mod function;
 mod http1;
 pub mod lambda_response;
 pub mod local;
+pub mod pipe;
 pub mod runtime_api;
 pub mod shipped;

@@ -431,3 +431,14 @@ pub async fn create_table(client: &aws_sdk_dynamodb::Client, name: &str) {
         .await
         .expect("enable TTL on the test table");
 }
+
+/// The DELETE function's environment for a test: `TABLE_NAME` and `API_KEYS_SECRET_ID`, every
+/// other variable unset (its default), as `Config::from_lookup` reads it.
+pub fn function_env(table: &str, secret_id: &str) -> impl Fn(&str) -> Option<String> + use<> {
+    let (table, secret_id) = (table.to_owned(), secret_id.to_owned());
+    move |name| match name {
+        "TABLE_NAME" => Some(table.clone()),
+        "API_KEYS_SECRET_ID" => Some(secret_id.clone()),
+        _ => None,
+    }
+}

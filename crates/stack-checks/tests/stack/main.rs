@@ -6,6 +6,7 @@ mod attributes;
 mod cargo;
 mod crates;
 mod env_docs;
+mod events;
 mod features;
 mod layers;
 mod least_privilege;
