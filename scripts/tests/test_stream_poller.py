@@ -177,8 +177,8 @@ class PollerTest(unittest.TestCase):
         named = []
 
         def fail_the_last(records):
-            named.append(records[-1]["dynamodb"]["SequenceNumber"])
-            return {"batchItemFailures": [{"itemIdentifier": named[0]}]}
+            named.append([r["dynamodb"]["SequenceNumber"] for r in records])
+            return {"batchItemFailures": [{"itemIdentifier": named[0][-1]}]}
 
         self.invoke.answers.append(fail_the_last)
         self.ddb.transact_write_items(
@@ -187,9 +187,13 @@ class PollerTest(unittest.TestCase):
                 for sk in ("TOKEN#access", "TOKEN#refresh")
             ]
         )
-        self.invoke.next_batch()
+        first = self.invoke.next_batch()
+        # Both removals in one batch, the answer naming the second: a poller that went again
+        # from the batch's first record (failed_at 0) would send the first one again.
+        self.assertEqual(len(first), 2, "one transaction's two removals, in one batch")
+        self.assertEqual(len(named[0]), 2)
         again = self.invoke.next_batch()
-        self.assertEqual(again[0]["dynamodb"]["SequenceNumber"], named[0])
+        self.assertEqual([r["dynamodb"]["SequenceNumber"] for r in again], [named[0][1]])
         self.assert_clean_output()
 
     def test_a_marker_insert_shows_the_disconnect_event_the_pipe_would_put_on_the_bus(self):

@@ -300,13 +300,7 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    fn secret(entries: &[(&str, &str)]) -> String {
-        let keys: Vec<_> = entries
-            .iter()
-            .map(|(key, account)| json!({"sha256": hash_key(key), "accountId": account, "name": "t"}))
-            .collect();
-        json!({ "keys": keys }).to_string()
-    }
+    use test_support::local::secret_json as secret;
 
     fn account(lookup: Lookup<'_>) -> Option<&str> {
         match lookup {

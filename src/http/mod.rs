@@ -197,7 +197,7 @@ impl App {
                 record(|r| {
                     r.disconnected(
                         &outcome.marker().integration_type,
-                        matches!(outcome, Disconnect::Earlier(_)),
+                        matches!(outcome, Disconnect::Repeat(_)),
                     )
                 });
                 Answer::success(outcome.marker(), request_id)
@@ -249,7 +249,7 @@ impl App {
             integrationId = %id,
             "type" = %marker.integration_type,
             disconnectedAt = %marker.disconnected_at,
-            repeat = matches!(outcome, Disconnect::Earlier(_)),
+            repeat = matches!(outcome, Disconnect::Repeat(_)),
             "integration disconnected"
         );
         Ok(outcome)

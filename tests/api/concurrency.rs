@@ -43,7 +43,27 @@ async fn sixteen_concurrent_deletes_write_one_marker_and_all_answer_200() {
         let id = format!("int_hot_{attempt}");
         app.seed_integration(&id, ACCOUNT_A, "youtube", 10).await;
 
+        let documents_before = app.metric_documents().len();
         let responses = join_all((0..16).map(|_| app.delete_integration(&id, Some(KEY_A)))).await;
+        // Exactly one transaction won: one request counted a disconnect, the 15 others a repeat
+        // (each request writes one EMF document).
+        let documents = app.metric_documents();
+        let counted = |metric: &str| {
+            documents[documents_before..]
+                .iter()
+                .filter(|d| d[metric].as_f64() == Some(1.0))
+                .count()
+        };
+        assert_eq!(
+            documents.len() - documents_before,
+            16,
+            "{id}: one document a request"
+        );
+        assert_eq!(
+            (counted("Disconnects"), counted("Repeats")),
+            (1, 15),
+            "{id}: one winner, fifteen repeats"
+        );
 
         for (i, response) in responses.iter().enumerate() {
             assert_eq!(

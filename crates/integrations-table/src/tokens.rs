@@ -132,6 +132,15 @@ mod tests {
         let update = &body["TransactItems"][0]["Update"];
         assert_eq!(update["ConditionExpression"], "attribute_exists(#pk)");
         assert_eq!(update["Key"]["SK"]["S"], SK_INTEGRATION);
+        // The bump: version + 1, starting from 0 when the integration has none.
+        assert_eq!(
+            update["UpdateExpression"],
+            "SET #version = if_not_exists(#version, :zero) + :one"
+        );
+        assert_eq!(update["ExpressionAttributeNames"]["#version"], "version");
+        assert_eq!(update["ExpressionAttributeNames"]["#pk"], "PK");
+        assert_eq!(update["ExpressionAttributeValues"][":zero"]["N"], "0");
+        assert_eq!(update["ExpressionAttributeValues"][":one"]["N"], "1");
         let item = &body["TransactItems"][1]["Put"]["Item"];
         assert_eq!(item["PK"]["S"], "INTEGRATION#int_1");
         assert_eq!(item["SK"]["S"], "TOKEN#access");

@@ -1137,8 +1137,17 @@ async fn no_token_value_reaches_a_log_line_a_metric_or_the_marker() {
     assert!(sent.contains(&google_token), "the stub did get the token");
     let logged = lines.text();
     assert!(logged.contains("token revocation"), "{logged}");
-    let metrics = serde_json::to_string(&*f.metrics.lock().unwrap()).unwrap();
+    let documents = f.metrics.lock().unwrap().clone();
+    // The metrics were written (one EMF document, with the revocation counts), so the check
+    // below reads something.
+    assert_eq!(documents.len(), 1, "{documents:?}");
+    assert!(documents[0].contains("Revocations"), "{}", documents[0]);
+    let metrics = serde_json::to_string(&documents).unwrap();
     let marker = serde_json::to_string(&f.table.all_items().await).unwrap();
+    assert!(
+        marker.contains("revocation"),
+        "the outcomes are on the markers: {marker}"
+    );
     for token in [&google_token, &x_token] {
         for (place, text) in [("logs", &logged), ("metrics", &metrics), ("table", &marker)] {
             assert!(

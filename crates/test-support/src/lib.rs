@@ -12,6 +12,7 @@
 //!   Runtime API emulator ([`emulator`]) or the hand-written stand-in ([`runtime_api`]) for
 //!   what the emulator cannot do;
 //! - [`lambda_response`]: a Lambda HTTP response object read as the front door reads it;
+//! - [`template`]: reading `template.yaml`'s resources and intrinsic functions;
 //! - [`shipped`]: the binaries that ship, as `make test` builds them, and the check that a
 //!   binary is the release build.
 
@@ -26,3 +27,4 @@ pub mod local;
 pub mod pipe;
 pub mod runtime_api;
 pub mod shipped;
+pub mod template;

@@ -52,9 +52,9 @@ use aws_sdk_sqs::types::QueueAttributeName;
 use aws_smithy_types::DateTime;
 use aws_smithy_types::date_time::Format;
 use serde_json::{Value, json};
-use serde_yaml::Value as Yaml;
 
 use crate::local::{Table, repo_root, request_id, template, unique};
+use crate::template::{parameter_default, resource};
 
 /// The event's schema.
 pub const SCHEMA: &str = "schemas/integration-disconnected.schema.json";
@@ -63,53 +63,6 @@ pub const PIPE: &str = "DisconnectEventPipe";
 
 // ---------------------------------------------------------------------------------------------
 // The Pipe, as template.yaml defines it.
-
-/// The resource `id`, checked to be of type `kind`.
-pub fn resource<'a>(template: &'a Yaml, id: &str, kind: &str) -> &'a Yaml {
-    let resource = &template["Resources"][id];
-    assert_eq!(
-        resource["Type"].as_str(),
-        Some(kind),
-        "template.yaml's {id} is a {kind}"
-    );
-    resource
-}
-
-/// The argument of intrinsic `name` (`Ref`, `GetAtt`), in its short or long form.
-pub fn intrinsic<'a>(value: &'a Yaml, name: &str) -> Option<&'a Yaml> {
-    match value {
-        Yaml::Tagged(tagged) if tagged.tag == name => Some(&tagged.value),
-        Yaml::Mapping(map) if map.len() == 1 => map.get(if name == "Ref" {
-            "Ref".to_owned()
-        } else {
-            format!("Fn::{name}")
-        }),
-        _ => None,
-    }
-}
-
-/// `!GetAtt Resource.Attribute` as `Resource.Attribute`.
-pub fn get_att(value: &Yaml) -> String {
-    match intrinsic(value, "GetAtt").unwrap_or_else(|| panic!("a !GetAtt: {value:?}")) {
-        Yaml::Sequence(parts) => parts
-            .iter()
-            .map(|p| p.as_str().unwrap())
-            .collect::<Vec<_>>()
-            .join("."),
-        other => other.as_str().expect("!GetAtt of a name").to_owned(),
-    }
-}
-
-/// The default of the parameter that `value` (`!Ref Parameter`) names.
-pub fn parameter_default(template: &Yaml, value: &Yaml) -> String {
-    let name = intrinsic(value, "Ref")
-        .and_then(Yaml::as_str)
-        .unwrap_or_else(|| panic!("a !Ref to a parameter: {value:?}"));
-    template["Parameters"][name]["Default"]
-        .as_str()
-        .unwrap_or_else(|| panic!("parameter {name} has a default"))
-        .to_owned()
-}
 
 /// What the Pipe does to a stream record, read from template.yaml.
 pub struct Pipe {

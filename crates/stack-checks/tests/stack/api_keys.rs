@@ -11,10 +11,10 @@
 use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::operability::intrinsic;
 use disconnect_integration::config::Config;
 use serde_yaml::Value;
 use test_support::local::template;
+use test_support::template::intrinsic;
 
 const FUNCTION: &str = "DisconnectIntegrationFunction";
 const FUNCTION_ROLE: &str = "DisconnectIntegrationFunctionRole";

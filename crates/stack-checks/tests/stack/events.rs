@@ -8,10 +8,8 @@ use integrations_table::attributes::MARKER;
 use serde_json::{Value, json};
 use serde_yaml::Value as Yaml;
 use test_support::local::{repo_root, template};
-use test_support::pipe::{
-    PIPE, Pipe, apply_input_template, get_att, intrinsic, placeholders, resource, schema,
-    schema_errors,
-};
+use test_support::pipe::{PIPE, Pipe, apply_input_template, placeholders, schema, schema_errors};
+use test_support::template::{get_att, intrinsic, resource};
 
 /// The event's reader's documentation.
 const EVENTS_DOC: &str = "docs/events.md";

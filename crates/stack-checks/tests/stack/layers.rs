@@ -50,20 +50,63 @@ fn module_graph() -> BTreeMap<String, BTreeSet<String>> {
             .collect::<Vec<_>>()
             .join("\n");
         let uses = graph.entry(module.clone()).or_default();
-        for (i, _) in text.match_indices("crate::") {
-            let name: String = text[i + "crate::".len()..]
-                .chars()
-                .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
-                .collect();
-            if !name.is_empty()
-                && name != module
-                && name.chars().all(|c| c.is_ascii_lowercase() || c == '_')
-            {
+        for name in crate_modules(&text) {
+            if name != module && name.chars().all(|c| c.is_ascii_lowercase() || c == '_') {
                 uses.insert(name);
             }
         }
     }
     graph
+}
+
+/// The first segment of every `crate::` path in `code`: `crate::store::X` names `store`, and a
+/// grouped `crate::{plan::Plan, store}` names `plan` and `store`.
+fn crate_modules(code: &str) -> Vec<String> {
+    let ident = |text: &str| -> String {
+        text.trim_start()
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+            .collect()
+    };
+    let mut names = vec![];
+    for (i, _) in code.match_indices("crate::") {
+        let rest = &code[i + "crate::".len()..];
+        if let Some(group) = rest.strip_prefix('{') {
+            // The group's items, split at the commas outside nested braces.
+            let mut depth = 0;
+            let mut start = 0;
+            for (j, c) in group.char_indices() {
+                match c {
+                    '{' => depth += 1,
+                    '}' if depth == 0 => {
+                        names.push(ident(&group[start..j]));
+                        break;
+                    }
+                    '}' => depth -= 1,
+                    ',' if depth == 0 => {
+                        names.push(ident(&group[start..j]));
+                        start = j + 1;
+                    }
+                    _ => {}
+                }
+            }
+        } else {
+            names.push(ident(rest));
+        }
+    }
+    names.retain(|n| !n.is_empty());
+    names
+}
+
+#[test]
+fn grouped_and_nested_crate_paths_are_read_as_dependencies() {
+    assert_eq!(
+        crate_modules(
+            "use crate::store::X;\nuse crate::{plan::{Plan, Decision}, error, metrics::Recorder};\n\
+             let x = crate::partition::Partition::default();"
+        ),
+        ["store", "plan", "error", "metrics", "partition"]
+    );
 }
 
 #[test]

@@ -16,6 +16,7 @@ use revoke_tokens::output::SERVICE_SUFFIX as REVOKER_SERVICE_SUFFIX;
 use serde_json::Value as Json;
 use serde_yaml::Value;
 use test_support::local::template;
+use test_support::template::intrinsic;
 
 /// The namespace of the function's own metrics, as the template names it.
 const CUSTOM_NAMESPACE: &str = "${MetricsNamespace}";
@@ -60,23 +61,6 @@ const RETENTION_DAYS: [u64; 22] = [
 
 // ---------------------------------------------------------------------------------------------
 // Reading the template: intrinsic functions in their short (`!Ref X`) or long (`{Ref: X}`) form.
-
-/// The argument of intrinsic `name` (`Ref`, `Sub`, `If`, `GetAtt`, ...) when `value` is one
-/// (`api_keys.rs` reads the template with it too).
-pub(crate) fn intrinsic<'a>(value: &'a Value, name: &str) -> Option<&'a Value> {
-    match value {
-        Value::Tagged(tagged) if tagged.tag == name => Some(&tagged.value),
-        Value::Mapping(map) if map.len() == 1 => {
-            let long = if name == "Ref" {
-                "Ref".to_owned()
-            } else {
-                format!("Fn::{name}")
-            };
-            map.get(long.as_str())
-        }
-        _ => None,
-    }
-}
 
 /// Whether `value` is `!Ref target`.
 fn is_ref(value: &Value, target: &str) -> bool {
