@@ -49,7 +49,9 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
 
-# (method, path) -> (platform, body); an empty body is sent as such.
+# (method, path) -> (platform, body); an empty body is sent as such. The paths are those of
+# platform-revoke's `Endpoints::paths`: crates/stack-checks/tests/stack/platform_stub.rs checks
+# them both ways.
 ROUTES = {
     ("POST", "/revoke"): ("google", b""),
     ("POST", "/v2/oauth/revoke/"): ("tiktok", b"{}"),

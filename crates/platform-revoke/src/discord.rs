@@ -37,9 +37,8 @@ use std::time::Duration;
 use serde_json::Value;
 
 use crate::http::{Attempt, Ctx, Failure, confidential, retryable};
+use crate::rfc7009::{self, Client};
 use crate::{ClientCredentials, Outcome, Platform, Token, TokenType};
-
-pub(crate) const PATH: &str = "/api/oauth2/token/revoke";
 
 pub(crate) async fn revoke(
     ctx: &Ctx<'_>,
@@ -47,21 +46,10 @@ pub(crate) async fn revoke(
     token: &Token,
     token_type: TokenType,
 ) -> Attempt {
-    let (client_id, client_secret) = confidential(credentials, Platform::Discord)?;
-    let user_agent = credentials.map_or_else(
-        || crate::user_agent::DEFAULT.to_owned(),
-        crate::user_agent::discord,
-    );
-    let request = ctx
-        .client
-        .post(ctx.url(PATH)?)
-        .header(reqwest::header::USER_AGENT, user_agent)
-        .basic_auth(client_id, Some(client_secret))
-        .form(&[
-            ("token", token.expose()),
-            ("token_type_hint", token_type.as_str()),
-        ]);
-    let answer = ctx.send(request).await?;
+    let (id, secret) = confidential(credentials, Platform::Discord)?;
+    let client = Client::Confidential { id, secret };
+    let agent = credentials.map(crate::user_agent::discord);
+    let answer = rfc7009::send(ctx, Platform::Discord, client, token, token_type, agent).await?;
     match answer.status.as_u16() {
         200 => return Ok(Outcome::Revoked),
         _ if answer.status.is_success() => return Err(answer.unrecognised()),

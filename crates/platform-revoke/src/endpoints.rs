@@ -5,8 +5,8 @@ use reqwest::Url;
 use crate::Platform;
 
 /// The base URL of each platform's revoke call: scheme, host and optionally a path prefix. The
-/// adapter appends the documented path (`/revoke`, `/v2/oauth/revoke/`, ...), so an override
-/// points a platform at a test server or a local stub without changing what is asked of it.
+/// adapter appends the documented path ([`Endpoints::revoke_path`]), so an override points a
+/// platform at a test server or a local stub without changing what is asked of it.
 ///
 /// | platform | default | override |
 /// |---|---|---|
@@ -95,6 +95,36 @@ impl Endpoints {
             Platform::Discord => "REVOKE_ENDPOINT_DISCORD",
             Platform::Mastodon => return None,
         })
+    }
+
+    /// The path of `platform`'s revoke call, after its base URL: the one list of the revoke
+    /// paths, read by the adapters and the tests; a check in `crates/stack-checks` holds the
+    /// local stub's routes (`scripts/local/platform-stub.py`) to it. Each adapter's module
+    /// cites the page that gives its path; Meta's batch goes to the root.
+    pub const fn revoke_path(platform: Platform) -> &'static str {
+        match platform {
+            Platform::Google => "/revoke",
+            Platform::TikTok => "/v2/oauth/revoke/",
+            Platform::Meta => "/",
+            Platform::LinkedIn => "/oauth/v2/revoke",
+            Platform::X => "/2/oauth2/revoke",
+            Platform::Reddit => "/api/v1/revoke_token",
+            Platform::Discord => "/api/oauth2/token/revoke",
+            Platform::Mastodon => "/oauth/revoke",
+        }
+    }
+
+    /// The path of TikTok's refresh call, which comes before a refresh token's revocation (see
+    /// `tiktok`).
+    pub const TIKTOK_REFRESH_PATH: &str = "/v2/oauth/token/";
+
+    /// Every path an adapter posts to, with its platform: each revoke path, then TikTok's
+    /// refresh.
+    pub fn paths() -> impl Iterator<Item = (Platform, &'static str)> {
+        Platform::ALL
+            .into_iter()
+            .map(|platform| (platform, Self::revoke_path(platform)))
+            .chain([(Platform::TikTok, Self::TIKTOK_REFRESH_PATH)])
     }
 
     /// `platform`'s own host.
@@ -193,6 +223,27 @@ mod tests {
         assert_eq!(
             Endpoints::from_lookup(|_| None).unwrap(),
             Endpoints::defaults()
+        );
+    }
+
+    /// The local stub and the tests' stub servers tell the platforms apart by path alone.
+    #[test]
+    fn every_path_is_its_own_and_starts_at_the_root() {
+        let paths: Vec<_> = Endpoints::paths().collect();
+        for (i, (platform, path)) in paths.iter().enumerate() {
+            assert!(path.starts_with('/'), "{platform}: {path}");
+            assert!(
+                paths[..i].iter().all(|(_, earlier)| earlier != path),
+                "{platform}: {path} twice"
+            );
+        }
+        let revoke: Vec<_> = Platform::ALL
+            .map(|platform| (platform, Endpoints::revoke_path(platform)))
+            .into();
+        assert_eq!(paths[..Platform::ALL.len()], revoke, "every revoke path");
+        assert_eq!(
+            paths[Platform::ALL.len()..],
+            [(Platform::TikTok, Endpoints::TIKTOK_REFRESH_PATH)]
         );
     }
 

@@ -24,9 +24,9 @@
 //! - any other answer, another 2xx included: `failed`.
 
 use crate::http::{Attempt, Ctx};
-use crate::{Outcome, Token};
+use crate::{Endpoints, Outcome, Platform, Token};
 
-pub(crate) const PATH: &str = "/revoke";
+const PATH: &str = Endpoints::revoke_path(Platform::Google);
 
 pub(crate) async fn revoke(ctx: &Ctx<'_>, token: &Token) -> Attempt {
     let request = ctx

@@ -84,7 +84,7 @@ impl Ctx<'_> {
 
     /// Sends a request that is safe to send again (a revocation): a failure without an answer
     /// is [`Failure::Transient`].
-    pub async fn send(&self, request: RequestBuilder) -> Result<Answer, Failure> {
+    pub async fn send(&self, request: RequestBuilder) -> Result<Reply, Failure> {
         self.send_once(request)
             .await
             .map_err(|failure| match failure {
@@ -95,7 +95,7 @@ impl Ctx<'_> {
 
     /// Sends a request that must not be sent twice by mistake (a TikTok refresh rotates the
     /// refresh token): a failure after the request may have left is [`Failure::Ambiguous`].
-    pub async fn send_once(&self, request: RequestBuilder) -> Result<Answer, Failure> {
+    pub async fn send_once(&self, request: RequestBuilder) -> Result<Reply, Failure> {
         let timeout = self.request_timeout()?;
         let response = request
             .timeout(timeout)
@@ -108,7 +108,7 @@ impl Ctx<'_> {
         let body = read_body(response)
             .await
             .map_err(|error| transport(&error, timeout))?;
-        Ok(Answer {
+        Ok(Reply {
             status,
             headers,
             body,
@@ -116,14 +116,15 @@ impl Ctx<'_> {
     }
 }
 
-/// A platform's answer: its status, its headers and up to [`MAX_BODY`] bytes of its body.
-pub(crate) struct Answer {
+/// A platform's reply (`Answer` is the function's own, to its client): its status, its headers
+/// and up to [`MAX_BODY`] bytes of its body.
+pub(crate) struct Reply {
     pub status: StatusCode,
     pub headers: HeaderMap,
     pub body: Vec<u8>,
 }
 
-impl Answer {
+impl Reply {
     /// The body as JSON; `None` when empty or not JSON.
     pub fn json(&self) -> Option<Value> {
         serde_json::from_slice(&self.body).ok()
@@ -348,12 +349,12 @@ mod tests {
         }
     }
 
-    fn answer(status: u16, headers: &[(&'static str, &str)]) -> Answer {
+    fn answer(status: u16, headers: &[(&'static str, &str)]) -> Reply {
         let mut map = HeaderMap::new();
         for (name, value) in headers {
             map.insert(*name, value.parse().unwrap());
         }
-        Answer {
+        Reply {
             status: StatusCode::from_u16(status).unwrap(),
             headers: map,
             body: vec![],

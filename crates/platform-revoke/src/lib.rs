@@ -61,6 +61,7 @@ mod meta;
 mod outcome;
 mod platform;
 mod reddit;
+mod rfc7009;
 pub mod ssrf;
 mod tiktok;
 mod token;

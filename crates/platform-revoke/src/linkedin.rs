@@ -16,9 +16,9 @@
 //! - anything else: `failed`, with the status and the OAuth error code when there is one.
 
 use crate::http::{Attempt, Ctx, confidential};
-use crate::{ClientCredentials, Outcome, Platform, Token};
+use crate::{ClientCredentials, Endpoints, Outcome, Platform, Token};
 
-pub(crate) const PATH: &str = "/oauth/v2/revoke";
+const PATH: &str = Endpoints::revoke_path(Platform::LinkedIn);
 
 pub(crate) async fn revoke(
     ctx: &Ctx<'_>,

@@ -23,9 +23,9 @@
 //! - anything else, another 2xx included: `failed`.
 
 use crate::http::{Attempt, Ctx, Failure};
-use crate::{Credentials, Outcome, Token};
+use crate::{Credentials, Endpoints, Outcome, Platform, Token};
 
-pub(crate) const PATH: &str = "/oauth/revoke";
+const PATH: &str = Endpoints::revoke_path(Platform::Mastodon);
 
 pub(crate) async fn revoke(ctx: &Ctx<'_>, credentials: &Credentials, token: &Token) -> Attempt {
     let host = ctx.url("/")?.host_str().unwrap_or_default().to_owned();

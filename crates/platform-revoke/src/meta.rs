@@ -65,8 +65,11 @@ use hmac::{Hmac, Mac};
 use serde_json::{Value, json};
 use sha2::Sha256;
 
-use crate::http::{Answer, Attempt, Ctx, Failure, retryable, sanitize};
-use crate::{ClientCredentials, LoginFlow, Outcome, Token, TokenType};
+use crate::http::{Attempt, Ctx, Failure, Reply, retryable, sanitize};
+use crate::{ClientCredentials, Endpoints, LoginFlow, Outcome, Platform, Token, TokenType};
+
+/// The batch goes to the Graph API's root.
+const PATH: &str = Endpoints::revoke_path(Platform::Meta);
 
 /// The Graph API version of the call: the newest in the documentation this crate follows.
 /// Versions live about two years; move it forward with the platform.
@@ -108,7 +111,7 @@ pub(crate) async fn revoke(
     if let Some(secret) = credentials.and_then(ClientCredentials::client_secret) {
         form.push(("appsecret_proof", appsecret_proof(token.expose(), secret)));
     }
-    let request = ctx.client.post(ctx.url("/")?).form(&form);
+    let request = ctx.client.post(ctx.url(PATH)?).form(&form);
     classify(&ctx.send(request).await?)
 }
 
@@ -120,7 +123,7 @@ pub(crate) fn appsecret_proof(token: &str, app_secret: &str) -> String {
     hex::encode(mac.finalize().into_bytes())
 }
 
-fn classify(answer: &Answer) -> Attempt {
+fn classify(answer: &Reply) -> Attempt {
     let json = answer.json();
     // An error of the whole request.
     if let Some(error) = json.as_ref().and_then(|j| j.get("error")?.as_object()) {

@@ -55,11 +55,11 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::http::{Answer, Attempt, Ctx, Failure, confidential, retryable};
-use crate::{ClientCredentials, Outcome, Platform, RefreshJournal, Token, TokenType};
+use crate::http::{Attempt, Ctx, Failure, Reply, confidential, retryable};
+use crate::{ClientCredentials, Endpoints, Outcome, Platform, RefreshJournal, Token, TokenType};
 
-pub(crate) const PATH: &str = "/v2/oauth/revoke/";
-pub(crate) const TOKEN_PATH: &str = "/v2/oauth/token/";
+const PATH: &str = Endpoints::revoke_path(Platform::TikTok);
+const TOKEN_PATH: &str = Endpoints::TIKTOK_REFRESH_PATH;
 
 /// The reason of a refresh refused after an earlier attempt noted a refresh.
 pub const ROTATED_BY_AN_EARLIER_ATTEMPT: &str = "refresh_token_rotated_by_an_earlier_attempt";
@@ -170,7 +170,7 @@ impl App<'_> {
 /// A refresh's answer: the fresh access token, or why not. A refusal is permanent; a throttled
 /// refresh was not applied (transient); any other failure may have rotated the token
 /// (ambiguous).
-fn classify_refresh(answer: &Answer) -> Result<Token, Failure> {
+fn classify_refresh(answer: &Reply) -> Result<Token, Failure> {
     let json = answer.json();
     if let Some(code) = json.as_ref().and_then(error_code) {
         return Err(match by_code(answer, code) {
@@ -203,7 +203,7 @@ fn classify_refresh(answer: &Answer) -> Result<Token, Failure> {
 /// whose body says "no error" in a shape that page does not give (the OAuth error struct with an
 /// empty `error`, the v2 API's envelope `{"data": {}, "error": {"code": "ok", ...}}`) is
 /// `unconfirmed`; any other 2xx body `failed`.
-fn classify(answer: &Answer) -> Attempt {
+fn classify(answer: &Reply) -> Attempt {
     let json = answer.json();
     if let Some(code) = json.as_ref().and_then(error_code) {
         return Err(by_code(answer, code));
@@ -236,7 +236,7 @@ fn classify(answer: &Answer) -> Attempt {
 
 /// The failure of an answer with an error code: throttling and temporary codes transient,
 /// any other code permanent.
-fn by_code(answer: &Answer, code: &str) -> Failure {
+fn by_code(answer: &Reply, code: &str) -> Failure {
     let transient = matches!(
         code,
         "rate_limit_exceeded" | "server_error" | "temporarily_unavailable" | "internal_error"

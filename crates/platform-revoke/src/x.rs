@@ -27,10 +27,9 @@
 
 use serde_json::Value;
 
-use crate::http::{Answer, Attempt, Ctx, Failure, retryable, until_epoch};
-use crate::{ClientCredentials, Outcome, Token, TokenType};
-
-pub(crate) const PATH: &str = "/2/oauth2/revoke";
+use crate::http::{Attempt, Ctx, Failure, Reply, retryable, until_epoch};
+use crate::rfc7009::{self, Client};
+use crate::{ClientCredentials, Outcome, Platform, Token, TokenType};
 
 pub(crate) async fn revoke(
     ctx: &Ctx<'_>,
@@ -45,24 +44,15 @@ pub(crate) async fn revoke(
                 .to_owned(),
         ));
     };
-    let url = ctx.url(PATH)?;
-    let hint = token_type.as_str();
-    let request = match credentials.client_secret() {
-        Some(secret) => ctx
-            .client
-            .post(url)
-            .basic_auth(credentials.client_id(), Some(secret))
-            .form(&[("token", token.expose()), ("token_type_hint", hint)]),
-        None => ctx.client.post(url).form(&[
-            ("token", token.expose()),
-            ("token_type_hint", hint),
-            ("client_id", credentials.client_id()),
-        ]),
+    let id = credentials.client_id();
+    let client = match credentials.client_secret() {
+        Some(secret) => Client::Confidential { id, secret },
+        None => Client::Public { id },
     };
-    classify(&ctx.send(request).await?)
+    classify(&rfc7009::send(ctx, Platform::X, client, token, token_type, None).await?)
 }
 
-fn classify(answer: &Answer) -> Attempt {
+fn classify(answer: &Reply) -> Attempt {
     if answer.status.is_success() {
         return match answer.json().as_ref().and_then(|j| j.get("revoked")) {
             Some(Value::Bool(true)) => Ok(Outcome::Revoked),

@@ -80,7 +80,7 @@ impl Fixture {
     /// Stubs `platform`'s revoke call with `answer`, expecting `times` calls.
     async fn platform_answers(&self, platform: Platform, answer: ResponseTemplate, times: u64) {
         Mock::given(method("POST"))
-            .and(path(route(platform)))
+            .and(path(Endpoints::revoke_path(platform)))
             .respond_with(answer)
             .expect(times)
             .mount(&self.server)
@@ -206,20 +206,6 @@ impl Fixture {
             .map(|line| serde_json::from_str::<Value>(line).expect("a JSON document"))
             .filter_map(|doc| doc.get(metric).and_then(Value::as_u64))
             .sum()
-    }
-}
-
-/// Each platform's documented path.
-fn route(platform: Platform) -> &'static str {
-    match platform {
-        Platform::Google => "/revoke",
-        Platform::TikTok => "/v2/oauth/revoke/",
-        Platform::Meta => "/",
-        Platform::LinkedIn => "/oauth/v2/revoke",
-        Platform::X => "/2/oauth2/revoke",
-        Platform::Reddit => "/api/v1/revoke_token",
-        Platform::Discord => "/api/oauth2/token/revoke",
-        Platform::Mastodon => "/oauth/revoke",
     }
 }
 
@@ -592,7 +578,7 @@ async fn no_refresh_token_is_recorded_revoked_via_a_success_rfc_7009_gives_for_a
             .await;
         for token in [&access, &refresh] {
             Mock::given(method("POST"))
-                .and(path(route(platform)))
+                .and(path(Endpoints::revoke_path(platform)))
                 .and(body_string_contains(format!("token={token}&")))
                 .respond_with(success(platform))
                 .expect(1)
@@ -625,7 +611,7 @@ async fn no_refresh_token_is_recorded_revoked_via_a_success_rfc_7009_gives_for_a
         .await;
     for token in [access.as_str(), "act-fresh-value"] {
         Mock::given(method("POST"))
-            .and(path(route(Platform::TikTok)))
+            .and(path(Endpoints::revoke_path(Platform::TikTok)))
             .and(body_string_contains(format!("token={token}")))
             .respond_with(success(Platform::TikTok))
             .expect(1)
@@ -826,7 +812,7 @@ async fn a_refresh_refused_after_an_earlier_attempt_lost_its_answer_is_failed_as
 async fn a_429_with_retry_after_is_waited_out_within_the_invocation() {
     let f = Fixture::new().await;
     Mock::given(method("POST"))
-        .and(path(route(Platform::Reddit)))
+        .and(path(Endpoints::revoke_path(Platform::Reddit)))
         .respond_with(ResponseTemplate::new(429).insert_header("retry-after", "1"))
         .up_to_n_times(1)
         .expect(1)
@@ -1219,7 +1205,7 @@ async fn the_first_unfinished_record_is_the_checkpoint_and_later_finished_ones_a
     let f = Fixture::new().await;
     // X fails every attempt of this delivery; Google answers at once.
     Mock::given(method("POST"))
-        .and(path(route(Platform::X)))
+        .and(path(Endpoints::revoke_path(Platform::X)))
         .respond_with(ResponseTemplate::new(503))
         .up_to_n_times(platform_revoke::ATTEMPTS as u64)
         .expect(platform_revoke::ATTEMPTS as u64)

@@ -17,6 +17,7 @@ use aws_sdk_dynamodb::types::{
     KeyType, Projection, ProjectionType, PutRequest, ScalarAttributeType, StreamSpecification,
     StreamViewType, TimeToLiveSpecification, WriteRequest,
 };
+use integrations_table::attributes::{ACCOUNT_ID, EXPIRES_AT, ID, PK, SK, TOKEN, TOKEN_TYPE, TYPE};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
@@ -148,17 +149,17 @@ impl Table {
     /// whose `token` values are `secret-token-value-<n>` (`tokenType` `access_token`, the data contract).
     pub async fn seed_integration(&self, id: &str, account: &str, kind: &str, tokens: usize) {
         self.put(json!({
-            "PK": format!("INTEGRATION#{id}"), "SK": "INTEGRATION",
-            "id": id, "accountId": account, "type": kind,
+            PK: format!("INTEGRATION#{id}"), SK: "INTEGRATION",
+            ID: id, ACCOUNT_ID: account, TYPE: kind,
             "name": "My channel", "createdAt": "2026-01-01T00:00:00Z",
         }))
         .await;
         let items: Vec<Value> = (0..tokens)
             .map(|i| {
                 json!({
-                    "PK": format!("INTEGRATION#{id}"), "SK": format!("TOKEN#{i:04}"),
-                    "token": format!("secret-token-value-{i}"), "tokenType": "access_token",
-                    "expiresAt": 4_102_444_800i64,
+                    PK: format!("INTEGRATION#{id}"), SK: format!("TOKEN#{i:04}"),
+                    TOKEN: format!("secret-token-value-{i}"), TOKEN_TYPE: "access_token",
+                    EXPIRES_AT: 4_102_444_800i64,
                 })
             })
             .collect();
@@ -210,7 +211,7 @@ impl Table {
                         &integrations_table::IntegrationId::parse(&id).unwrap(),
                         &name,
                         HashMap::from([(
-                            "token".to_owned(),
+                            TOKEN.to_owned(),
                             AttributeValue::S("secret-token-value-late".into()),
                         )]),
                     )
@@ -235,8 +236,8 @@ impl Table {
         self.client
             .get_item()
             .table_name(&self.name)
-            .key("PK", AttributeValue::S(pk.into()))
-            .key("SK", AttributeValue::S(sk.into()))
+            .key(PK, AttributeValue::S(pk.into()))
+            .key(SK, AttributeValue::S(sk.into()))
             .consistent_read(true)
             .send()
             .await
@@ -295,7 +296,7 @@ impl Table {
                 items.push(serde_dynamo::from_item(item).unwrap());
             }
         }
-        items.sort_by_key(|i| format!("{}|{}", i["PK"], i["SK"]));
+        items.sort_by_key(|i| format!("{}|{}", i[PK], i[SK]));
         items
     }
 
@@ -305,7 +306,7 @@ impl Table {
         self.all_items()
             .await
             .into_iter()
-            .filter(|i| i["PK"] == pk.as_str())
+            .filter(|i| i[PK] == pk.as_str())
             .collect()
     }
 
@@ -314,7 +315,7 @@ impl Table {
         self.partition(id)
             .await
             .iter()
-            .map(|i| i["SK"].as_str().unwrap().to_owned())
+            .map(|i| i[SK].as_str().unwrap().to_owned())
             .collect()
     }
 }

@@ -580,21 +580,30 @@ async fn a_wait_longer_than_max_wait_is_left_to_a_later_invocation() {
     assert_eq!(error.retry_after(), Some(asked));
 }
 
-/// A platform that keeps failing transiently gets [`ATTEMPTS`] requests in all, then the
-/// transient error.
+/// A platform that keeps failing transiently gets 3 requests in all (the documented figure:
+/// docs/revocation.md, "tried up to 3 times in all"), then the transient error.
 #[tokio::test]
 async fn a_transient_failure_is_retried_at_most_attempts_times_at_every_platform() {
+    const DOCUMENTED_ATTEMPTS: u32 = 3;
+    assert_eq!(
+        ATTEMPTS, DOCUMENTED_ATTEMPTS,
+        "the code's figure is the documented one"
+    );
     for platform in Platform::ALL {
         let server = MockServer::start().await;
         any_revoke_call(platform)
             .respond_with(ResponseTemplate::new(503).insert_header("retry-after", "0"))
-            .expect(u64::from(ATTEMPTS))
+            .expect(u64::from(DOCUMENTED_ATTEMPTS))
             .mount(&server)
             .await;
         let error = transient(revoke(&server, platform).await, platform);
         assert_eq!(error.reason(), "http 503", "{platform}");
         assert_eq!(error.retry_after(), Some(Duration::ZERO), "{platform}");
-        assert_eq!(calls(&server).await, ATTEMPTS as usize, "{platform}");
+        assert_eq!(
+            calls(&server).await,
+            DOCUMENTED_ATTEMPTS as usize,
+            "{platform}"
+        );
     }
 }
 

@@ -292,23 +292,9 @@ pub async fn expecting_no_request() -> MockServer {
     server
 }
 
-/// The path of `platform`'s revoke call (Meta's batch goes to the root).
-pub fn revoke_path(platform: Platform) -> &'static str {
-    match platform {
-        Platform::Google => "/revoke",
-        Platform::TikTok => "/v2/oauth/revoke/",
-        Platform::Meta => "/",
-        Platform::LinkedIn => "/oauth/v2/revoke",
-        Platform::X => "/2/oauth2/revoke",
-        Platform::Reddit => "/api/v1/revoke_token",
-        Platform::Discord => "/api/oauth2/token/revoke",
-        Platform::Mastodon => "/oauth/revoke",
-    }
-}
-
 /// Any `POST` to `platform`'s revoke path (the exact request is each platform's own tests').
 pub fn any_revoke_call(platform: Platform) -> wiremock::MockBuilder {
-    Mock::given(method("POST")).and(path(revoke_path(platform)))
+    Mock::given(method("POST")).and(path(Endpoints::revoke_path(platform)))
 }
 
 /// The documented success answer of `platform`'s revoke call, and its outcome.

@@ -11,6 +11,7 @@ mod features;
 mod layers;
 mod least_privilege;
 mod operability;
+mod platform_stub;
 mod revoker;
 mod security;
 mod template;
