@@ -11,6 +11,9 @@ use aws_smithy_runtime_api::client::interceptors::Intercept;
 use aws_smithy_runtime_api::client::interceptors::context::BeforeTransmitInterceptorContextMut;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::config_bag::ConfigBag;
+use integrations_table::attributes::{
+    ACCOUNT_ID, DISCONNECTED_AT, EXPIRES_AT, GRANT_ID, ID, PK, REASON, SK, TOKEN, TYPE, VERSION,
+};
 use serde_json::{Value, json};
 
 use crate::helpers::{ACCOUNT_A, ACCOUNT_B, KEY_A, KEY_B, TestApp};
@@ -68,6 +71,8 @@ async fn tokens_are_gone_and_the_marker_is_written_with_its_ttl() {
         "only the marker is left: {partition:#?}"
     );
     let disconnected_at = response.body["data"]["disconnectedAt"].as_str().unwrap();
+    // The data contract spelled out as docs/data-contract.md writes it, on purpose: the one
+    // place a test names the attributes by their text, so a renamed constant fails here.
     assert_eq!(
         partition[0],
         json!({
@@ -91,7 +96,7 @@ async fn the_marker_ttl_follows_marker_ttl_days() {
         .get("INTEGRATION#int_1", "DISCONNECTED")
         .await
         .unwrap();
-    assert_eq!(marker["expiresAt"], at + 7 * 86_400);
+    assert_eq!(marker[EXPIRES_AT], at + 7 * 86_400);
 }
 
 #[tokio::test]
@@ -104,18 +109,16 @@ async fn neighbours_are_left_untouched() {
     app.seed_integration("int_other_account", ACCOUNT_B, "youtube", 2)
         .await;
     for item in [
-        json!({"PK": "POST#post_1", "SK": "POST", "integrationId": "int_target", "status": "pending"}),
-        json!({"PK": "POST#post_2", "SK": "POST", "integrationId": "int_target", "status": "published"}),
-        json!({"PK": "ANALYTICS#int_target", "SK": "2026-11", "views": 1200}),
-        json!({"PK": "INTEGRATION#int_target", "SK": "AUDIT#2026-01-01", "note": "not ours"}),
+        json!({PK: "POST#post_1", SK: "POST", "integrationId": "int_target", "status": "pending"}),
+        json!({PK: "POST#post_2", SK: "POST", "integrationId": "int_target", "status": "published"}),
+        json!({PK: "ANALYTICS#int_target", SK: "2026-11", "views": 1200}),
+        json!({PK: "INTEGRATION#int_target", SK: "AUDIT#2026-01-01", "note": "not ours"}),
     ] {
         app.table.put(item).await;
     }
     let ours = |i: &Value, sks: &[&str]| {
-        i["PK"] == "INTEGRATION#int_target"
-            && sks
-                .iter()
-                .any(|sk| i["SK"].as_str().unwrap().starts_with(sk))
+        i[PK] == "INTEGRATION#int_target"
+            && sks.iter().any(|sk| i[SK].as_str().unwrap().starts_with(sk))
     };
     let before: Vec<Value> = app
         .table
@@ -204,9 +207,9 @@ async fn an_expired_marker_counts_as_absent() {
     let app = TestApp::spawn().await;
     app.table
         .put(json!({
-            "PK": "INTEGRATION#int_old", "SK": "DISCONNECTED", "id": "int_old", "accountId": ACCOUNT_A,
-            "type": "youtube", "disconnectedAt": "2020-01-01T00:00:00Z",
-            "reason": "integration_disconnected", "expiresAt": epoch_now() - 1,
+            PK: "INTEGRATION#int_old", SK: "DISCONNECTED", ID: "int_old", ACCOUNT_ID: ACCOUNT_A,
+            TYPE: "youtube", DISCONNECTED_AT: "2020-01-01T00:00:00Z",
+            REASON: "integration_disconnected", EXPIRES_AT: epoch_now() - 1,
         }))
         .await;
     let response = app.delete_integration("int_old", Some(KEY_A)).await;
@@ -456,7 +459,7 @@ async fn a_token_written_outside_the_protocol_after_the_disconnect_is_deleted_by
     app.seed_integration("int_1", ACCOUNT_A, "youtube", 1).await;
     let first = app.delete_integration("int_1", Some(KEY_A)).await;
     app.table
-        .put(json!({"PK": "INTEGRATION#int_1", "SK": "TOKEN#careless", "token": "secret-token-value-x"}))
+        .put(json!({PK: "INTEGRATION#int_1", SK: "TOKEN#careless", TOKEN: "secret-token-value-x"}))
         .await;
 
     let repeat = app.delete_integration("int_1", Some(KEY_A)).await;
@@ -476,7 +479,7 @@ async fn a_token_written_by_the_protocol_before_the_disconnect_is_deleted_with_i
         .get("INTEGRATION#int_1", "INTEGRATION")
         .await
         .unwrap();
-    assert_eq!(integration["version"], 1, "the write bumped the version");
+    assert_eq!(integration[VERSION], 1, "the write bumped the version");
 
     assert_eq!(
         app.delete_integration("int_1", Some(KEY_A)).await.status,
@@ -495,7 +498,7 @@ async fn the_marker_keeps_the_integrations_grant_id_for_the_token_revoker() {
         .get("INTEGRATION#int_grant", "INTEGRATION")
         .await
         .unwrap();
-    integration["grantId"] = json!("google_grant_1");
+    integration[GRANT_ID] = json!("google_grant_1");
     app.table.put(integration).await;
     app.seed_integration("int_no_grant", ACCOUNT_A, "tiktok", 1)
         .await;
@@ -510,9 +513,9 @@ async fn the_marker_keeps_the_integrations_grant_id_for_the_token_revoker() {
         let pk = format!("INTEGRATION#{id}");
         async move { table.get(&pk, "DISCONNECTED").await.unwrap() }
     };
-    assert_eq!(marker("int_grant").await["grantId"], "google_grant_1");
+    assert_eq!(marker("int_grant").await[GRANT_ID], "google_grant_1");
     assert!(
-        marker("int_no_grant").await.get("grantId").is_none(),
+        marker("int_no_grant").await.get(GRANT_ID).is_none(),
         "no grantId attribute when the integration had none"
     );
 }
