@@ -4,6 +4,7 @@
 
 use std::time::{Duration, SystemTime};
 
+use integrations_table::attributes as a;
 use integrations_table::{AccountId, DisconnectMarker, IntegrationId};
 use serde_json::{Value, json};
 use test_support::function::Function;
@@ -93,9 +94,9 @@ fn removal(integration: &str, token: &str, sequence: &str) -> String {
     json!({"Records": [{
         "awsRegion": "us-east-1", "eventID": format!("ev-{integration}"), "eventName": "REMOVE",
         "eventSource": "aws:dynamodb",
-        "dynamodb": {"Keys": {"PK": {"S": pk}, "SK": {"S": "TOKEN#access"}},
-                     "OldImage": {"PK": {"S": pk}, "SK": {"S": "TOKEN#access"},
-                                  "token": {"S": token}, "tokenType": {"S": "access_token"}},
+        "dynamodb": {"Keys": {a::PK: {"S": pk}, a::SK: {"S": "TOKEN#access"}},
+                     "OldImage": {a::PK: {"S": pk}, a::SK: {"S": "TOKEN#access"},
+                                  a::TOKEN: {"S": token}, a::TOKEN_TYPE: {"S": "access_token"}},
                      "SequenceNumber": sequence, "SizeBytes": 100,
                      "StreamViewType": "NEW_AND_OLD_IMAGES"}
     }]})
@@ -153,8 +154,8 @@ async fn the_binary_revokes_a_disconnected_token_and_logs_and_counts_it_without_
         &[("REVOKE_ENDPOINT_GOOGLE", server.uri())],
     ));
 
-    let token_item = json!({"PK": "INTEGRATION#int_bin", "SK": "TOKEN#access",
-                            "token": TOKEN, "tokenType": "access_token"});
+    let token_item = json!({a::PK: "INTEGRATION#int_bin", a::SK: "TOKEN#access",
+                            a::TOKEN: TOKEN, a::TOKEN_TYPE: "access_token"});
     let old_image: Value = to_item(&token_item)
         .into_iter()
         .map(|(k, v)| (k, json!({"S": v.as_s().unwrap()})))
@@ -163,7 +164,7 @@ async fn the_binary_revokes_a_disconnected_token_and_logs_and_counts_it_without_
     let event = json!({"Records": [{
         "awsRegion": "us-east-1", "eventID": "ev-1", "eventName": "REMOVE",
         "eventSource": "aws:dynamodb",
-        "dynamodb": {"Keys": {"PK": {"S": "INTEGRATION#int_bin"}, "SK": {"S": "TOKEN#access"}},
+        "dynamodb": {"Keys": {a::PK: {"S": "INTEGRATION#int_bin"}, a::SK: {"S": "TOKEN#access"}},
                      "OldImage": old_image, "SequenceNumber": "100", "SizeBytes": 100,
                      "StreamViewType": "NEW_AND_OLD_IMAGES"}
     }]});
@@ -178,7 +179,11 @@ async fn the_binary_revokes_a_disconnected_token_and_logs_and_counts_it_without_
         .get("INTEGRATION#int_bin", "DISCONNECTED")
         .await
         .unwrap();
-    assert_eq!(marker["revocation"][0]["outcome"], "revoked", "{marker}");
+    assert_eq!(
+        marker[a::REVOCATION][0][a::entry::OUTCOME],
+        "revoked",
+        "{marker}"
+    );
     server.verify().await;
 
     let stdout = function.stdout();
@@ -229,9 +234,9 @@ fn record_with_canary() -> Value {
     json!({
         "awsRegion": "us-east-1", "eventID": "ev-canary", "eventName": "REMOVE",
         "eventSource": "aws:dynamodb",
-        "dynamodb": {"Keys": {"PK": {"S": "INTEGRATION#int_canary"}, "SK": {"S": "TOKEN#access"}},
-                     "OldImage": {"PK": {"S": "INTEGRATION#int_canary"}, "SK": {"S": "TOKEN#access"},
-                                  "token": {"S": CANARY}, "tokenType": {"S": "access_token"}},
+        "dynamodb": {"Keys": {a::PK: {"S": "INTEGRATION#int_canary"}, a::SK: {"S": "TOKEN#access"}},
+                     "OldImage": {a::PK: {"S": "INTEGRATION#int_canary"}, a::SK: {"S": "TOKEN#access"},
+                                  a::TOKEN: {"S": CANARY}, a::TOKEN_TYPE: {"S": "access_token"}},
                      "SequenceNumber": "100", "SizeBytes": 100,
                      "StreamViewType": "NEW_AND_OLD_IMAGES"},
         "userIdentity": {"type": "Service", "principalId": "dynamodb.amazonaws.com"}
@@ -445,10 +450,15 @@ async fn the_client_credentials_in_the_secret_reach_a_platform_that_authenticate
         })
         .collect();
     assert_eq!(
-        marker["revocation"][0]["outcome"], "revoked",
+        marker[a::REVOCATION][0][a::entry::OUTCOME],
+        "revoked",
         "only the secret's client is accepted; marker: {marker}; received: {received:?}"
     );
-    assert_eq!(marker["revocation"][0]["platform"], "discord", "{marker}");
+    assert_eq!(
+        marker[a::REVOCATION][0][a::entry::PLATFORM],
+        "discord",
+        "{marker}"
+    );
     assert_eq!(requests.len(), 1, "one revoke call: {received:?}");
     let body = String::from_utf8_lossy(&requests[0].body);
     assert!(
@@ -506,7 +516,7 @@ async fn a_record_the_invocation_deadline_leaves_no_time_for_is_handed_back_unca
         .await
         .unwrap();
     assert!(
-        marker.get("revocation").is_none(),
+        marker.get(a::REVOCATION).is_none(),
         "nothing recorded: {marker}"
     );
 
@@ -524,7 +534,11 @@ async fn a_record_the_invocation_deadline_leaves_no_time_for_is_handed_back_unca
         .get("INTEGRATION#int_deadline", "DISCONNECTED")
         .await
         .unwrap();
-    assert_eq!(marker["revocation"][0]["outcome"], "revoked", "{marker}");
+    assert_eq!(
+        marker[a::REVOCATION][0][a::entry::OUTCOME],
+        "revoked",
+        "{marker}"
+    );
 
     let lines = json_lines(&function);
     let document = |id: &str| {

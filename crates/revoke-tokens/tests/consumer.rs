@@ -9,6 +9,10 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use function_support::clock::SystemClock;
 use function_support::emf::Sink;
+use integrations_table::attributes::{
+    ACCOUNT_ID, EXPIRES_AT, GRANT_ID, ID, PK, REVOCATION, REVOCATION_REFRESHES, REVOCATION_RETRIES,
+    SK, TOKEN, TOKEN_TYPE, TYPE, entry,
+};
 use integrations_table::{AccountId, DisconnectMarker, IntegrationId};
 use platform_revoke::{ClientCredentials, Credentials, Endpoints, Platform, Revoker};
 use revoke_tokens::stream::{BatchResponse, ItemFailure, RecordView, StreamEvent, read_event};
@@ -90,11 +94,11 @@ impl Fixture {
     /// An integration of `kind` with one access token, optionally on `grant`.
     async fn integration(&self, id: &str, kind: &str, grant: Option<&str>) -> String {
         let mut item = json!({
-            "PK": format!("INTEGRATION#{id}"), "SK": "INTEGRATION",
-            "id": id, "accountId": "acct_1", "type": kind,
+            PK: format!("INTEGRATION#{id}"), SK: "INTEGRATION",
+            ID: id, ACCOUNT_ID: "acct_1", TYPE: kind,
         });
         if let Some(grant) = grant {
-            item["grantId"] = json!(grant);
+            item[GRANT_ID] = json!(grant);
         }
         self.table.put(item).await;
         let extra = if kind == "mastodon" {
@@ -109,8 +113,8 @@ impl Fixture {
     async fn token(&self, id: &str, sk: &str, token_type: &str, extra: Value) -> String {
         let token = format!("tok-{}", unique("v"));
         let mut item = json!({
-            "PK": format!("INTEGRATION#{id}"), "SK": sk,
-            "token": token, "tokenType": token_type, "expiresAt": 4_102_444_800i64,
+            PK: format!("INTEGRATION#{id}"), SK: sk,
+            TOKEN: token, TOKEN_TYPE: token_type, EXPIRES_AT: 4_102_444_800i64,
         });
         for (k, v) in extra.as_object().unwrap() {
             item[k] = v.clone();
@@ -125,7 +129,7 @@ impl Fixture {
         let partition = self.table.partition(id).await;
         let integration = partition
             .iter()
-            .find(|i| i["SK"] == "INTEGRATION")
+            .find(|i| i[SK] == "INTEGRATION")
             .expect("an integration");
         let marker = DisconnectMarker::new(
             &IntegrationId::parse(id).unwrap(),
@@ -134,7 +138,7 @@ impl Fixture {
             std::time::SystemTime::now(),
             Duration::from_secs(86_400),
         )
-        .with_grant_id(integration["grantId"].as_str().map(str::to_owned));
+        .with_grant_id(integration[GRANT_ID].as_str().map(str::to_owned));
         self.table
             .put(serde_dynamo::from_item(marker.to_item().unwrap()).unwrap())
             .await;
@@ -151,8 +155,8 @@ impl Fixture {
             .client
             .delete_item()
             .table_name(&self.table.name)
-            .key("PK", to_item(&json!({"k": item["PK"]}))["k"].clone())
-            .key("SK", to_item(&json!({"k": item["SK"]}))["k"].clone())
+            .key(PK, to_item(&json!({"k": item[PK]}))["k"].clone())
+            .key(SK, to_item(&json!({"k": item[SK]}))["k"].clone())
             .send()
             .await
             .unwrap();
@@ -178,7 +182,7 @@ impl Fixture {
     async fn outcomes(&self, id: &str) -> Vec<Value> {
         self.marker(id)
             .await
-            .get("revocation")
+            .get(REVOCATION)
             .and_then(|r| r.as_array().cloned())
             .unwrap_or_default()
     }
@@ -235,7 +239,7 @@ fn removal(item: &Value, by_ttl: bool) -> Value {
         "eventName": "REMOVE",
         "eventSource": "aws:dynamodb",
         "dynamodb": {
-            "Keys": {"PK": image["PK"], "SK": image["SK"]},
+            "Keys": {PK: image[PK], SK: image[SK]},
             "OldImage": image,
             "SequenceNumber": unique("seq"),
             "SizeBytes": 100,
@@ -286,7 +290,7 @@ fn only(batch: &StreamEvent, key: &str) -> StreamEvent {
     only.records = batch
         .records
         .iter()
-        .filter(|r| r.key("SK") == Some(key))
+        .filter(|r| r.key(SK) == Some(key))
         .cloned()
         .collect();
     only
@@ -335,7 +339,7 @@ fn sequence_of(batch: &StreamEvent, key: &str) -> String {
     batch
         .records
         .iter()
-        .find(|r| r.key("SK") == Some(key))
+        .find(|r| r.key(SK) == Some(key))
         .unwrap()
         .sequence_number()
         .to_owned()
@@ -362,7 +366,7 @@ async fn each_platform_answering_its_documented_success_is_recorded_revoked() {
         let outcome = &f.outcomes("int_1").await[0];
         assert_eq!(outcome["platform"], platform.as_str(), "{kind}");
         assert_eq!(outcome["tokenKey"], "TOKEN#access");
-        assert_eq!(outcome["tokenType"], "access_token");
+        assert_eq!(outcome[entry::TOKEN_TYPE], "access_token");
         assert!(outcome.get("reason").is_none(), "{kind}: {outcome}");
         assert_eq!(f.counted("TokensRevoked"), 1, "{kind}");
         // The integration's removal is not a token's: ignored and counted.
@@ -471,8 +475,8 @@ async fn an_instagram_login_token_is_unsupported_and_never_sent_to_facebook() {
     let f = Fixture::new().await;
     f.table
         .put(
-            json!({"PK": "INTEGRATION#int_ig", "SK": "INTEGRATION", "id": "int_ig",
-                    "accountId": "acct_1", "type": "instagram"}),
+            json!({PK: "INTEGRATION#int_ig", SK: "INTEGRATION", ID: "int_ig",
+                    ACCOUNT_ID: "acct_1", TYPE: "instagram"}),
         )
         .await;
     f.token(
@@ -640,7 +644,7 @@ async fn no_refresh_token_is_recorded_revoked_via_a_success_rfc_7009_gives_for_a
         );
     }
     assert_eq!(
-        f.marker("int_1").await["revocationRefreshes"]
+        f.marker("int_1").await[REVOCATION_REFRESHES]
             .as_array()
             .map(Vec::len),
         Some(1),
@@ -714,8 +718,8 @@ async fn a_tiktok_refresh_whose_fresh_token_cannot_be_revoked_is_recorded_failed
     let mut batch_tokens = vec![];
     f.table
         .put(
-            json!({"PK": "INTEGRATION#int_1", "SK": "INTEGRATION", "id": "int_1",
-                    "accountId": "acct_1", "type": "tiktok"}),
+            json!({PK: "INTEGRATION#int_1", SK: "INTEGRATION", ID: "int_1",
+                    ACCOUNT_ID: "acct_1", TYPE: "tiktok"}),
         )
         .await;
     batch_tokens.push(
@@ -750,7 +754,7 @@ async fn a_tiktok_refresh_whose_fresh_token_cannot_be_revoked_is_recorded_failed
     );
     let marker = f.marker("int_1").await;
     assert_eq!(
-        marker["revocationRefreshes"].as_array().map(Vec::len),
+        marker[REVOCATION_REFRESHES].as_array().map(Vec::len),
         Some(1),
         "the refresh was noted: {marker}"
     );
@@ -764,8 +768,8 @@ async fn a_refresh_refused_after_an_earlier_attempt_lost_its_answer_is_failed_as
     let f = Fixture::new().await;
     f.table
         .put(
-            json!({"PK": "INTEGRATION#int_1", "SK": "INTEGRATION", "id": "int_1",
-                    "accountId": "acct_1", "type": "tiktok"}),
+            json!({PK: "INTEGRATION#int_1", SK: "INTEGRATION", ID: "int_1",
+                    ACCOUNT_ID: "acct_1", TYPE: "tiktok"}),
         )
         .await;
     f.token("int_1", "TOKEN#refresh", "refresh_token", json!({}))
@@ -848,10 +852,7 @@ async fn a_rate_limit_longer_than_the_invocation_has_hands_the_record_back() {
     assert_eq!(f.handle(&batch).await, handed_back(&sequence));
     assert!(f.outcomes("int_1").await.is_empty());
     let marker = f.marker("int_1").await;
-    assert_eq!(
-        marker["revocationRetries"].as_array().map(Vec::len),
-        Some(1)
-    );
+    assert_eq!(marker[REVOCATION_RETRIES].as_array().map(Vec::len), Some(1));
     f.server.verify().await;
 }
 
@@ -890,7 +891,7 @@ async fn the_invocation_deadline_reached_mid_batch_hands_back_only_the_unfinishe
     assert_eq!(f.counted("RevocationsRetried"), 0);
     let marker = f.marker("int_b").await;
     assert!(
-        marker.get("revocationRetries").is_none(),
+        marker.get(REVOCATION_RETRIES).is_none(),
         "not a failed delivery"
     );
     f.server.verify().await;
@@ -979,8 +980,8 @@ async fn a_mastodon_server_that_is_an_ip_address_is_refused_without_a_request() 
     let f = Fixture::new().await;
     f.table
         .put(
-            json!({"PK": "INTEGRATION#int_m", "SK": "INTEGRATION", "id": "int_m",
-                    "accountId": "acct_1", "type": "mastodon"}),
+            json!({PK: "INTEGRATION#int_m", SK: "INTEGRATION", ID: "int_m",
+                    ACCOUNT_ID: "acct_1", TYPE: "mastodon"}),
         )
         .await;
     f.token(
@@ -1063,8 +1064,8 @@ async fn removals_that_are_not_a_disconnects_are_ignored_or_retried_never_revoke
     assert_eq!(f.handle(&removed).await.batch_item_failures.len(), 1);
 
     // A token of a partition with neither: ignored.
-    let orphan = json!({"PK": "INTEGRATION#int_gone", "SK": "TOKEN#access",
-                        "token": "tok-orphan", "tokenType": "access_token"});
+    let orphan = json!({PK: "INTEGRATION#int_gone", SK: "TOKEN#access",
+                        TOKEN: "tok-orphan", TOKEN_TYPE: "access_token"});
     assert_eq!(
         f.handle(&event(vec![removal(&orphan, false)])).await,
         no_failures()
@@ -1073,7 +1074,7 @@ async fn removals_that_are_not_a_disconnects_are_ignored_or_retried_never_revoke
     // An insert, a modify, and a token item without a token type: not revocations.
     let mut insert = removal(&orphan, false);
     insert["eventName"] = json!("INSERT");
-    let shapeless = json!({"PK": "INTEGRATION#int_ttl", "SK": "TOKEN#legacy", "value": "x"});
+    let shapeless = json!({PK: "INTEGRATION#int_ttl", SK: "TOKEN#legacy", "value": "x"});
     assert_eq!(
         f.handle(&event(vec![insert, removal(&shapeless, false)]))
             .await,
@@ -1131,7 +1132,7 @@ async fn no_token_value_reaches_a_log_line_a_metric_or_the_marker() {
     let metrics = serde_json::to_string(&documents).unwrap();
     let marker = serde_json::to_string(&f.table.all_items().await).unwrap();
     assert!(
-        marker.contains("revocation"),
+        marker.contains(REVOCATION),
         "the outcomes are on the markers: {marker}"
     );
     for token in [&google_token, &x_token] {
