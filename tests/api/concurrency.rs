@@ -3,6 +3,7 @@
 use std::future::Future;
 
 use futures_util::future::join_all;
+use integrations_table::attributes::{ACCOUNT_ID, DISCONNECTED_AT};
 
 use crate::helpers::{ACCOUNT_A, CallLog, KEY_A, KEY_B, TestApp};
 
@@ -83,7 +84,7 @@ async fn sixteen_concurrent_deletes_write_one_marker_and_all_answer_200() {
             "{id}: one marker and nothing else: {partition:#?}"
         );
         assert_eq!(
-            partition[0]["disconnectedAt"],
+            partition[0][DISCONNECTED_AT],
             responses[0].body["data"]["disconnectedAt"]
         );
     })
@@ -118,7 +119,7 @@ async fn concurrent_deletes_by_two_accounts_give_the_owner_200_and_the_other_404
         }
         let partition = app.table.partition(&id).await;
         assert_eq!(partition.len(), 1, "{id}: {partition:#?}");
-        assert_eq!(partition[0]["accountId"], ACCOUNT_A);
+        assert_eq!(partition[0][ACCOUNT_ID], ACCOUNT_A);
     })
     .await;
 }

@@ -69,7 +69,7 @@ async fn one_disconnect_puts_exactly_one_event_and_repeats_and_neighbours_put_no
     app.seed_integration("int_ev_c", ACCOUNT_A, "instagram", 1)
         .await;
     app.table
-        .put(json!({"PK": "POST#post_1", "SK": "POST", "integrationId": "int_ev_a", "status": "scheduled"}))
+        .put(json!({PK: "POST#post_1", SK: "POST", "integrationId": "int_ev_a", "status": "scheduled"}))
         .await;
 
     let first = app.delete_integration("int_ev_a", Some(KEY_A)).await;

@@ -6,6 +6,9 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use disconnect_processor::{
     IntegrationId, MarkerReader, PendingPost, Verdict, check_pending_posts,
 };
+use integrations_table::attributes::{
+    ACCOUNT_ID, DISCONNECTED_AT, EXPIRES_AT, ID, PK, REASON, SK, TYPE,
+};
 use serde_json::json;
 
 use crate::helpers::{ACCOUNT_A, KEY_A, TestApp};
@@ -33,9 +36,9 @@ async fn posts_of_a_disconnected_integration_fail_and_others_are_ready() {
         .to_owned();
     app.table
         .put(json!({
-            "PK": "INTEGRATION#int_expired", "SK": "DISCONNECTED", "id": "int_expired",
-            "accountId": ACCOUNT_A, "type": "youtube", "disconnectedAt": "2026-01-01T00:00:00Z",
-            "reason": "integration_disconnected", "expiresAt": 1_767_225_600i64 + 90 * 86_400,
+            PK: "INTEGRATION#int_expired", SK: "DISCONNECTED", ID: "int_expired",
+            ACCOUNT_ID: ACCOUNT_A, TYPE: "youtube", DISCONNECTED_AT: "2026-01-01T00:00:00Z",
+            REASON: "integration_disconnected", EXPIRES_AT: 1_767_225_600i64 + 90 * 86_400,
         }))
         .await;
 
@@ -77,12 +80,13 @@ async fn markers_of_more_than_100_integrations_are_read_in_batches() {
     for i in 0..130 {
         let id = format!("int_{i:03}");
         if i % 3 == 0 {
-            app.table.put(json!({
-                "PK": format!("INTEGRATION#{id}"), "SK": "DISCONNECTED", "id": id,
-                "accountId": ACCOUNT_A, "type": "youtube", "disconnectedAt": "2026-11-28T10:00:00Z",
-                "reason": "integration_disconnected", "expiresAt": 4_102_444_800i64,
-            }))
-            .await;
+            app.table
+                .put(json!({
+                    PK: format!("INTEGRATION#{id}"), SK: "DISCONNECTED", ID: id,
+                    ACCOUNT_ID: ACCOUNT_A, TYPE: "youtube", DISCONNECTED_AT: "2026-11-28T10:00:00Z",
+                    REASON: "integration_disconnected", EXPIRES_AT: 4_102_444_800i64,
+                }))
+                .await;
             disconnected.push(id);
         }
     }

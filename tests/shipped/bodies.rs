@@ -1,5 +1,6 @@
 //! What clients read: the raw bytes of every body, member order included, and the headers.
 
+use integrations_table::attributes::DISCONNECTED_AT;
 use serde_json::json;
 
 use crate::binary::{ACCOUNT, Answer, DEAD_ENDPOINT, KEY, Stage, http_api};
@@ -47,7 +48,7 @@ async fn the_200_body_is_the_documented_one_byte_for_byte() {
         answer.body,
         format!(
             r#"{{"success":true,"message":"Integration disconnected successfully","data":{{"id":"int_yt_abc123","type":"youtube","deleted":true,"disconnectedAt":"{}"}}}}"#,
-            marker["disconnectedAt"].as_str().unwrap()
+            marker[DISCONNECTED_AT].as_str().unwrap()
         )
     );
     assert_eq!(answer.headers["content-type"], "application/json");

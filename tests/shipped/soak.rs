@@ -4,6 +4,7 @@
 //! `make test` runs a bounded version (`SOAK_DELETES`, default 300) against the shipped binary;
 //! `make soak` runs 2,000 deletes against the release binary and prints the figures.
 
+use integrations_table::attributes::{PK, SK};
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -66,7 +67,7 @@ async fn many_concurrent_deletes_leave_no_orphan_and_no_changed_neighbour() {
         let mut by_pk: BTreeMap<String, Vec<Value>> = BTreeMap::new();
         for item in table.all_items().await {
             by_pk
-                .entry(item["PK"].as_str().unwrap().to_owned())
+                .entry(item[PK].as_str().unwrap().to_owned())
                 .or_default()
                 .push(item);
         }
@@ -150,17 +151,17 @@ async fn many_concurrent_deletes_leave_no_orphan_and_no_changed_neighbour() {
     let mut after: BTreeMap<String, Vec<Value>> = BTreeMap::new();
     for item in table.all_items().await {
         after
-            .entry(item["PK"].as_str().unwrap().to_owned())
+            .entry(item[PK].as_str().unwrap().to_owned())
             .or_default()
             .push(item);
     }
     let orphans: usize = after
         .values()
-        .filter(|items| !items.iter().any(|i| i["SK"] == "INTEGRATION"))
+        .filter(|items| !items.iter().any(|i| i[SK] == "INTEGRATION"))
         .map(|items| {
             items
                 .iter()
-                .filter(|i| i["SK"].as_str().unwrap().starts_with("TOKEN#"))
+                .filter(|i| i[SK].as_str().unwrap().starts_with("TOKEN#"))
                 .count()
         })
         .sum();
@@ -168,7 +169,7 @@ async fn many_concurrent_deletes_leave_no_orphan_and_no_changed_neighbour() {
         .iter()
         .filter(|id| {
             let items = &after[&format!("INTEGRATION#{id}")];
-            !(items.len() == 1 && items[0]["SK"] == "DISCONNECTED")
+            !(items.len() == 1 && items[0][SK] == "DISCONNECTED")
         })
         .count();
     let changed_neighbours = neighbours
