@@ -6,10 +6,9 @@ use std::collections::BTreeSet;
 
 use integrations_table::attributes::MARKER;
 use serde_json::{Value, json};
-use serde_yaml::Value as Yaml;
 use test_support::local::{repo_root, template};
 use test_support::pipe::{PIPE, Pipe, apply_input_template, placeholders, schema, schema_errors};
-use test_support::template::{get_att, intrinsic, resource};
+use test_support::template::{get_att, resource};
 
 /// The event's reader's documentation.
 const EVENTS_DOC: &str = "docs/events.md";
@@ -71,38 +70,14 @@ fn the_pipe_reads_the_stream_puts_on_the_bus_and_dead_letters_with_least_privile
     );
     assert!(role["Properties"]["ManagedPolicyArns"].is_null());
     let mut granted: BTreeSet<(String, String)> = BTreeSet::new();
-    let attached = template["Resources"]
-        .as_mapping()
-        .unwrap()
-        .values()
-        .filter(|r| {
-            r["Type"].as_str() == Some("AWS::IAM::Policy")
-                && r["Condition"].is_null()
-                && r["Properties"]["Roles"]
-                    .as_sequence()
-                    .unwrap()
-                    .iter()
-                    .any(|r| intrinsic(r, "Ref").and_then(Yaml::as_str) == Some(role_name))
-        })
-        .map(|r| &r["Properties"]["PolicyDocument"]);
-    let inline = role["Properties"]["Policies"]
-        .as_sequence()
-        .unwrap()
-        .iter()
-        .map(|p| &p["PolicyDocument"]);
-    for document in inline.chain(attached) {
-        for statement in document["Statement"].as_sequence().unwrap() {
-            assert_eq!(statement["Effect"].as_str(), Some("Allow"));
-            let actions: Vec<String> = match &statement["Action"] {
-                Yaml::Sequence(list) => list
-                    .iter()
-                    .map(|a| a.as_str().unwrap().to_owned())
-                    .collect(),
-                one => vec![one.as_str().unwrap().to_owned()],
-            };
-            let resource = get_att(&statement["Resource"]);
-            granted.extend(actions.into_iter().map(|a| (a, resource.clone())));
-        }
+    for statement in crate::least_privilege::unconditional_statements(role_name) {
+        assert_eq!(statement["Effect"].as_str(), Some("Allow"));
+        let resource = get_att(&statement["Resource"]);
+        granted.extend(
+            crate::least_privilege::actions(&statement)
+                .into_iter()
+                .map(|a| (a, resource.clone())),
+        );
     }
     let stream_arn = format!("{table}.StreamArn");
     let expected: BTreeSet<(String, String)> = [

@@ -23,6 +23,16 @@ const REVOKER_ROLE: &str = "RevokeTokensRole";
 /// Every statement a role is granted: its inline policies and the `AWS::IAM::Policy` resources
 /// attached to it (the table's rights sit apart from the roles the stream policy names).
 pub(crate) fn statements(role: &str) -> Vec<Value> {
+    granted(role, true)
+}
+
+/// The statements a role has in every deployment: those of [`statements`] but the ones of a
+/// policy that exists only under a condition (the KMS key's).
+pub(crate) fn unconditional_statements(role: &str) -> Vec<Value> {
+    granted(role, false)
+}
+
+fn granted(role: &str, conditional_too: bool) -> Vec<Value> {
     let template = template();
     let inline = template["Resources"][role]["Properties"]["Policies"]
         .as_sequence()
@@ -35,6 +45,7 @@ pub(crate) fn statements(role: &str) -> Vec<Value> {
         .values()
         .filter(|r| {
             r["Type"] == "AWS::IAM::Policy"
+                && (conditional_too || r["Condition"].is_null())
                 && r["Properties"]["Roles"]
                     .as_sequence()
                     .unwrap()
@@ -78,7 +89,7 @@ fn attributes(statement: &Value) -> BTreeSet<String> {
     strings(&statement["Condition"]["ForAllValues:StringEquals"]["dynamodb:Attributes"])
 }
 
-fn actions(statement: &Value) -> BTreeSet<String> {
+pub(crate) fn actions(statement: &Value) -> BTreeSet<String> {
     strings(&statement["Action"])
 }
 
