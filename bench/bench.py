@@ -52,6 +52,9 @@ from pathlib import Path
 import boto3
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "scripts" / "lib"))
+from table import A  # noqa: E402  (the table's attribute names)
+
 # BENCH_FUNCTION: another build to measure (a before/after comparison).
 FUNCTION = Path(os.environ.get("BENCH_FUNCTION", ROOT / "target" / "release" / "disconnect-integration"))
 HELLO = ROOT / "target" / "bench-hello" / "release" / "hello-lambda"
@@ -67,9 +70,9 @@ def create_table() -> None:
     client = boto3.client("dynamodb")
     client.create_table(
         TableName=TABLE, BillingMode="PAY_PER_REQUEST",
-        AttributeDefinitions=[{"AttributeName": "PK", "AttributeType": "S"},
-                              {"AttributeName": "SK", "AttributeType": "S"}],
-        KeySchema=[{"AttributeName": "PK", "KeyType": "HASH"}, {"AttributeName": "SK", "KeyType": "RANGE"}])
+        AttributeDefinitions=[{"AttributeName": A.PK, "AttributeType": "S"},
+                              {"AttributeName": A.SK, "AttributeType": "S"}],
+        KeySchema=[{"AttributeName": A.PK, "KeyType": "HASH"}, {"AttributeName": A.SK, "KeyType": "RANGE"}])
 
 
 def drop_table() -> None:
@@ -106,10 +109,10 @@ def seed(count: int, tokens: int) -> list[str]:
     with table.batch_writer() as batch:
         for integration_id in ids:
             pk = f"INTEGRATION#{integration_id}"
-            batch.put_item(Item={"PK": pk, "SK": "INTEGRATION", "id": integration_id,
-                                 "accountId": ACCOUNT, "type": "youtube"})
+            batch.put_item(Item={A.PK: pk, A.SK: "INTEGRATION", A.ID: integration_id,
+                                 A.ACCOUNT_ID: ACCOUNT, A.TYPE: "youtube"})
             for t in range(tokens):
-                batch.put_item(Item={"PK": pk, "SK": f"TOKEN#{t:03}", "value": f"fake-{t}"})
+                batch.put_item(Item={A.PK: pk, A.SK: f"TOKEN#{t:03}", A.TOKEN: f"fake-{t}"})
     return ids
 
 
@@ -215,18 +218,18 @@ class RawDynamo:
         started = time.perf_counter()
         self.call("Query", {"TableName": TABLE, "ConsistentRead": True,
                             "KeyConditionExpression": "#pk = :pk",
-                            "ExpressionAttributeNames": {"#pk": "PK"},
+                            "ExpressionAttributeNames": {"#pk": A.PK},
                             "ExpressionAttributeValues": {":pk": pk}})
-        deletes = [{"Delete": {"TableName": TABLE, "Key": {"PK": pk, "SK": {"S": f"TOKEN#{t:03}"}}}}
+        deletes = [{"Delete": {"TableName": TABLE, "Key": {A.PK: pk, A.SK: {"S": f"TOKEN#{t:03}"}}}}
                    for t in range(tokens)]
         self.call("TransactWriteItems", {"TransactItems": [
-            {"Delete": {"TableName": TABLE, "Key": {"PK": pk, "SK": {"S": "INTEGRATION"}},
+            {"Delete": {"TableName": TABLE, "Key": {A.PK: pk, A.SK: {"S": "INTEGRATION"}},
                         "ConditionExpression": "attribute_exists(#pk) AND #a = :a",
-                        "ExpressionAttributeNames": {"#pk": "PK", "#a": "accountId"},
+                        "ExpressionAttributeNames": {"#pk": A.PK, "#a": A.ACCOUNT_ID},
                         "ExpressionAttributeValues": {":a": {"S": ACCOUNT}}}},
             *deletes,
-            {"Put": {"TableName": TABLE, "Item": {"PK": pk, "SK": {"S": "DISCONNECTED"},
-                                                  "id": {"S": integration_id}}}},
+            {"Put": {"TableName": TABLE, "Item": {A.PK: pk, A.SK: {"S": "DISCONNECTED"},
+                                                  A.ID: {"S": integration_id}}}},
         ]})
         return time.perf_counter() - started
 

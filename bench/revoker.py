@@ -644,8 +644,8 @@ def report(args, records, mapping: Mapping, markers, summary, stub: Stub, docume
           + f"; process restarts {sum(f.restarts for f in functions)}")
     print(f"records handed back: {mapping.handed_back:,} by {mapping.handing_back:,} invocations "
           f"(records resent from the first of each: {mapping.resent:,}); "
-          f"noted on the markers: {markers['noted']['revocationRetries']:,} failed deliveries, "
-          f"{markers['noted']['revocationRefreshes']:,} TikTok refreshes")
+          f"noted on the markers: {markers['noted'][A.REVOCATION_RETRIES]:,} failed deliveries, "
+          f"{markers['noted'][A.REVOCATION_REFRESHES]:,} TikTok refreshes")
     print("outcomes (from the markers):")
     rows = [
         ("revoked", counts["revoked"]),

@@ -14,6 +14,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem};
+use integrations_table::attributes::{ID, PK, SK};
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use serde_json::{Value, json};
 
@@ -44,31 +45,31 @@ async fn disconnect(client: &aws_sdk_dynamodb::Client, table: &str, id: &str) ->
         .table_name(table)
         .consistent_read(true)
         .key_condition_expression("#pk = :pk")
-        .expression_attribute_names("#pk", "PK")
+        .expression_attribute_names("#pk", PK)
         .expression_attribute_values(":pk", pk.clone())
         .send()
         .await?;
     let mut writes = Vec::new();
     for item in found.items() {
-        let Some(sk) = item.get("SK") else { continue };
+        let Some(sk) = item.get(SK) else { continue };
         let mut delete = Delete::builder()
             .table_name(table)
-            .key("PK", pk.clone())
-            .key("SK", sk.clone());
+            .key(PK, pk.clone())
+            .key(SK, sk.clone());
         if sk.as_s().is_ok_and(|sk| sk == "INTEGRATION") {
             delete = delete
                 .condition_expression("attribute_exists(#pk)")
-                .expression_attribute_names("#pk", "PK");
+                .expression_attribute_names("#pk", PK);
         }
         writes.push(TransactWriteItem::builder().delete(delete.build()?).build());
     }
     let marker = Put::builder()
         .table_name(table)
-        .item("PK", pk)
-        .item("SK", AttributeValue::S("DISCONNECTED".to_owned()))
-        .item("id", AttributeValue::S(id.to_owned()))
+        .item(PK, pk)
+        .item(SK, AttributeValue::S("DISCONNECTED".to_owned()))
+        .item(ID, AttributeValue::S(id.to_owned()))
         .condition_expression("attribute_not_exists(#pk)")
-        .expression_attribute_names("#pk", "PK")
+        .expression_attribute_names("#pk", PK)
         .build()?;
     writes.push(TransactWriteItem::builder().put(marker).build());
     client

@@ -148,7 +148,11 @@ mod wire_tests {
     use std::time::Duration;
 
     use integrations_table::AccountId;
-    use test_support::fake_aws::{Call, FakeAws, Reply};
+    use integrations_table::attributes::{
+        ACCOUNT_ID, DISCONNECTED_AT, EXPIRES_AT, ID, PK, REASON, SK, TYPE, VERSION,
+    };
+    use serde_json::{Value, json};
+    use test_support::fake_aws::{Call, FakeAws, Reply, wire_item};
 
     use integrations_table::IntegrationId;
 
@@ -160,19 +164,23 @@ mod wire_tests {
 
     use super::*;
 
+    /// A Query answer holding `first` then `tokens` token items, all in `int_1`'s partition.
+    fn page(first: Value, tokens: usize) -> Reply {
+        let mut items = vec![first];
+        items.extend(
+            (0..tokens).map(|i| json!({PK: "INTEGRATION#int_1", SK: format!("TOKEN#{i:03}")})),
+        );
+        let items: Vec<Value> = items.iter().map(wire_item).collect();
+        let n = items.len();
+        Reply::ok(json!({"Items": items, "Count": n, "ScannedCount": n}).to_string())
+    }
+
     /// A Query answer: acct_1's youtube integration `int_1` with `tokens` tokens.
     fn integration_page(tokens: usize) -> Reply {
-        let mut items = vec![
-            r#"{"PK": {"S": "INTEGRATION#int_1"}, "SK": {"S": "INTEGRATION"}, "accountId": {"S": "acct_1"}, "type": {"S": "youtube"}}"#.to_owned(),
-        ];
-        items.extend((0..tokens).map(|i| {
-            format!(r#"{{"PK": {{"S": "INTEGRATION#int_1"}}, "SK": {{"S": "TOKEN#{i:03}"}}}}"#)
-        }));
-        Reply::ok(format!(
-            r#"{{"Items": [{}], "Count": {n}, "ScannedCount": {n}}}"#,
-            items.join(","),
-            n = items.len()
-        ))
+        page(
+            json!({PK: "INTEGRATION#int_1", SK: "INTEGRATION", ACCOUNT_ID: "acct_1", TYPE: "youtube"}),
+            tokens,
+        )
     }
 
     /// Disconnects acct_1's `int_1` against a fake DynamoDB that answers with `respond`.
@@ -223,10 +231,11 @@ mod wire_tests {
 
     #[tokio::test]
     async fn an_answer_cut_short_is_transient_and_its_body_is_not_in_the_error() {
-        let (result, _) = disconnect_with(|_| {
-            Reply::ok(r#"{"Items": [{"PK": {"S": "INTEGRATION#int_1"}, "SK": {"S": "secret-value-in-the-body"#)
-        })
-        .await;
+        let secret = "secret-value-in-the-body";
+        let whole = json!({"Items": [wire_item(&json!({PK: "INTEGRATION#int_1", SK: secret}))]});
+        let whole = whole.to_string();
+        let cut = whole[..whole.find(secret).unwrap() + secret.len()].to_owned();
+        let (result, _) = disconnect_with(move |_| Reply::ok(cut.clone())).await;
         let err = result.unwrap_err();
         let chain = function_support::ErrorChain(&err).to_string();
         assert!(err.is_transient(), "{chain}");
@@ -238,10 +247,11 @@ mod wire_tests {
     async fn unprocessed_batch_deletes_are_retried_until_done() {
         let (result, fake) = disconnect_with(|call| match call.operation.as_str() {
             "Query" => integration_page(MAX_TOKENS_IN_TRANSACTION + 3),
-            "BatchWriteItem" if call.nth == 0 => Reply::ok(
-                r#"{"UnprocessedItems": {"t": [{"DeleteRequest": {"Key": {
-                    "PK": {"S": "INTEGRATION#int_1"}, "SK": {"S": "TOKEN#000"}}}}]}}"#,
-            ),
+            "BatchWriteItem" if call.nth == 0 => {
+                let key = wire_item(&json!({PK: "INTEGRATION#int_1", SK: "TOKEN#000"}));
+                let unprocessed = json!({"t": [{"DeleteRequest": {"Key": key}}]});
+                Reply::ok(json!({ "UnprocessedItems": unprocessed }).to_string())
+            }
             "BatchWriteItem" => Reply::ok(r#"{"UnprocessedItems": {}}"#),
             "TransactWriteItems" => {
                 let items = call.body.matches("\"TableName\"").count();
@@ -278,8 +288,8 @@ mod wire_tests {
             .iter()
             .map(|request| {
                 let key = &request["DeleteRequest"]["Key"];
-                assert_eq!(key["PK"]["S"], "INTEGRATION#int_1", "{key}");
-                key["SK"]["S"].as_str().unwrap().to_owned()
+                assert_eq!(key[PK]["S"], "INTEGRATION#int_1", "{key}");
+                key[SK]["S"].as_str().unwrap().to_owned()
             })
             .collect()
     }
@@ -372,15 +382,15 @@ mod wire_tests {
             let items = body["TransactItems"].as_array().unwrap();
             let put = &items.last().unwrap()["Put"]["Item"];
             let tokens: Vec<String> = (0..tokens).map(|i| format!(r#""TOKEN#{i:03}""#)).collect();
+            let tokens = tokens.join(",");
+            let at = put[DISCONNECTED_AT]["S"].as_str().unwrap();
+            let expires = put[EXPIRES_AT]["N"].as_str().unwrap();
+            // The marker's serde names are the table's ([`integrations_table::DisconnectMarker`]).
+            let marker = format!(
+                r#"{{"{ID}":"int_1","{ACCOUNT_ID}":"acct_1","{TYPE}":"youtube","{DISCONNECTED_AT}":"{at}","{REASON}":"integration_disconnected","{EXPIRES_AT}":{expires}}}"#
+            );
             let json = format!(
-                concat!(
-                    r#"["req",{{"id":"int_1","integration":{{"accountId":"acct_1","version":null}},"#,
-                    r#""tokens":[{}],"marker":{{"id":"int_1","accountId":"acct_1","type":"youtube","#,
-                    r#""disconnectedAt":"{}","reason":"integration_disconnected","expiresAt":{}}}}}]"#
-                ),
-                tokens.join(","),
-                put["disconnectedAt"]["S"].as_str().unwrap(),
-                put["expiresAt"]["N"].as_str().unwrap(),
+                r#"["req",{{"id":"int_1","integration":{{"{ACCOUNT_ID}":"acct_1","{VERSION}":null}},"tokens":[{tokens}],"marker":{marker}}}]"#
             );
             hex::encode(Sha256::digest(json))[..36].to_owned()
         };
@@ -429,17 +439,12 @@ mod wire_tests {
     async fn a_repeat_deletes_leftover_tokens_and_nothing_when_there_are_none() {
         let marker_page = |tokens: usize| {
             let expires = integrations_table::marker::epoch_seconds(SystemTime::now()) + 3600;
-            let mut items = vec![format!(
-                r#"{{"PK": {{"S": "INTEGRATION#int_1"}}, "SK": {{"S": "DISCONNECTED"}}, "id": {{"S": "int_1"}}, "accountId": {{"S": "acct_1"}}, "type": {{"S": "youtube"}}, "disconnectedAt": {{"S": "2026-11-28T10:00:00Z"}}, "reason": {{"S": "integration_disconnected"}}, "expiresAt": {{"N": "{expires}"}}}}"#
-            )];
-            items.extend((0..tokens).map(|i| {
-                format!(r#"{{"PK": {{"S": "INTEGRATION#int_1"}}, "SK": {{"S": "TOKEN#{i:03}"}}}}"#)
-            }));
-            Reply::ok(format!(
-                r#"{{"Items": [{}], "Count": {n}, "ScannedCount": {n}}}"#,
-                items.join(","),
-                n = items.len()
-            ))
+            let marker = json!({
+                PK: "INTEGRATION#int_1", SK: "DISCONNECTED", ID: "int_1", ACCOUNT_ID: "acct_1",
+                TYPE: "youtube", DISCONNECTED_AT: "2026-11-28T10:00:00Z",
+                REASON: "integration_disconnected", EXPIRES_AT: expires,
+            });
+            page(marker, tokens)
         };
         for tokens in [0, 2] {
             let (result, fake) = disconnect_with(move |call| match call.operation.as_str() {
@@ -512,9 +517,8 @@ mod wire_tests {
     #[tokio::test]
     async fn a_malformed_integration_item_is_internal_and_names_the_integration() {
         let (result, _) = disconnect_with(|_| {
-            Reply::ok(
-                r#"{"Items": [{"SK": {"S": "INTEGRATION"}, "accountId": {"N": "1"}}], "Count": 1}"#,
-            )
+            let item = wire_item(&json!({SK: "INTEGRATION", ACCOUNT_ID: 1}));
+            Reply::ok(json!({"Items": [item], "Count": 1}).to_string())
         })
         .await;
         let err = result.unwrap_err();

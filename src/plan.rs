@@ -354,15 +354,19 @@ mod tests {
     /// letter for one transaction, so that dropping a part from the hash fails here too.
     #[test]
     fn a_transactions_token_is_the_hash_of_the_request_and_the_transaction() {
+        use integrations_table::attributes::{
+            ACCOUNT_ID, DISCONNECTED_AT, EXPIRES_AT, GRANT_ID, ID, REASON, TYPE, VERSION,
+        };
         use sha2::{Digest, Sha256};
         let mut partition = integration("a", 3);
         let base = plan(decide_for(&partition, "a")).transaction;
         let token = base.token("req-1");
-        let json = concat!(
-            r#"["req-1",{"id":"int_1","integration":{"accountId":"a","version":null},"#,
-            r#""tokens":["TOKEN#000","TOKEN#001","TOKEN#002"],"marker":{"id":"int_1","#,
-            r#""accountId":"a","type":"youtube","disconnectedAt":"2026-11-28T10:00:00Z","#,
-            r#""reason":"integration_disconnected","expiresAt":1795946400,"grantId":"grant_1"}}]"#
+        // The marker's serde names are the table's ([`DisconnectMarker`]'s own test).
+        let marker = format!(
+            r#"{{"{ID}":"int_1","{ACCOUNT_ID}":"a","{TYPE}":"youtube","{DISCONNECTED_AT}":"2026-11-28T10:00:00Z","{REASON}":"integration_disconnected","{EXPIRES_AT}":1795946400,"{GRANT_ID}":"grant_1"}}"#
+        );
+        let json = format!(
+            r#"["req-1",{{"id":"int_1","integration":{{"{ACCOUNT_ID}":"a","{VERSION}":null}},"tokens":["TOKEN#000","TOKEN#001","TOKEN#002"],"marker":{marker}}}]"#
         );
         assert_eq!(token, hex::encode(Sha256::digest(json))[..36]);
         assert_eq!(

@@ -44,7 +44,9 @@ from moto.events.models import EventPattern
 from moto.events.exceptions import InvalidEventPatternException
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "lib"))
 from seed import LOCAL_HOSTS, CfnLoader  # noqa: E402
+from table import A  # noqa: E402  (the table's attribute names)
 
 ROOT = Path(__file__).resolve().parents[2]
 FUNCTION_RESOURCE = "RevokeTokensFunction"
@@ -148,8 +150,8 @@ def to_json(value):
 def describe_keys(records: list) -> str:
     def key(record):
         keys = record.get("dynamodb", {}).get("Keys", {})
-        pk = next(iter(keys.get("PK", {}).values()), "?")
-        sk = next(iter(keys.get("SK", {}).values()), "?")
+        pk = next(iter(keys.get(A.PK, {}).values()), "?")
+        sk = next(iter(keys.get(A.SK, {}).values()), "?")
         return f"{record.get('eventName')} {pk} {sk}"
 
     shown = ", ".join(key(r) for r in records[:4])

@@ -25,7 +25,9 @@ import boto3
 
 SCRIPTS = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(SCRIPTS))
+sys.path.insert(0, str(SCRIPTS / "lib"))
 from seed import CfnLoader, create_table, table_definition  # noqa: E402
+from table import A  # noqa: E402  (the table's attribute names)
 
 ROOT = SCRIPTS.parent
 POLLER = SCRIPTS / "local" / "stream-poller.py"
@@ -130,7 +132,7 @@ class PollerTest(unittest.TestCase):
         self.ddb.put_item(TableName=self.table, Item={k: {"S": v} for k, v in item.items()})
 
     def delete(self, pk: str, sk: str) -> None:
-        self.ddb.delete_item(TableName=self.table, Key={"PK": {"S": pk}, "SK": {"S": sk}})
+        self.ddb.delete_item(TableName=self.table, Key={A.PK: {"S": pk}, A.SK: {"S": sk}})
 
     @staticmethod
     def template_source() -> dict:
@@ -151,15 +153,15 @@ class PollerTest(unittest.TestCase):
 
     def test_only_a_token_removal_reaches_the_function_as_lambdas_stream_event(self):
         pk = "INTEGRATION#int_poller_1"
-        self.put({"PK": pk, "SK": "INTEGRATION", "id": "int_poller_1", "accountId": "acct_p", "type": "youtube"})
-        self.put({"PK": pk, "SK": "TOKEN#access", "token": TOKEN_CANARY, "tokenType": "access_token"})
+        self.put({A.PK: pk, A.SK: "INTEGRATION", A.ID: "int_poller_1", A.ACCOUNT_ID: "acct_p", A.TYPE: "youtube"})
+        self.put({A.PK: pk, A.SK: "TOKEN#access", A.TOKEN: TOKEN_CANARY, A.TOKEN_TYPE: "access_token"})
         self.delete(pk, "INTEGRATION")  # a removal, but not of a token: filtered out
         self.delete(pk, "TOKEN#access")
         records = self.invoke.next_batch()
-        self.assertEqual([r["dynamodb"]["Keys"]["SK"]["S"] for r in records], ["TOKEN#access"])
+        self.assertEqual([r["dynamodb"]["Keys"][A.SK]["S"] for r in records], ["TOKEN#access"])
         record = records[0]
         self.assertEqual(record["eventName"], "REMOVE")
-        self.assertEqual(record["dynamodb"]["OldImage"]["token"]["S"], TOKEN_CANARY)
+        self.assertEqual(record["dynamodb"]["OldImage"][A.TOKEN]["S"], TOKEN_CANARY)
         # Lambda's event carries epoch seconds here, not boto3's datetime.
         self.assertIsInstance(record["dynamodb"]["ApproximateCreationDateTime"], (int, float))
         stream_arn = self.ddb.describe_table(TableName=self.table)["Table"]["LatestStreamArn"]
@@ -173,7 +175,7 @@ class PollerTest(unittest.TestCase):
     def test_a_batch_goes_again_from_the_first_record_the_answer_names(self):
         pk = "INTEGRATION#int_poller_2"
         for sk in ("TOKEN#access", "TOKEN#refresh"):
-            self.put({"PK": pk, "SK": sk, "token": TOKEN_CANARY, "tokenType": "access_token"})
+            self.put({A.PK: pk, A.SK: sk, A.TOKEN: TOKEN_CANARY, A.TOKEN_TYPE: "access_token"})
         named = []
 
         def fail_the_last(records):
@@ -183,7 +185,7 @@ class PollerTest(unittest.TestCase):
         self.invoke.answers.append(fail_the_last)
         self.ddb.transact_write_items(
             TransactItems=[
-                {"Delete": {"TableName": self.table, "Key": {"PK": {"S": pk}, "SK": {"S": sk}}}}
+                {"Delete": {"TableName": self.table, "Key": {A.PK: {"S": pk}, A.SK: {"S": sk}}}}
                 for sk in ("TOKEN#access", "TOKEN#refresh")
             ]
         )
@@ -198,8 +200,8 @@ class PollerTest(unittest.TestCase):
 
     def test_a_marker_insert_shows_the_disconnect_event_the_pipe_would_put_on_the_bus(self):
         self.put({
-            "PK": "INTEGRATION#int_poller_3", "SK": "DISCONNECTED", "id": "int_poller_3", "accountId": "acct_p",
-            "type": "tiktok", "disconnectedAt": "2026-12-06T12:00:00Z", "reason": "integration_disconnected",
+            A.PK: "INTEGRATION#int_poller_3", A.SK: "DISCONNECTED", A.ID: "int_poller_3", A.ACCOUNT_ID: "acct_p",
+            A.TYPE: "tiktok", A.DISCONNECTED_AT: "2026-12-06T12:00:00Z", A.REASON: "integration_disconnected",
         })
         line = self.wait_for_line("disconnect event (as DisconnectEventPipe would put it on the bus)")
         event = json.loads(line.split("bus): ", 1)[1])

@@ -71,16 +71,16 @@ async fn tokens_are_gone_and_the_marker_is_written_with_its_ttl() {
         "only the marker is left: {partition:#?}"
     );
     let disconnected_at = response.body["data"]["disconnectedAt"].as_str().unwrap();
-    // The data contract spelled out as docs/data-contract.md writes it, on purpose: the one
-    // place a test names the attributes by their text, so a renamed constant fails here.
+    // The marker whole, by the crate's names (docs/data-contract.md names the same, which
+    // crates/stack-checks holds both ways).
     assert_eq!(
         partition[0],
         json!({
-            "PK": "INTEGRATION#int_1", "SK": "DISCONNECTED",
-            "id": "int_1", "accountId": ACCOUNT_A, "type": "tiktok",
-            "disconnectedAt": disconnected_at,
-            "reason": "integration_disconnected",
-            "expiresAt": parse_rfc3339(disconnected_at) + 90 * 86_400,
+            PK: "INTEGRATION#int_1", SK: "DISCONNECTED",
+            ID: "int_1", ACCOUNT_ID: ACCOUNT_A, TYPE: "tiktok",
+            DISCONNECTED_AT: disconnected_at,
+            REASON: "integration_disconnected",
+            EXPIRES_AT: parse_rfc3339(disconnected_at) + 90 * 86_400,
         })
     );
 }

@@ -13,8 +13,9 @@ use std::time::Instant;
 
 use disconnect_integration::App;
 use function_support::clock::SystemClock;
+use integrations_table::attributes::{ACCOUNT_ID, PK, SK, TYPE};
 use serde_json::{Map, Value, json};
-use test_support::fake_aws::{FakeAws, Reply};
+use test_support::fake_aws::{FakeAws, Reply, wire_item};
 use test_support::lambda_response::HttpAnswer;
 use test_support::local::hash_key;
 
@@ -258,10 +259,10 @@ fn app() -> App {
     let secrets =
         FakeAws::new(move |_| Reply::ok(json!({"Name": "s", "SecretString": secret}).to_string()));
     let dynamodb = FakeAws::new(|call| match call.operation.as_str() {
-        "Query" if call.body.contains("INTEGRATION#int_known") => Reply::ok(
-            r#"{"Items": [{"PK": {"S": "INTEGRATION#int_known"}, "SK": {"S": "INTEGRATION"},
-                "accountId": {"S": "acct_fuzz"}, "type": {"S": "youtube"}}], "Count": 1}"#,
-        ),
+        "Query" if call.body.contains("INTEGRATION#int_known") => {
+            let item = json!({PK: "INTEGRATION#int_known", SK: "INTEGRATION", ACCOUNT_ID: "acct_fuzz", TYPE: "youtube"});
+            Reply::ok(json!({"Items": [wire_item(&item)], "Count": 1}).to_string())
+        }
         "Query" => Reply::ok(r#"{"Items": [], "Count": 0}"#),
         _ => Reply::ok("{}"),
     });

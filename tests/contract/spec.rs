@@ -12,9 +12,10 @@ use disconnect_integration::App;
 use disconnect_integration::api_keys::hash_key;
 use disconnect_integration::http::response::{Answer, ErrorCode};
 use function_support::clock::SystemClock;
+use integrations_table::attributes::{ACCOUNT_ID, PK, SK, TYPE};
 use serde_json::{Value as Json, json};
 use serde_yaml::Value;
-use test_support::fake_aws::{FakeAws, Reply};
+use test_support::fake_aws::{FakeAws, Reply, wire_item};
 
 use disconnect_integration::Config;
 use test_support::doors::Door;
@@ -189,10 +190,10 @@ async fn a_real_success() -> TestResponse {
         Reply::ok(json!({"Name": "spec", "SecretString": secret}).to_string())
     });
     let dynamodb = FakeAws::new(|call| match call.operation.as_str() {
-        "Query" => Reply::ok(
-            r#"{"Items": [{"PK": {"S": "INTEGRATION#int_yt_abc123"}, "SK": {"S": "INTEGRATION"},
-                "accountId": {"S": "acct_spec"}, "type": {"S": "youtube"}}], "Count": 1}"#,
-        ),
+        "Query" => {
+            let item = json!({PK: "INTEGRATION#int_yt_abc123", SK: "INTEGRATION", ACCOUNT_ID: "acct_spec", TYPE: "youtube"});
+            Reply::ok(json!({"Items": [wire_item(&item)], "Count": 1}).to_string())
+        }
         _ => Reply::ok("{}"),
     });
     let app = App::from_clients(

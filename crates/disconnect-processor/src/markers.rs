@@ -126,22 +126,36 @@ fn read_marker(id: &str, item: Item) -> Result<DisconnectMarker, Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use test_support::fake_aws::{FakeAws, Reply};
+    use integrations_table::attributes::{
+        ACCOUNT_ID, DISCONNECTED_AT, EXPIRES_AT, ID, PK, REASON, SK, TYPE,
+    };
+    use serde_json::{Value, json};
+    use test_support::fake_aws::{FakeAws, Reply, wire_item};
 
-    const MARKER: &str = r#"{"PK": {"S": "INTEGRATION#int_1"}, "SK": {"S": "DISCONNECTED"},
-        "id": {"S": "int_1"}, "accountId": {"S": "a"}, "type": {"S": "youtube"},
-        "disconnectedAt": {"S": "2026-11-28T10:00:00Z"}, "reason": {"S": "integration_disconnected"},
-        "expiresAt": {"N": "9999999999"}}"#;
+    /// `int_1`'s key, on the wire.
+    fn key() -> Value {
+        wire_item(&json!({PK: "INTEGRATION#int_1", SK: "DISCONNECTED"}))
+    }
+
+    /// `int_1`'s live marker, on the wire.
+    fn marker() -> Value {
+        wire_item(&json!({
+            PK: "INTEGRATION#int_1", SK: "DISCONNECTED", ID: "int_1", ACCOUNT_ID: "a",
+            TYPE: "youtube", DISCONNECTED_AT: "2026-11-28T10:00:00Z",
+            REASON: "integration_disconnected", EXPIRES_AT: 9_999_999_999_i64,
+        }))
+    }
 
     #[tokio::test]
     async fn unprocessed_marker_reads_are_retried() {
-        let fake = FakeAws::new(|call| match call.nth {
+        let fake = FakeAws::new(|call| {
+            match call.nth {
             0 => Reply::ok(
-                r#"{"Responses": {}, "UnprocessedKeys": {"t": {"Keys": [
-                    {"PK": {"S": "INTEGRATION#int_1"}, "SK": {"S": "DISCONNECTED"}}],
-                    "ConsistentRead": true}}}"#,
+                json!({"Responses": {}, "UnprocessedKeys": {"t": {"Keys": [key()], "ConsistentRead": true}}})
+                    .to_string(),
             ),
-            _ => Reply::ok(format!(r#"{{"Responses": {{"t": [{MARKER}]}}}}"#)),
+            _ => Reply::ok(json!({"Responses": {"t": [marker()]}}).to_string()),
+        }
         });
         let reader = MarkerReader::new(fake.dynamodb(), "t");
         let id = IntegrationId::parse("int_1").unwrap();
@@ -172,7 +186,8 @@ mod tests {
     #[tokio::test]
     async fn a_malformed_marker_names_its_integration() {
         let fake = FakeAws::new(|_| {
-            Reply::ok(r#"{"Item": {"PK": {"S": "INTEGRATION#int_1"}, "id": {"S": "int_1"}}}"#)
+            let item = wire_item(&json!({PK: "INTEGRATION#int_1", ID: "int_1"}));
+            Reply::ok(json!({ "Item": item }).to_string())
         });
         let reader = MarkerReader::new(fake.dynamodb(), "t");
         let id = IntegrationId::parse("int_1").unwrap();

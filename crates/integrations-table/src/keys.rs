@@ -81,7 +81,13 @@ mod tests {
     fn keys_name_the_partition_of_the_integration() {
         let id = IntegrationId::parse("int_1").unwrap();
         let key = marker_key(&id);
-        assert_eq!(key["PK"], AttributeValue::S("INTEGRATION#int_1".into()));
-        assert_eq!(key["SK"], AttributeValue::S("DISCONNECTED".into()));
+        assert_eq!(
+            key[crate::attributes::PK],
+            AttributeValue::S("INTEGRATION#int_1".into())
+        );
+        assert_eq!(
+            key[crate::attributes::SK],
+            AttributeValue::S("DISCONNECTED".into())
+        );
     }
 }

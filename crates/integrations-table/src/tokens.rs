@@ -98,6 +98,7 @@ pub async fn put_token(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::attributes::TOKEN;
     use test_support::fake_aws::{FakeAws, Reply};
 
     fn cancelled(first_reason: &str) -> Reply {
@@ -110,7 +111,7 @@ mod tests {
     }
 
     async fn put(fake: &FakeAws, name: &str) -> Result<(), PutTokenError> {
-        let attributes = HashMap::from([("token".to_owned(), AttributeValue::S("t".into()))]);
+        let attributes = HashMap::from([(TOKEN.to_owned(), AttributeValue::S("t".into()))]);
         put_token(
             &fake.dynamodb(),
             "table",
@@ -131,20 +132,20 @@ mod tests {
         let body: serde_json::Value = serde_json::from_str(&calls[0].body).unwrap();
         let update = &body["TransactItems"][0]["Update"];
         assert_eq!(update["ConditionExpression"], "attribute_exists(#pk)");
-        assert_eq!(update["Key"]["SK"]["S"], SK_INTEGRATION);
+        assert_eq!(update["Key"][SK]["S"], SK_INTEGRATION);
         // The bump: version + 1, starting from 0 when the integration has none.
         assert_eq!(
             update["UpdateExpression"],
             "SET #version = if_not_exists(#version, :zero) + :one"
         );
-        assert_eq!(update["ExpressionAttributeNames"]["#version"], "version");
-        assert_eq!(update["ExpressionAttributeNames"]["#pk"], "PK");
+        assert_eq!(update["ExpressionAttributeNames"]["#version"], VERSION);
+        assert_eq!(update["ExpressionAttributeNames"]["#pk"], PK);
         assert_eq!(update["ExpressionAttributeValues"][":zero"]["N"], "0");
         assert_eq!(update["ExpressionAttributeValues"][":one"]["N"], "1");
         let item = &body["TransactItems"][1]["Put"]["Item"];
-        assert_eq!(item["PK"]["S"], "INTEGRATION#int_1");
-        assert_eq!(item["SK"]["S"], "TOKEN#access");
-        assert_eq!(item["token"]["S"], "t");
+        assert_eq!(item[PK]["S"], "INTEGRATION#int_1");
+        assert_eq!(item[SK]["S"], "TOKEN#access");
+        assert_eq!(item[TOKEN]["S"], "t");
     }
 
     #[tokio::test]

@@ -380,7 +380,7 @@ mod tests {
                 pk: Some("INTEGRATION#i"),
                 sk: "TOKEN#a",
                 ttl: false,
-                old: vec![("token", "t0k3n"), ("tokenType", "refresh_token")],
+                old: vec![(TOKEN, "t0k3n"), (TOKEN_TYPE, "refresh_token")],
                 age: Some(Duration::from_secs(10)),
             }
         }
@@ -395,8 +395,8 @@ mod tests {
         }
         fn key(&self, name: &str) -> Option<&str> {
             match name {
-                "PK" => self.pk,
-                "SK" => Some(self.sk),
+                PK => self.pk,
+                SK => Some(self.sk),
                 _ => None,
             }
         }
@@ -523,7 +523,7 @@ mod tests {
             (
                 "no token value",
                 Record {
-                    old: vec![("tokenType", "access_token")],
+                    old: vec![(TOKEN_TYPE, "access_token")],
                     ..Record::default()
                 },
                 Handling::Skipped(
@@ -533,7 +533,7 @@ mod tests {
             (
                 "an unknown token type",
                 Record {
-                    old: vec![("token", "t"), ("tokenType", "id_token")],
+                    old: vec![(TOKEN, "t"), (TOKEN_TYPE, "id_token")],
                     ..Record::default()
                 },
                 Handling::Skipped(
@@ -657,9 +657,9 @@ mod tests {
         used_up.retries = (0..3).map(|n| format!("{EVENT}#req-{n}")).collect();
         let instagram = Record {
             old: vec![
-                ("token", "t"),
-                ("tokenType", "access_token"),
-                ("loginFlow", "carrier_pigeon"),
+                (TOKEN, "t"),
+                (TOKEN_TYPE, "access_token"),
+                (LOGIN_FLOW, "carrier_pigeon"),
             ],
             ..Record::default()
         };
@@ -755,7 +755,7 @@ mod tests {
     fn a_token_is_covered_only_by_another_tokens_own_revoke_call() {
         let access = Record {
             sk: "TOKEN#access",
-            old: vec![("token", "a"), ("tokenType", "access_token")],
+            old: vec![(TOKEN, "a"), (TOKEN_TYPE, "access_token")],
             ..Record::default()
         };
         // Google: revoking one token of a grant revokes the others (the platform list says so,
@@ -818,8 +818,8 @@ mod tests {
     fn a_call_is_made_only_with_time_for_it_and_the_record() {
         let record = Record {
             old: vec![
-                ("token", "t"),
-                ("tokenType", "refresh_token"),
+                (TOKEN, "t"),
+                (TOKEN_TYPE, "refresh_token"),
                 ("server", "m.example"),
             ],
             ..Record::default()

@@ -133,6 +133,7 @@ pub struct ItemFailure {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use integrations_table::attributes::{PK, SK, TOKEN};
     use serde_json::json;
 
     fn record(extra: serde_json::Value) -> StreamRecord {
@@ -140,8 +141,8 @@ mod tests {
             "awsRegion": "us-east-1", "eventID": "ev-1", "eventName": "REMOVE",
             "dynamodb": {"ApproximateCreationDateTime": 1_796_000_000, "SizeBytes": 10,
                          "SequenceNumber": "42",
-                         "Keys": {"PK": {"S": "INTEGRATION#i"}, "SK": {"S": "TOKEN#a"}},
-                         "OldImage": {"token": {"S": "t"}, "n": {"N": "1"}}}
+                         "Keys": {PK: {"S": "INTEGRATION#i"}, SK: {"S": "TOKEN#a"}},
+                         "OldImage": {TOKEN: {"S": "t"}, "n": {"N": "1"}}}
         });
         for (k, v) in extra.as_object().unwrap() {
             record[k] = v.clone();
@@ -155,8 +156,8 @@ mod tests {
     #[test]
     fn a_record_is_read_by_its_keys_old_image_age_and_sequence() {
         let r = record(json!({}));
-        assert_eq!(r.key("SK"), Some("TOKEN#a"));
-        assert_eq!(r.old("token"), Some("t"));
+        assert_eq!(r.key(SK), Some("TOKEN#a"));
+        assert_eq!(r.old(TOKEN), Some("t"));
         assert_eq!(r.old("n"), None, "a number is not a string");
         assert_eq!(r.old("absent"), None);
         assert_eq!(r.sequence_number(), "42");

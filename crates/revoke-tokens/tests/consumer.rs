@@ -10,8 +10,8 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use function_support::clock::SystemClock;
 use function_support::emf::Sink;
 use integrations_table::attributes::{
-    ACCOUNT_ID, EXPIRES_AT, GRANT_ID, ID, PK, REVOCATION, REVOCATION_REFRESHES, REVOCATION_RETRIES,
-    SK, TOKEN, TOKEN_TYPE, TYPE, entry,
+    ACCOUNT_ID, EXPIRES_AT, GRANT_ID, ID, LOGIN_FLOW, PK, REVOCATION, REVOCATION_REFRESHES,
+    REVOCATION_RETRIES, SK, TOKEN, TOKEN_TYPE, TYPE, entry,
 };
 use integrations_table::{AccountId, DisconnectMarker, IntegrationId};
 use platform_revoke::{ClientCredentials, Credentials, Endpoints, Platform, Revoker};
@@ -134,7 +134,7 @@ impl Fixture {
         let marker = DisconnectMarker::new(
             &IntegrationId::parse(id).unwrap(),
             &AccountId::new("acct_1").unwrap(),
-            integration["type"].as_str().unwrap(),
+            integration[TYPE].as_str().unwrap(),
             std::time::SystemTime::now(),
             Duration::from_secs(86_400),
         )
@@ -190,7 +190,7 @@ impl Fixture {
     async fn outcome(&self, id: &str) -> String {
         let outcomes = self.outcomes(id).await;
         assert_eq!(outcomes.len(), 1, "one outcome: {outcomes:#?}");
-        outcomes[0]["outcome"].as_str().unwrap().to_owned()
+        outcomes[0][entry::OUTCOME].as_str().unwrap().to_owned()
     }
 
     /// The one entry of `key`.
@@ -198,7 +198,7 @@ impl Fixture {
         self.outcomes(id)
             .await
             .into_iter()
-            .find(|o| o["tokenKey"] == key)
+            .find(|o| o[entry::TOKEN_KEY] == key)
             .unwrap_or_else(|| panic!("an outcome for {key}"))
     }
 
@@ -364,10 +364,10 @@ async fn each_platform_answering_its_documented_success_is_recorded_revoked() {
         assert_eq!(f.handle(&batch).await, no_failures(), "{kind}");
         assert_eq!(f.outcome("int_1").await, "revoked", "{kind}");
         let outcome = &f.outcomes("int_1").await[0];
-        assert_eq!(outcome["platform"], platform.as_str(), "{kind}");
-        assert_eq!(outcome["tokenKey"], "TOKEN#access");
+        assert_eq!(outcome[entry::PLATFORM], platform.as_str(), "{kind}");
+        assert_eq!(outcome[entry::TOKEN_KEY], "TOKEN#access");
         assert_eq!(outcome[entry::TOKEN_TYPE], "access_token");
-        assert!(outcome.get("reason").is_none(), "{kind}: {outcome}");
+        assert!(outcome.get(entry::REASON).is_none(), "{kind}: {outcome}");
         assert_eq!(f.counted("TokensRevoked"), 1, "{kind}");
         // The integration's removal is not a token's: ignored and counted.
         assert_eq!(f.counted("RemovalsIgnored"), 1, "{kind}");
@@ -436,9 +436,9 @@ async fn answers_no_documentation_explains_are_failed_with_their_code_never_alre
         let batch = f.disconnect("int_1").await;
         assert_eq!(f.handle(&batch).await, no_failures(), "{kind}");
         let outcome = &f.outcomes("int_1").await[0];
-        assert_eq!(outcome["outcome"], "failed", "{kind}");
+        assert_eq!(outcome[entry::OUTCOME], "failed", "{kind}");
         assert!(
-            outcome["reason"].as_str().unwrap().contains(reason),
+            outcome[entry::REASON].as_str().unwrap().contains(reason),
             "{kind}: {outcome}"
         );
         assert_eq!(f.counted("RevocationsFailed"), 1, "{kind}");
@@ -459,9 +459,9 @@ async fn types_without_a_documented_revoke_call_are_unsupported_with_a_reason_an
         let batch = f.disconnect("int_1").await;
         assert_eq!(f.handle(&batch).await, no_failures(), "{kind}");
         let outcome = &f.outcomes("int_1").await[0];
-        assert_eq!(outcome["outcome"], "unsupported", "{kind}");
-        assert_eq!(outcome["reason"], reason, "{kind}");
-        assert!(outcome.get("platform").is_none(), "{kind}");
+        assert_eq!(outcome[entry::OUTCOME], "unsupported", "{kind}");
+        assert_eq!(outcome[entry::REASON], reason, "{kind}");
+        assert!(outcome.get(entry::PLATFORM).is_none(), "{kind}");
         assert_eq!(f.counted("RevocationsUnsupported"), 1, "{kind}");
         assert!(
             f.server.received_requests().await.unwrap().is_empty(),
@@ -483,16 +483,16 @@ async fn an_instagram_login_token_is_unsupported_and_never_sent_to_facebook() {
         "int_ig",
         "TOKEN#access",
         "access_token",
-        json!({"loginFlow": "instagram_login"}),
+        json!({LOGIN_FLOW: "instagram_login"}),
     )
     .await;
     let batch = f.disconnect("int_ig").await;
     assert_eq!(f.handle(&batch).await, no_failures());
     let outcome = &f.outcomes("int_ig").await[0];
-    assert_eq!(outcome["outcome"], "unsupported");
-    assert_eq!(outcome["platform"], "meta");
+    assert_eq!(outcome[entry::OUTCOME], "unsupported");
+    assert_eq!(outcome[entry::PLATFORM], "meta");
     assert_eq!(
-        outcome["reason"],
+        outcome[entry::REASON],
         "instagram_login_documents_no_revoke_call"
     );
     assert!(f.server.received_requests().await.unwrap().is_empty());
@@ -535,10 +535,13 @@ async fn a_refresh_token_whose_grant_a_revoked_access_token_ended_is_revoked_via
     let batch = f.disconnect("int_1").await;
 
     assert_eq!(f.handle(&batch).await, no_failures());
-    assert_eq!(f.entry("int_1", "TOKEN#access").await["outcome"], "revoked");
+    assert_eq!(
+        f.entry("int_1", "TOKEN#access").await[entry::OUTCOME],
+        "revoked"
+    );
     let refresh = f.entry("int_1", "TOKEN#refresh").await;
-    assert_eq!(refresh["outcome"], "revoked");
-    assert_eq!(refresh["via"], "TOKEN#access");
+    assert_eq!(refresh[entry::OUTCOME], "revoked");
+    assert_eq!(refresh[entry::VIA], "TOKEN#access");
     assert_eq!(f.counted("TokensRevoked"), 2);
     f.server.verify().await;
 }
@@ -555,8 +558,8 @@ async fn an_x_refresh_token_is_revoked_by_its_own_call_even_after_its_access_tok
     let batch = f.disconnect("int_1").await;
     assert_eq!(f.handle(&batch).await, no_failures());
     let refresh = f.entry("int_1", "TOKEN#refresh").await;
-    assert_eq!(refresh["outcome"], "revoked");
-    assert!(refresh.get("via").is_none(), "{refresh}");
+    assert_eq!(refresh[entry::OUTCOME], "revoked");
+    assert!(refresh.get(entry::VIA).is_none(), "{refresh}");
     f.server.verify().await;
 }
 
@@ -597,9 +600,9 @@ async fn no_refresh_token_is_recorded_revoked_via_a_success_rfc_7009_gives_for_a
         assert_eq!(f.handle(&batch).await, no_failures(), "{kind}");
         for key in ["TOKEN#access", "TOKEN#refresh"] {
             let entry = f.entry("int_1", key).await;
-            assert_eq!(entry["outcome"], "revoked", "{kind}: {entry}");
+            assert_eq!(entry[entry::OUTCOME], "revoked", "{kind}: {entry}");
             assert!(
-                entry.get("via").is_none(),
+                entry.get(entry::VIA).is_none(),
                 "{kind}: by its own call: {entry}"
             );
         }
@@ -637,9 +640,9 @@ async fn no_refresh_token_is_recorded_revoked_via_a_success_rfc_7009_gives_for_a
     assert_eq!(f.handle(&batch).await, no_failures(), "tiktok");
     for key in ["TOKEN#access", "TOKEN#refresh"] {
         let entry = f.entry("int_1", key).await;
-        assert_eq!(entry["outcome"], "revoked", "tiktok: {entry}");
+        assert_eq!(entry[entry::OUTCOME], "revoked", "tiktok: {entry}");
         assert!(
-            entry.get("via").is_none(),
+            entry.get(entry::VIA).is_none(),
             "tiktok: by its own call: {entry}"
         );
     }
@@ -691,16 +694,16 @@ async fn a_tiktok_disconnect_whose_access_token_has_expired_ends_the_grant_by_it
     let batch = f.disconnect("int_1").await;
     assert_eq!(f.handle(&batch).await, no_failures());
     let access_outcome = f.entry("int_1", "TOKEN#access").await;
-    assert_eq!(access_outcome["outcome"], "failed");
+    assert_eq!(access_outcome[entry::OUTCOME], "failed");
     assert!(
-        access_outcome["reason"]
+        access_outcome[entry::REASON]
             .as_str()
             .unwrap()
             .contains("access_token_invalid"),
         "{access_outcome}"
     );
     assert_eq!(
-        f.entry("int_1", "TOKEN#refresh").await["outcome"],
+        f.entry("int_1", "TOKEN#refresh").await[entry::OUTCOME],
         "revoked"
     );
     let marker = f.marker("int_1").await.to_string();
@@ -744,9 +747,9 @@ async fn a_tiktok_refresh_whose_fresh_token_cannot_be_revoked_is_recorded_failed
 
     assert_eq!(f.handle(&batch).await, no_failures(), "not handed back");
     let outcome = f.entry("int_1", "TOKEN#refresh").await;
-    assert_eq!(outcome["outcome"], "failed");
+    assert_eq!(outcome[entry::OUTCOME], "failed");
     assert!(
-        outcome["reason"]
+        outcome[entry::REASON]
             .as_str()
             .unwrap()
             .starts_with(platform_revoke::REFRESHED_BUT_NOT_REVOKED),
@@ -801,9 +804,9 @@ async fn a_refresh_refused_after_an_earlier_attempt_lost_its_answer_is_failed_as
         .await;
     assert_eq!(f.handle(&batch).await, no_failures());
     let outcome = f.entry("int_1", "TOKEN#refresh").await;
-    assert_eq!(outcome["outcome"], "failed");
+    assert_eq!(outcome[entry::OUTCOME], "failed");
     assert!(
-        outcome["reason"]
+        outcome[entry::REASON]
             .as_str()
             .unwrap()
             .starts_with(platform_revoke::ROTATED_BY_AN_EARLIER_ATTEMPT),
@@ -917,9 +920,9 @@ async fn a_record_failing_every_delivery_is_recorded_failed_and_counted_given_up
     assert_eq!(f.handle(&batch).await, handed_back(&sequence));
     assert_eq!(f.handle(&batch).await, no_failures());
     let outcome = &f.outcomes("int_1").await[0];
-    assert_eq!(outcome["outcome"], "failed");
+    assert_eq!(outcome[entry::OUTCOME], "failed");
     assert!(
-        outcome["reason"]
+        outcome[entry::REASON]
             .as_str()
             .unwrap()
             .starts_with("gave up after 2 failed deliveries: http 503"),
@@ -959,9 +962,9 @@ async fn a_record_older_than_the_give_up_age_is_recorded_failed_at_its_next_fail
 
     assert_eq!(f.handle(&event(records)).await, no_failures());
     let outcome = &f.outcomes("int_1").await[0];
-    assert_eq!(outcome["outcome"], "failed");
+    assert_eq!(outcome[entry::OUTCOME], "failed");
     assert!(
-        outcome["reason"]
+        outcome[entry::REASON]
             .as_str()
             .unwrap()
             .starts_with("gave up: the record is older than 3000 s"),
@@ -994,9 +997,9 @@ async fn a_mastodon_server_that_is_an_ip_address_is_refused_without_a_request() 
     let batch = f.disconnect("int_m").await;
     assert_eq!(f.handle(&batch).await, no_failures());
     let outcome = &f.outcomes("int_m").await[0];
-    assert_eq!(outcome["outcome"], "failed");
+    assert_eq!(outcome[entry::OUTCOME], "failed");
     assert!(
-        outcome["reason"].as_str().unwrap().contains("refused"),
+        outcome[entry::REASON].as_str().unwrap().contains("refused"),
         "{outcome}"
     );
     assert!(f.server.received_requests().await.unwrap().is_empty());

@@ -10,6 +10,7 @@ use aws_smithy_runtime_api::client::http::{
 use aws_smithy_runtime_api::client::orchestrator::{HttpRequest, HttpResponse};
 use aws_smithy_runtime_api::http::StatusCode;
 use aws_smithy_types::body::SdkBody;
+use serde_json::{Map, Value, json};
 
 /// One request as the fake saw it.
 #[derive(Debug, Clone)]
@@ -55,6 +56,30 @@ impl Reply {
             delay: None,
         }
     }
+}
+
+/// An item in DynamoDB's JSON wire format, from plain JSON: each attribute's string becomes
+/// `{"S": ..}`, a number `{"N": ..}`, a bool `{"BOOL": ..}`, an array `{"L": [..]}`, an object
+/// `{"M": {..}}`. The fakes' answers name attributes by `integrations_table::attributes` this
+/// way instead of spelling them inside raw JSON.
+pub fn wire_item(item: &Value) -> Value {
+    fn wire(value: &Value) -> Value {
+        match value {
+            Value::String(s) => json!({ "S": s }),
+            Value::Number(n) => json!({ "N": n.to_string() }),
+            Value::Bool(b) => json!({ "BOOL": b }),
+            Value::Null => json!({ "NULL": true }),
+            Value::Array(values) => json!({ "L": values.iter().map(wire).collect::<Vec<_>>() }),
+            Value::Object(_) => json!({ "M": wire_item(value) }),
+        }
+    }
+    let attributes = item.as_object().expect("an item is a JSON object");
+    Value::Object(
+        attributes
+            .iter()
+            .map(|(name, value)| (name.clone(), wire(value)))
+            .collect::<Map<_, _>>(),
+    )
 }
 
 type Responder = dyn Fn(&Call) -> Reply + Send + Sync;

@@ -51,6 +51,7 @@ use aws_sdk_eventbridge::types::{PutEventsRequestEntry, Target};
 use aws_sdk_sqs::types::QueueAttributeName;
 use aws_smithy_types::DateTime;
 use aws_smithy_types::date_time::Format;
+use integrations_table::attributes::{PK, SK};
 use serde_json::{Value, json};
 
 use crate::local::{Table, repo_root, request_id, template, unique};
@@ -335,11 +336,11 @@ pub fn event_name(record: &Value) -> &str {
 }
 
 pub fn sort_key(record: &Value) -> &str {
-    record["dynamodb"]["Keys"]["SK"]["S"].as_str().unwrap()
+    record["dynamodb"]["Keys"][SK]["S"].as_str().unwrap()
 }
 
 pub fn partition_key(record: &Value) -> &str {
-    record["dynamodb"]["Keys"]["PK"]["S"].as_str().unwrap()
+    record["dynamodb"]["Keys"][PK]["S"].as_str().unwrap()
 }
 
 pub fn event_id(record: &Value) -> &str {

@@ -4,6 +4,7 @@
 use std::collections::BTreeSet;
 use std::time::Duration;
 
+use integrations_table::attributes::{GRANT_ID, PK, SK, TOKEN};
 use serde_yaml::Value;
 use test_support::local::template;
 
@@ -78,7 +79,7 @@ fn the_stream_reaches_it_filtered_to_token_removals_with_partial_batch_retries()
     .unwrap();
     assert_eq!(
         pattern,
-        serde_json::json!({"eventName": ["REMOVE"], "dynamodb": {"Keys": {"SK": {"S": [
+        serde_json::json!({"eventName": ["REMOVE"], "dynamodb": {"Keys": {SK: {"S": [
             {"prefix": integrations_table::keys::TOKEN_SK_PREFIX}
         ]}}}})
     );
@@ -97,13 +98,13 @@ fn the_role_lets_it_read_exactly_the_attributes_the_code_reads() {
         granted, read,
         "the role's attributes are the marker's the code reads and annotates"
     );
-    assert!(!granted.contains("token"), "never a token item's value");
+    assert!(!granted.contains(TOKEN), "never a token item's value");
     let index = strings(
         &statement("GrantIndexKeys")["Condition"]["ForAllValues:StringEquals"]["dynamodb:Attributes"],
     );
     assert_eq!(
         index,
-        BTreeSet::from(["PK".into(), "SK".into(), "grantId".into()])
+        BTreeSet::from([PK.into(), SK.into(), GRANT_ID.into()])
     );
 }
 
@@ -117,7 +118,7 @@ fn the_grant_index_is_the_one_the_code_queries() {
         .iter()
         .find(|i| i["IndexName"] == revoke_tokens::marker_store::GRANT_INDEX)
         .expect("the table has the GrantIndex");
-    assert_eq!(index["KeySchema"][0]["AttributeName"], "grantId");
+    assert_eq!(index["KeySchema"][0]["AttributeName"], GRANT_ID);
     assert_eq!(index["Projection"]["ProjectionType"], "KEYS_ONLY");
 }
 

@@ -2,6 +2,7 @@
 
 use std::collections::BTreeSet;
 
+use integrations_table::attributes::{EXPIRES_AT, PK, SK};
 use test_support::local::{repo_root, table_spec_from_template, template};
 
 const FUNCTION: &str = "disconnect-integration";
@@ -24,11 +25,11 @@ fn the_template_table_matches_the_data_contract() {
         .collect();
     assert_eq!(
         keys,
-        [("PK".into(), "HASH".into()), ("SK".into(), "RANGE".into())]
+        [(PK.into(), "HASH".into()), (SK.into(), "RANGE".into())]
     );
     assert_eq!(
         properties["TimeToLiveSpecification"]["AttributeName"],
-        "expiresAt"
+        EXPIRES_AT
     );
     assert_eq!(properties["TimeToLiveSpecification"]["Enabled"], true);
     assert_eq!(
