@@ -15,8 +15,9 @@
 #   3. `sam build --beta-features` (the rust-cargolambda method is a beta feature): reruns
 #      the same cargo commands, no-ops by then, and writes .aws-sam/build/: the template
 #      for `sam deploy`, DisconnectIntegrationFunction/bootstrap and RevokeTokensFunction/bootstrap.
-#   4. Checks that each bootstrap is an aarch64 Linux ELF executable and prints `file` and size.
-# The release profile (thin LTO, codegen-units = 1) makes a cold build take minutes; it is
+#   4. Checks that each bootstrap is an aarch64 Linux ELF executable and prints `file` and size;
+#      fails when the DELETE function's is 8,000,000 bytes or more (SIZE_BUDGET).
+# The release profile (codegen-units = 1, no LTO) makes a cold build take minutes; it is
 # not part of `make test`. Uses the default target/ (or CARGO_TARGET_DIR if set).
 set -euo pipefail
 # shellcheck source=scripts/lib/env.sh
@@ -31,6 +32,8 @@ FUNCTIONS=(DisconnectIntegrationFunction RevokeTokensFunction)
 BINS=(disconnect-integration revoke-tokens)
 CODE_URIS=(. crates/revoke-tokens)
 BUILD_DIR="$ROOT_DIR/.aws-sam/build"
+# The DELETE function's bootstrap stays under 8 MB (issue 29); the build fails above it.
+SIZE_BUDGET=8000000
 
 die() { echo "build: $*" >&2; exit 1; }
 
@@ -97,6 +100,10 @@ if command -v file >/dev/null 2>&1; then
   file "$ARTEFACT"
 fi
 size="$(stat -c %s "$ARTEFACT")"
-echo "build: $ARTEFACT: $size bytes ($(( (size + 524288) / 1048576 )) MiB)"
+echo "build: $ARTEFACT: $size bytes ($(awk -v s="$size" 'BEGIN { printf "%.2f", s / 1048576 }') MiB)"
+# The DELETE function's size budget: under 8 MB (8,000,000 bytes), docs/performance.md, "Size".
+if [[ "$function_id" == DisconnectIntegrationFunction ]] && (( size >= SIZE_BUDGET )); then
+  die "$ARTEFACT is $size bytes, over its budget of $SIZE_BUDGET (docs/performance.md, \"Size\")"
+fi
 done
 echo "build: done in $((SECONDS - started))s; deploy with: sam deploy --guided (see README, Deploy)"
