@@ -7,6 +7,7 @@ use std::time::{Duration, SystemTime};
 use integrations_table::attributes as a;
 use integrations_table::{AccountId, DisconnectMarker, IntegrationId};
 use serde_json::{Value, json};
+use test_support::emf;
 use test_support::function::Function;
 use test_support::local::{Table, sdk_config, to_item, unique};
 use test_support::runtime_api::Outcome;
@@ -201,6 +202,7 @@ async fn the_binary_revokes_a_disconnected_token_and_logs_and_counts_it_without_
         .iter()
         .find(|l| l.get("_aws").is_some())
         .expect("an EMF document");
+    assert_eq!(emf::problems(metrics), Vec::<String>::new(), "{metrics}");
     assert_eq!(metrics["TokensRevoked"], 1);
     assert_eq!(metrics["Service"], "stack-revoke-tokens");
     let all = stdout.join("\n") + &function.stderr().join("\n");
@@ -549,6 +551,7 @@ async fn a_record_the_invocation_deadline_leaves_no_time_for_is_handed_back_unca
             .clone()
     };
     let deferred = document(&near_id);
+    assert_eq!(emf::problems(&deferred), Vec::<String>::new(), "{deferred}");
     assert_eq!(deferred["RevocationsDeferred"], 1, "{deferred}");
     for not_counted in ["RevocationsRetried", "RevocationsGivenUp", "TokensRevoked"] {
         assert!(deferred.get(not_counted).is_none(), "{deferred}");

@@ -12,11 +12,13 @@
 //!   Runtime API emulator ([`emulator`]) or the hand-written stand-in ([`runtime_api`]) for
 //!   what the emulator cannot do;
 //! - [`lambda_response`]: a Lambda HTTP response object read as the front door reads it;
+//! - [`emf`]: the embedded metric format's rules, against both functions' metric documents;
 //! - [`template`]: reading `template.yaml`'s resources and intrinsic functions;
 //! - [`shipped`]: the binaries that ship, as `make test` builds them, and the check that a
 //!   binary is the release build.
 
 pub mod doors;
+pub mod emf;
 pub mod emulator;
 pub mod fake_aws;
 pub mod fault_proxy;
