@@ -74,9 +74,10 @@ impl Disconnector {
     /// Disconnects `id` for `account`.
     ///
     /// Each round's transaction gets a `ClientRequestToken` of its own, derived from
-    /// `request_id` (the Lambda request id) and the transaction ([`Transaction::token`]): the SDK's retries of one call send the same token, so a retry of
-    /// a transaction that was applied succeeds without applying it twice; a later round, whose
-    /// transaction differs, never reuses a token.
+    /// `request_id` (the Lambda request id) and the transaction
+    /// ([`crate::plan::Transaction::token`]): the SDK's retries of one call send the same token,
+    /// so a retry of a transaction that was applied succeeds without applying it twice; a later
+    /// round, whose transaction differs, never reuses a token.
     pub async fn disconnect(
         &self,
         account: &AccountId,
@@ -115,12 +116,7 @@ impl Disconnector {
                 tracing::warn!(integrationId = %id, "the integration item has no type; the marker says \"unknown\"");
             }
             self.store.delete_tokens(id, &plan.surplus).await?;
-            let token = request_id.map(|r| plan.transaction.token(r));
-            match self
-                .store
-                .transact(&plan.transaction, token.as_deref())
-                .await?
-            {
+            match self.store.transact(&plan.transaction, request_id).await? {
                 Committed::Yes => return Ok(Disconnect::Now(plan.transaction.marker)),
                 Committed::LostRace(reason) => {
                     tracing::info!(integrationId = %id, attempt, reason, "the disconnect transaction lost a race; reading again");

@@ -3,15 +3,16 @@
 //! A customer disconnects a connected platform account with their `x-api-key`. The key is checked
 //! against hashes in Secrets Manager ([`api_keys`]); the integration and all its OAuth tokens are
 //! removed from DynamoDB in one transaction that also writes a disconnect marker with a TTL
-//! ([`plan`] decides, [`store`] reads and writes, [`disconnect`] runs the two), so the schedule processors fail the
-//! integration's pending posts when their time comes. [`http`] is the edge: it reads the front
-//! door's event, checks route, method, key and id, and turns every outcome into an answer.
+//! ([`plan`] decides, [`store`] reads and writes, [`disconnect`] runs the two), so the schedule
+//! processors fail the integration's pending posts when their time comes. [`http`] is the edge:
+//! it reads the front door's event, checks route, method, key and id, and turns every outcome
+//! into an answer.
 //!
 //! Every invocation writes one CloudWatch EMF metrics document ([`metrics`]).
 //!
 //! Layers, each importing only those below it: `http` → `api_keys`, `disconnect` → `store` →
-//! `plan` → `partition`, `error`, `metrics`; below them the crates `function-support` (configuration,
-//! telemetry, the HTTPS client and `SdkConfig`, the EMF writer, the clock) and
+//! `plan` → `partition`, `error`, `metrics`; below them the crates `function-support`
+//! (configuration, telemetry, the HTTPS client and `SdkConfig`, the EMF writer, the clock) and
 //! `integrations-table` (the table's vocabulary).
 
 pub mod api_keys;

@@ -148,18 +148,18 @@ impl IntegrationStore {
         Ok(())
     }
 
-    /// Sends the transaction. `idempotency_token` becomes its `ClientRequestToken`; it must be
-    /// the token of exactly this transaction ([`Transaction::token`]).
+    /// Sends the transaction, with the `ClientRequestToken` derived from `request_id` and the
+    /// transaction ([`Transaction::token`]; none without a request id).
     pub async fn transact(
         &self,
         transaction: &Transaction,
-        idempotency_token: Option<&str>,
+        request_id: Option<&str>,
     ) -> Result<Committed, Error> {
         let result = self
             .client
             .transact_write_items()
             .set_transact_items(Some(transact_items(&self.table, transaction)))
-            .set_client_request_token(idempotency_token.map(str::to_owned))
+            .set_client_request_token(request_id.map(|r| transaction.token(r)))
             .send()
             .await;
         match result {
